@@ -106,10 +106,22 @@ impl Controller {
         let regs = Regs::new(pci.map_bar(0)?, name);
         let gcap = regs.read(regs::GCAP)? as u16;
         if gcap == 0xffff {
-            return Err(Error::Hardware { device: regs.device().to_string(), what: "GCAP reads 0xffff: the device is not responding".into() });
+            return Err(Error::Hardware {
+                device: regs.device().to_string(),
+                what: "GCAP reads 0xffff: the device is not responding".into(),
+            });
         }
         let caps = Caps::from_gcap(gcap, regs.read(regs::VMAJ)? as u8, regs.read(regs::VMIN)? as u8);
-        Ok(Controller { pci, regs, caps, codecs: 0, rings: None, immediate: false, unsolicited: VecDeque::new(), irq: None })
+        Ok(Controller {
+            pci,
+            regs,
+            caps,
+            codecs: 0,
+            rings: None,
+            immediate: false,
+            unsolicited: VecDeque::new(),
+            irq: None,
+        })
     }
 
     pub fn caps(&self) -> Caps {
@@ -236,7 +248,9 @@ impl Controller {
 
     fn send_corb(&mut self, verb: Verb) -> Result<u32> {
         use regs::*;
-        let Some(rings) = self.rings.as_mut() else { return Err(Error::Invalid("command rings are not set up".into())) };
+        let Some(rings) = self.rings.as_mut() else {
+            return Err(Error::Invalid("command rings are not set up".into()));
+        };
         let wp = ((self.regs.read(CORBWP)? & 0xff) as u16 + 1) % rings.corb_entries;
         rings.mem.write_u32(usize::from(wp) * CORB_ENTRY, verb.encode())?;
         self.regs.write(CORBWP, wp.into())?;
@@ -261,11 +275,22 @@ impl Controller {
                 } else if r.codec == verb.codec {
                     return Ok(r.value);
                 } else {
-                    log::warn!("{}: response {:#010x} from codec {} while waiting for codec {}", self.regs.device(), r.value, r.codec, verb.codec);
+                    log::warn!(
+                        "{}: response {:#010x} from codec {} while waiting for codec {}",
+                        self.regs.device(),
+                        r.value,
+                        r.codec,
+                        verb.codec
+                    );
                 }
             }
             if Instant::now() >= deadline {
-                return Err(Error::NoResponse { device: self.regs.device().to_string(), codec: verb.codec, verb: verb.encode(), ms: VERB_TIMEOUT.as_millis() as u64 });
+                return Err(Error::NoResponse {
+                    device: self.regs.device().to_string(),
+                    codec: verb.codec,
+                    verb: verb.encode(),
+                    ms: VERB_TIMEOUT.as_millis() as u64,
+                });
             }
             std::thread::sleep(Duration::from_micros(20));
         }
@@ -273,7 +298,12 @@ impl Controller {
 
     fn send_immediate(&mut self, verb: Verb) -> Result<u32> {
         use regs::*;
-        let no_response = || Error::NoResponse { device: self.name().to_string(), codec: verb.codec, verb: verb.encode(), ms: VERB_TIMEOUT.as_millis() as u64 };
+        let no_response = || Error::NoResponse {
+            device: self.name().to_string(),
+            codec: verb.codec,
+            verb: verb.encode(),
+            ms: VERB_TIMEOUT.as_millis() as u64,
+        };
         self.regs.wait_field(ICIS, icis::ICB, 0, "the immediate command interface to be idle", VERB_TIMEOUT)?;
         self.regs.write(ICIS, icis::IRV.mask())?; // clear a stale response
         self.regs.write(ICOI, verb.encode())?;

@@ -11,6 +11,7 @@
 //!
 //! Depends on `outboard-hal` only: never on the mixer or another driver.
 
+pub mod codec;
 pub mod controller;
 pub mod error;
 pub mod regs;

@@ -288,7 +288,12 @@ impl Regs {
                 return Ok(v);
             }
             if Instant::now() >= deadline {
-                return Err(Error::Timeout { device: self.device.clone(), register, what, ms: timeout.as_millis() as u64 });
+                return Err(Error::Timeout {
+                    device: self.device.clone(),
+                    register,
+                    what,
+                    ms: timeout.as_millis() as u64,
+                });
             }
             std::thread::sleep(Duration::from_micros(50));
         }

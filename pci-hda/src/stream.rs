@@ -29,8 +29,9 @@ pub struct StreamConfig {
 impl StreamConfig {
     /// The SDnFMT / converter format word.
     pub fn format(&self) -> Result<u16> {
-        stream_format(self.rate, self.bits, self.channels)
-            .ok_or_else(|| Error::Invalid(format!("HDA cannot carry {} Hz, {} bits, {} channels", self.rate, self.bits, self.channels)))
+        stream_format(self.rate, self.bits, self.channels).ok_or_else(|| {
+            Error::Invalid(format!("HDA cannot carry {} Hz, {} bits, {} channels", self.rate, self.bits, self.channels))
+        })
     }
 
     /// Bytes in the whole ring.
@@ -96,9 +97,21 @@ impl Stream {
         let r = &self.regs;
         let ctl = r.sd_read(self.index, sd::CTL)?;
         r.sd_write(self.index, sd::CTL, ctl | sd::ctl::SRST.mask())?;
-        r.wait_for(sd::CTL.name, "stream reset to take hold (SRST=1)", DMA_TIMEOUT, || r.sd_read(self.index, sd::CTL), |v| sd::ctl::SRST.get(v) == 1)?;
+        r.wait_for(
+            sd::CTL.name,
+            "stream reset to take hold (SRST=1)",
+            DMA_TIMEOUT,
+            || r.sd_read(self.index, sd::CTL),
+            |v| sd::ctl::SRST.get(v) == 1,
+        )?;
         r.sd_write(self.index, sd::CTL, ctl & !sd::ctl::SRST.mask())?;
-        r.wait_for(sd::CTL.name, "stream reset to end (SRST=0)", DMA_TIMEOUT, || r.sd_read(self.index, sd::CTL), |v| sd::ctl::SRST.get(v) == 0)?;
+        r.wait_for(
+            sd::CTL.name,
+            "stream reset to end (SRST=0)",
+            DMA_TIMEOUT,
+            || r.sd_read(self.index, sd::CTL),
+            |v| sd::ctl::SRST.get(v) == 0,
+        )?;
         Ok(())
     }
 
@@ -128,7 +141,13 @@ impl Stream {
         r.write(regs::INTCTL, intctl | (1 << self.index))?;
         let ctl = r.sd_read(self.index, sd::CTL)?;
         r.sd_write(self.index, sd::CTL, ctl | sd::ctl::RUN.mask())?;
-        r.wait_for(sd::CTL.name, "the stream to run (RUN=1)", DMA_TIMEOUT, || r.sd_read(self.index, sd::CTL), |v| sd::ctl::RUN.get(v) == 1)?;
+        r.wait_for(
+            sd::CTL.name,
+            "the stream to run (RUN=1)",
+            DMA_TIMEOUT,
+            || r.sd_read(self.index, sd::CTL),
+            |v| sd::ctl::RUN.get(v) == 1,
+        )?;
         Ok(())
     }
 
@@ -137,7 +156,13 @@ impl Stream {
         let r = &self.regs;
         let ctl = r.sd_read(self.index, sd::CTL)?;
         r.sd_write(self.index, sd::CTL, ctl & !sd::ctl::RUN.mask())?;
-        r.wait_for(sd::CTL.name, "the stream to stop (RUN=0)", DMA_TIMEOUT, || r.sd_read(self.index, sd::CTL), |v| sd::ctl::RUN.get(v) == 0)?;
+        r.wait_for(
+            sd::CTL.name,
+            "the stream to stop (RUN=0)",
+            DMA_TIMEOUT,
+            || r.sd_read(self.index, sd::CTL),
+            |v| sd::ctl::RUN.get(v) == 0,
+        )?;
         let intctl = r.read(regs::INTCTL)?;
         r.write(regs::INTCTL, intctl & !(1 << self.index))?;
         r.sd_write(self.index, sd::STS, sd::sts::BCIS.mask() | sd::sts::FIFOE.mask() | sd::sts::DESE.mask())?;
@@ -151,7 +176,10 @@ impl Stream {
             self.regs.sd_write(self.index, sd::STS, sts.into())?;
         }
         if sd::sts::DESE.get(sts.into()) != 0 {
-            return Err(Error::Hardware { device: self.regs.device().into(), what: format!("stream {}: descriptor error (bad BDL address)", self.index) });
+            return Err(Error::Hardware {
+                device: self.regs.device().into(),
+                what: format!("stream {}: descriptor error (bad BDL address)", self.index),
+            });
         }
         Ok(sts)
     }
@@ -175,8 +203,11 @@ impl Stream {
 
     /// How long one period lasts.
     pub fn period_time(&self) -> Duration {
-        let frame = (self.config.bits.div_ceil(8).max(1) as usize).next_power_of_two() * usize::from(self.config.channels);
-        Duration::from_micros((self.config.period_bytes / frame.max(1)) as u64 * 1_000_000 / u64::from(self.config.rate))
+        let frame =
+            (self.config.bits.div_ceil(8).max(1) as usize).next_power_of_two() * usize::from(self.config.channels);
+        Duration::from_micros(
+            (self.config.period_bytes / frame.max(1)) as u64 * 1_000_000 / u64::from(self.config.rate),
+        )
     }
 }
 
