@@ -10,5 +10,6 @@
 //!
 //! Depends on `outboard-hal` only.
 
+pub mod hda;
 pub mod signal;
 pub mod wav;

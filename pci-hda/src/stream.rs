@@ -211,6 +211,16 @@ impl Stream {
     }
 }
 
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("index", &self.index)
+            .field("tag", &self.tag)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
 impl Drop for Stream {
     fn drop(&mut self) {
         if let Err(e) = self.stop() {
