@@ -4,6 +4,7 @@
 //! node layers together (docs/ARCHITECTURE.md).
 
 mod args;
+mod demo;
 mod list;
 mod logger;
 mod probe;
@@ -14,6 +15,7 @@ const USAGE: &str = "\
 usage: outboard COMMAND [ARGS]
 
 commands:
+  demo [--out FILE.wav]      play through the HDA driver on emulated hardware; save and check what came out
   list                       sound hardware on this machine and whether Outboard can drive it
   probe vfio [--bind] [ADDR] bring up an HDA controller through VFIO: reset, codec round trips, interrupts
   probe usbfs [--id VID:PID] stream a known signal to a USB audio device's isochronous endpoint
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("list") => args.finish().and_then(|()| list::run(std::path::Path::new(outboard_hal::pci::sysfs::SYSFS))),
         Some("probe") => probe::run(args),
+        Some("demo") => demo::run(args),
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}");
             Ok(())

@@ -10,6 +10,7 @@
 //!
 //! Depends on `outboard-hal` only.
 
+pub mod analysis;
 pub mod hda;
 pub mod signal;
 pub mod wav;
