@@ -258,28 +258,28 @@ pub fn configurations(bytes: &[u8]) -> Vec<Configuration<'_>> {
 pub(crate) mod tests {
     use super::*;
 
-    /// The descriptors QEMU's usb-audio presents (hw/usb/dev-audio.c, the
-    /// stereo configuration), as read through usbfs in the bench guest.
+    /// The descriptors QEMU's usb-audio presents without `multi=on`, written
+    /// out from hw/usb/dev-audio.c (desc_audio): the same bytes the bench guest
+    /// reads through usbfs.
     pub(crate) fn qemu_usb_audio() -> Vec<u8> {
         let mut d = vec![
-            // device: USB 2.0, class 0 (per interface), ep0 64, 46f4:0002, 1 configuration
-            18, 1, 0x00, 0x02, 0, 0, 0, 64, 0xf4, 0x46, 0x02, 0x00, 0x00, 0x00, 1, 2, 3, 1,
+            // device: bcdUSB 1.00, class 0 (per interface), ep0 64, 46f4:0002, strings 1/2/3, 1 configuration
+            18, 1, 0x00, 0x01, 0, 0, 0, 64, 0xf4, 0x46, 0x02, 0x00, 0x00, 0x00, 1, 2, 3, 1,
         ];
-        let cfg: Vec<u8> = vec![
-            9, 2, 0, 0, 2, 1, 0, 0xc0, 1, // configuration: 2 interfaces, value 1, total patched below
-            9, 4, 0, 0, 0, 1, 1, 0, 0, // AC interface 0
-            9, 0x24, 1, 0x00, 0x01, 0x27, 0x00, 1, 1, // AC header 1.00 (39 bytes), 1 streaming interface (1)
-            12, 0x24, 2, 1, 0x01, 0x01, 0, 2, 0x03, 0, 0, 0, // input terminal 1 (USB streaming), 2 ch
-            9, 0x24, 6, 2, 1, 1, 0x03, 0, 0, // feature unit 2: master mute+volume
-            9, 0x24, 3, 3, 0x01, 0x03, 0, 2, 0, // output terminal 3 (speaker)
-            9, 4, 1, 0, 0, 1, 2, 0, 0, // AS interface 1 alt 0 (zero bandwidth)
-            9, 4, 1, 1, 1, 1, 2, 0, 0, // AS interface 1 alt 1
-            7, 0x24, 1, 1, 1, 0x01, 0x00, // AS general: terminal 1, PCM
-            11, 0x24, 2, 1, 2, 2, 16, 1, 0x80, 0xbb, 0x00, // format type I: 2 ch, 2 bytes, 16 bit, 48000
-            9, 5, 0x01, 0x09, 0xc0, 0x00, 1, 0, 0, // iso OUT ep 1, adaptive, 192 bytes, interval 1
-            7, 0x25, 1, 0, 0, 0, 0, // AS iso endpoint
+        let mut cfg: Vec<u8> = vec![
+            9, 2, 0, 0, 2, 1, 4, 0xc0, 0x32, // configuration 1: 2 interfaces, self-powered, 100 mA (total patched below)
+            9, 4, 0, 0, 0, 1, 1, 0x04, 5, // AC interface 0 (protocol 0x04 as QEMU sets it)
+            9, 0x24, 1, 0x00, 0x01, 0x2b, 0x00, 1, 1, // AC header 1.00, 43 bytes, streaming interface 1
+            12, 0x24, 2, 1, 0x01, 0x01, 0, 2, 0x03, 0x00, 0, 6, // input terminal 1 (USB streaming), 2 ch L+R
+            13, 0x24, 6, 2, 1, 2, 0x01, 0x00, 0x02, 0x00, 0x02, 0x00, 7, // feature unit 2: master mute, volume per channel
+            9, 0x24, 3, 3, 0x01, 0x03, 0, 2, 8, // output terminal 3 (speaker) from unit 2
+            9, 4, 1, 0, 0, 1, 2, 0, 9, // AS interface 1 alt 0 (zero bandwidth)
+            9, 4, 1, 1, 1, 1, 2, 0, 10, // AS interface 1 alt 1
+            7, 0x24, 1, 1, 0, 0x01, 0x00, // AS general: terminal 1, delay 0, PCM
+            11, 0x24, 2, 1, 2, 2, 16, 1, 0x80, 0xbb, 0x00, // format type I: 2 ch, 2 bytes, 16 bit, 48000 Hz
+            9, 5, 0x01, 0x0d, 0xc0, 0x00, 1, 0, 0, // iso OUT ep 1, synchronous, 192 bytes, interval 1
+            7, 0x25, 1, 0, 0, 0, 0, // AS iso endpoint: no controls
         ];
-        let mut cfg = cfg;
         let total = cfg.len() as u16;
         cfg[2..4].copy_from_slice(&total.to_le_bytes());
         d.extend(cfg);
@@ -301,7 +301,7 @@ pub(crate) mod tests {
         let as1 = cfg.interface(1, 1).unwrap();
         assert_eq!(as1.extra.len(), 2);
         let ep = &as1.endpoints[0];
-        assert_eq!((ep.address, ep.transfer_type(), ep.sync_type(), ep.max_bytes_per_interval()), (0x01, 1, 2, 192));
+        assert_eq!((ep.address, ep.transfer_type(), ep.sync_type(), ep.max_bytes_per_interval()), (0x01, 1, 3, 192));
         assert_eq!(ep.raw.len(), 9);
         assert_eq!(ep.extra.len(), 1);
         assert!(cfg.interface(1, 0).unwrap().endpoints.is_empty());

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared definitions for the Outboard emulated-hardware bench.
 # Sourced by run, setup and lib/mkinitramfs (bash, set -euo pipefail already on).
 
@@ -32,6 +33,7 @@ bench_apt_opts() {
     -o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
     -o "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"
     -o "APT::Install-Recommends=false"
+    -o "APT::Get::Upgrade-By-Source-Package=false"
     -o "Dpkg::Use-Pty=false"
     -o "Dpkg::Options::=--force-confdef"
     -o "Dpkg::Options::=--force-confold"

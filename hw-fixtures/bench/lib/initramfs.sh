@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Builds (or reuses) the bench initramfs. Sourced by run after lib/common.sh.
 #
 # bench_initramfs BASE_MODULES EXTRA_MODULES
@@ -56,7 +57,7 @@ _bench_initramfs_build() {
     }
     END { k=split(want, w, " "); for (i=1; i<=k; i++) visit(w[i]); exit bad }
   ' "$BENCH_MODULES/modules.builtin" "$BENCH_MODULES/modules.dep" 2>/dev/null)" \
-    || die "kernel modules not found in $BENCH_MODULES: $(grep '^MISSING' <<<"$closure" | cut -d' ' -f2 | tr '\n' ' ')"
+    || die "kernel modules not found in $BENCH_MODULES: $(grep '^MISSING' <<<"$closure" | cut -d' ' -f2 | paste -sd' ')"
 
   while read -r rel; do
     [[ -n "$rel" ]] || continue

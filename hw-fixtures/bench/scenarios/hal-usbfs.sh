@@ -26,7 +26,7 @@ check() {
   local p="$RESULTS/probe.txt"
   expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   expect '^id=46f4:0002 configurations=1$' "$p"
-  expect '^endpoint=0x01 max_packet=192 interval=1 sync=2$' "$p"
+  expect '^endpoint=0x01 max_packet=192 interval=1 sync=3$' "$p"
   expect '^sent_frames=96000 .*failed_packets=0 short_packets=0' "$p"
   expect 'no USB device with id 1234:5678' "$RESULTS/absent.err"
   expect 'permission denied opening /dev/bus/usb/[0-9]+/[0-9]+ for usb .* 46f4:0002' "$RESULTS/unprivileged.err"

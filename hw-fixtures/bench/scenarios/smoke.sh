@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # smoke: proves the guest environment the driver scenarios rely on.
 # Guest: the HDA (8086:293e) binds to vfio-pci and its /dev/vfio/<group> appears; /dev/cuse
 # exists; the USB audio device (46f4:0002) enumerates on xHCI with a /dev/bus/usb node;
