@@ -311,7 +311,7 @@ pub(crate) mod tests {
     fn malformed_lengths_stop_the_walk_without_panicking() {
         let mut raw = qemu_usb_audio();
         // Corrupt the feature unit's bLength to run past the end.
-        let fu = raw.iter().position(|&b| b == 0x06).unwrap() - 2;
+        let fu = raw.windows(3).position(|w| w == [13, 0x24, 6]).unwrap();
         raw[fu] = 250;
         let cfgs = configurations(&raw);
         assert_eq!(cfgs.len(), 1);
