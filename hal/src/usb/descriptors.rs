@@ -261,6 +261,7 @@ pub(crate) mod tests {
     /// The descriptors QEMU's usb-audio presents without `multi=on`, written
     /// out from hw/usb/dev-audio.c (desc_audio): the same bytes the bench guest
     /// reads through usbfs.
+    #[rustfmt::skip]
     pub(crate) fn qemu_usb_audio() -> Vec<u8> {
         let mut d = vec![
             // device: bcdUSB 1.00, class 0 (per interface), ep0 64, 46f4:0002, strings 1/2/3, 1 configuration
