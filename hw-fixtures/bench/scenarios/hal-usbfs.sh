@@ -4,8 +4,10 @@
 # streaming interface 1, selects alt 1, sets the feature unit's volume to its
 # maximum (QEMU's 0 dB scales by 240/255; 0x7fff passes samples unchanged) and
 # streams 2 s of a known 16-bit stereo 48 kHz signal as isochronous packets.
+# Last, the device is removed (sysfs `remove`: a logical unplug) in the middle
+# of a second stream: the probe must end promptly with an error naming it.
 # Host: what QEMU wrote to its wav backend holds the sent signal sample for sample.
-DESCRIPTION="hal over usbfs: claim, alt 1, 2 s of iso OUT to QEMU usb-audio, bit-exact"
+DESCRIPTION="hal over usbfs: claim, alt 1, 2 s of iso OUT to QEMU usb-audio bit-exact, unplug mid-stream"
 HDA=none
 USB=audio
 TIMEOUT=240
@@ -19,6 +21,23 @@ guest() {
   "$bin" list | tee "$RESULTS/list.txt"
   "$bin" probe usbfs --id 46f4:0002 --interface 1 --alt 1 --volume-unit 2 --seconds 2 \
     --sent "$RESULTS/usb-sent.raw" | tee "$RESULTS/probe.txt"
+
+  # Unplug mid-stream.
+  local dev port
+  for dev in /sys/bus/usb/devices/*; do
+    [[ -f "$dev/idVendor" && "$(<"$dev/idVendor")" == 46f4 ]] && port="$dev"
+  done
+  "$bin" probe usbfs --id 46f4:0002 --seconds 20 >"$RESULTS/unplug.out" 2>"$RESULTS/unplug.err" &
+  local pid=$!
+  sleep 2
+  echo 1 >"$port/remove"
+  local t=0
+  while kill -0 "$pid" 2>/dev/null; do
+    (( t++ < 100 )) || { echo "the probe still runs 10 s after the unplug"; kill "$pid"; return 1; }
+    sleep 0.1
+  done
+  if wait "$pid"; then echo "streaming to an unplugged device succeeded"; return 1; fi
+  echo "after unplug: $(cat "$RESULTS/unplug.err")"
   cat "$RESULTS"/*.err
 }
 
@@ -31,5 +50,7 @@ check() {
   expect 'no USB device with id 1234:5678' "$RESULTS/absent.err"
   expect 'permission denied opening /dev/bus/usb/[0-9]+/[0-9]+ for usb .* 46f4:0002' "$RESULTS/unprivileged.err"
   expect '46f4:0002 +Full speed' "$RESULTS/list.txt"
+  expect 'usb .*46f4:0002 is gone \(unplugged or removed\)' "$RESULTS/unplug.err"
+  if grep -q panicked "$RESULTS"/*.err; then echo "a panic"; return 1; fi
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$USB_OUT_WAV" "$RESULTS/usb-sent.raw" --channels 2
 }

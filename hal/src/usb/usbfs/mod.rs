@@ -170,12 +170,20 @@ impl UsbfsDevice {
                 }
             })
             .collect();
-        Completion {
-            transfer: p.transfer,
-            status: TransferStatus::from_errno(urb.status),
-            actual_length: urb.actual_length.max(0) as usize,
-            iso_packets,
+        let mut status = TransferStatus::from_errno(urb.status);
+        if status != TransferStatus::Completed && self.is_disconnected() {
+            // URBs killed by an unplug complete as cancelled or with protocol
+            // errors; say what really happened.
+            status = TransferStatus::Disconnected;
         }
+        Completion { transfer: p.transfer, status, actual_length: urb.actual_length.max(0) as usize, iso_packets }
+    }
+
+    /// Whether the kernel says the device is gone (usbfs polls POLLHUP then).
+    pub fn is_disconnected(&self) -> bool {
+        crate::irq::poll_fd(self.fd.as_raw_fd(), libc::POLLOUT, Duration::ZERO)
+            .map(|revents| revents & libc::POLLHUP != 0)
+            .unwrap_or(true)
     }
 }
 
