@@ -50,14 +50,14 @@ pub fn run(mut args: Args) -> Result<(), String> {
     ctrl.reset().map_err(e)?;
     ctrl.init_command_rings().map_err(e)?;
     let codec = read_codec(&mut ctrl, 0).map_err(e)?;
-    let dac = codec.widgets_of(WidgetKind::AudioOutput).next().ok_or("the codec has no output converter")?.nid;
+    let dac = codec.nodes_of(WidgetKind::AudioOutput).next().ok_or("the codec has no output converter")?.nid;
     println!(
         "  controller {}: GCAP {:#06x}, {} output streams; codec 0 vendor {:#010x}, {} widgets, DAC at node {dac}",
         ctrl.name(),
         ctrl.caps().gcap,
         ctrl.caps().output_streams,
         codec.vendor_id,
-        codec.widgets.len()
+        codec.nodes.len()
     );
 
     let irq = ctrl.enable_interrupts().map_err(e)?;

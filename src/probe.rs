@@ -76,13 +76,13 @@ fn vfio(mut args: Args) -> Result<(), String> {
             "codec{codec}.vendor={:#010x} rev={:#010x} widgets={}",
             info.vendor_id,
             info.revision_id,
-            info.widgets.len()
+            info.nodes.len()
         );
-        for w in &info.widgets {
-            println!("codec{codec}.node{:#04x}={:?}", w.nid, w.kind);
+        for w in &info.nodes {
+            println!("codec{codec}.node{:#04x}={:?}", w.nid, w.kind());
         }
         if dac.is_none() {
-            dac = info.widgets_of(WidgetKind::AudioOutput).next().map(|w| (codec, w.nid));
+            dac = info.nodes_of(WidgetKind::AudioOutput).next().map(|w| (codec, w.nid));
         }
     }
     println!("command_interface={}", if ctrl.uses_immediate_commands() { "immediate" } else { "corb-rirb" });
@@ -126,6 +126,9 @@ fn vfio(mut args: Args) -> Result<(), String> {
     println!("shutdown=ok");
     result
 }
+
+/// Packets of silence sent after the signal (20 ms at full speed).
+const DRAIN_PACKETS: usize = 20;
 
 fn usbfs(mut args: Args) -> Result<(), String> {
     let id: UsbId = args.option::<UsbId>("--id")?.unwrap_or(UsbId { vendor: 0x46f4, product: 0x0002 });
@@ -188,7 +191,12 @@ fn usbfs(mut args: Args) -> Result<(), String> {
     }
     let frames = (seconds * 48_000.0) as usize / frames_per_packet * frames_per_packet;
     let data = signal::to_le_bytes(&signal::test_signal(frames, 2, 2));
-    let chunks: Vec<&[u8]> = data.chunks(bytes_per_packet * packets_per_urb).collect();
+    // Trailing silence lets the device play out what it has buffered before
+    // the alternate setting goes back to zero bandwidth (QEMU's usb-audio
+    // drops its buffer then, as a real device may).
+    let mut stream = data.clone();
+    stream.resize(data.len() + DRAIN_PACKETS * bytes_per_packet, 0);
+    let chunks: Vec<&[u8]> = stream.chunks(bytes_per_packet * packets_per_urb).collect();
     let started = Instant::now();
     let (mut next, mut done, mut short, mut failed) = (0usize, 0usize, 0usize, 0usize);
     let deadline = started + Duration::from_secs_f64(seconds * 4.0 + 5.0);
@@ -216,7 +224,7 @@ fn usbfs(mut args: Args) -> Result<(), String> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!("sent_frames={frames} transfers={done} packets={} failed_packets={failed} short_packets={short} seconds={elapsed:.2}", frames / frames_per_packet);
+    println!("sent_frames={frames} transfers={done} packets={} failed_packets={failed} short_packets={short} seconds={elapsed:.2}", stream.len() / bytes_per_packet);
     dev.set_alt_setting(interface, 0).map_err(|e| e.to_string())?;
     dev.release_interface(interface).map_err(|e| e.to_string())?;
     if let Some(p) = sent_path {

@@ -26,8 +26,8 @@ fn bring_up_reads_the_codec_through_corb_and_rirb() {
     ctrl.init_command_rings().unwrap();
     let info = read_codec(&mut ctrl, 0).unwrap();
     assert_eq!(info.vendor_id, DuplexCodec::VENDOR_ID);
-    assert_eq!(info.audio_function_group, Some(1));
-    let kinds: Vec<_> = info.widgets.iter().map(|w| (w.nid, w.kind)).collect();
+    assert_eq!(info.afg, Some(1));
+    let kinds: Vec<_> = info.nodes.iter().map(|w| (w.nid, w.kind())).collect();
     assert_eq!(
         kinds,
         vec![(2, WidgetKind::AudioOutput), (3, WidgetKind::Pin), (4, WidgetKind::AudioInput), (5, WidgetKind::Pin)]

@@ -1,0 +1,1 @@
+//! Output and input path selection (placeholder; being written).
