@@ -145,6 +145,11 @@ pub struct Node {
     pub pin_ctl: Option<u8>,
     /// EAPD/BTL enable as it was read.
     pub eapd: Option<u8>,
+    /// Input amp gain/mute per connection, [left, right] (bit 7 = mute), as
+    /// it was read (a dump's `Amp-In vals`; mono amps repeat the left value).
+    pub amp_in_vals: Vec<[u8; 2]>,
+    /// Output amp gain/mute, [left, right].
+    pub amp_out_vals: Option<[u8; 2]>,
 }
 
 impl Node {
