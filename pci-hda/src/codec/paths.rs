@@ -93,11 +93,16 @@ struct Pin<'a> {
     config: PinConfig,
 }
 
+/// Connected pins sorted by role, association and sequence.
+struct Pins<'a> {
+    outputs: Vec<(OutputRole, Pin<'a>)>,
+    inputs: Vec<(InputRole, Pin<'a>)>,
+}
+
 /// Connected pins, by what the BIOS says they are.
-fn classify(codec: &Codec) -> (Vec<(OutputRole, Pin<'_>)>, Vec<(InputRole, Pin<'_>)>, Vec<(u8, Device)>) {
+fn classify(codec: &Codec) -> Pins<'_> {
     let mut outs = Vec::new();
     let mut ins = Vec::new();
-    let mut other = Vec::new();
     for node in codec.nodes_of(WidgetKind::Pin) {
         let Some(raw) = node.pin_config else { continue };
         let config = PinConfig(raw);
@@ -120,7 +125,7 @@ fn classify(codec: &Codec) -> (Vec<(OutputRole, Pin<'_>)>, Vec<(InputRole, Pin<'
             Device::Aux => ins.push((InputRole::Aux, pin)),
             Device::Cd => ins.push((InputRole::Cd, pin)),
             Device::SpdifIn | Device::DigitalOtherIn => ins.push((InputRole::Digital, pin)),
-            d => other.push((node.nid, d)),
+            _ => {} // modem, telephony, other: not audio paths
         }
     }
     let key = |p: &Pin<'_>| (p.config.association(), p.config.sequence(), p.node.nid);
@@ -136,7 +141,7 @@ fn classify(codec: &Codec) -> (Vec<(OutputRole, Pin<'_>)>, Vec<(InputRole, Pin<'
         };
         outs.sort_by_key(|(r, _)| if *r == first { 0 } else { 1 });
     }
-    (outs, ins, other)
+    Pins { outputs: outs, inputs: ins }
 }
 
 /// Find a path from converter `conv` to `target` (searching `target`'s inputs
@@ -183,7 +188,7 @@ pub fn is_valid_path(codec: &Codec, nodes: &[u8]) -> bool {
 
 /// Plan the outputs and inputs of `codec`.
 pub fn plan(codec: &Codec) -> Plan {
-    let (outs, ins, _) = classify(codec);
+    let Pins { outputs: outs, inputs: ins } = classify(codec);
     let mut plan = Plan::default();
     let dacs: Vec<&Node> = codec.nodes_of(WidgetKind::AudioOutput).collect();
     let reachable = |pin: &Pin<'_>, digital: bool| -> Vec<(u8, Vec<u8>)> {
