@@ -10,6 +10,14 @@ impl Log for Stderr {
         metadata.level() <= log::max_level()
     }
     fn log(&self, record: &Record<'_>) {
+        // vfio-ioctls warns about optional VFIO IRQ indexes a device does not
+        // have (ERR, REQ); that is noise for a user.
+        if record.target().starts_with("vfio_ioctls")
+            && record.level() > Level::Error
+            && log::max_level() < LevelFilter::Debug
+        {
+            return;
+        }
         if self.enabled(record.metadata()) {
             let level = match record.level() {
                 Level::Error => "error",

@@ -5,8 +5,10 @@
 
 mod args;
 mod demo;
+mod hda_cmd;
 mod list;
 mod logger;
+mod pcm_io;
 mod probe;
 
 use std::process::ExitCode;
@@ -16,10 +18,17 @@ usage: outboard COMMAND [ARGS]
 
 commands:
   demo [--out FILE.wav]      play through the HDA driver on emulated hardware; save and check what came out
+  info DEVICE [--bind]       an HDA controller's codecs, their graph and the paths the driver uses
+  play DEVICE FILE.wav       play a WAV file through the driver alone (no mixer)
+  record DEVICE FILE.wav [--seconds N] [--rate R] [--bits B] [--channels C]
+                             record from the driver alone
+  hda-codec FILE [--json]    parse a codec dump (/proc/asound/card*/codec#*, alsa-info) and show the paths
   list                       sound hardware on this machine and whether Outboard can drive it
   probe vfio [--bind] [ADDR] bring up an HDA controller through VFIO: reset, codec round trips, interrupts
   probe usbfs [--id VID:PID] stream a known signal to a USB audio device's isochronous endpoint
   help                       this text
+
+DEVICE: an HDA controller's PCI address (bound to vfio-pci, or add --bind), or `emulated`
 
 environment: OUTBOARD_LOG=error|warn|info|debug|trace";
 
@@ -32,6 +41,10 @@ fn main() -> ExitCode {
         Some("list") => args.finish().and_then(|()| list::run(std::path::Path::new(outboard_hal::pci::sysfs::SYSFS))),
         Some("probe") => probe::run(args),
         Some("demo") => demo::run(args),
+        Some("info") => hda_cmd::info(args),
+        Some("play") => hda_cmd::play(args),
+        Some("record") => hda_cmd::record(args),
+        Some("hda-codec") => hda_cmd::hda_codec(args),
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}");
             Ok(())

@@ -87,8 +87,10 @@ struct Rings {
 
 /// An HDA controller brought up through a [`PciDevice`].
 pub struct Controller {
-    pci: Arc<dyn PciDevice>,
+    // `regs` holds the BAR mapping; it must be unmapped before the device is
+    // closed (fields drop in order), or VFIO cannot release the group.
     regs: Regs,
+    pci: Arc<dyn PciDevice>,
     caps: Caps,
     codecs: u16,
     rings: Option<Rings>,

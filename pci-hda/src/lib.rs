@@ -13,6 +13,7 @@
 
 pub mod codec;
 pub mod controller;
+pub mod device;
 pub mod error;
 pub mod regs;
 pub mod stream;

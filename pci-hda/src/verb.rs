@@ -42,8 +42,29 @@ pub const SET_CONVERTER_FORMAT: u8 = 0x2;
 pub const SET_AMP_GAIN_MUTE: u8 = 0x3;
 /// Set pin widget control.
 pub const SET_PIN_WIDGET_CONTROL: u16 = 0x707;
-/// Set power state.
+/// Set power state (payload: 0 = D0, fully on; 3 = D3).
 pub const SET_POWER_STATE: u16 = 0x705;
+/// Select a connection-list entry (payload: index).
+pub const SET_CONNECT_SEL: u16 = 0x701;
+/// Enable unsolicited responses (payload: bit 7 enable, bits 5:0 tag).
+pub const SET_UNSOLICITED_ENABLE: u16 = 0x708;
+/// Set EAPD/BTL enable (payload bit 1: EAPD, the external amplifier on).
+pub const SET_EAPD_BTL: u16 = 0x70c;
+/// Read pin sense (bit 31: something is plugged in).
+pub const GET_PIN_SENSE: u16 = 0xf09;
+
+/// Payload bits of [`SET_AMP_GAIN_MUTE`].
+pub mod amp {
+    pub const OUTPUT: u16 = 1 << 15;
+    pub const INPUT: u16 = 1 << 14;
+    pub const LEFT: u16 = 1 << 13;
+    pub const RIGHT: u16 = 1 << 12;
+    pub const MUTE: u16 = 1 << 7;
+    /// Input amp index (bits 11:8).
+    pub const fn index(i: u8) -> u16 {
+        ((i as u16) & 0xf) << 8
+    }
+}
 
 /// Parameter ids for [`GET_PARAMETER`].
 pub mod param {

@@ -2,9 +2,15 @@
 //! checks recordings against it.
 //!
 //! ```text
-//! outboard-bench-tool compare RECORDING.wav SENT.raw [--channels N]
+//! outboard-bench-tool compare RECORDING SENT [--channels N]
+//!     exit 0 when SENT appears in RECORDING sample for sample
+//! outboard-bench-tool compare-capture FED CAPTURED [--channels N]
+//!     exit 0 when what was captured (after any leading silence) is a
+//!     stretch of what was fed to the device, sample for sample
+//! outboard-bench-tool signal OUT [--seconds S] [--seed N]
+//!     write the 48 kHz S16 stereo test signal (a .wav, or raw bytes)
 //! ```
-//! exits 0 when SENT (raw S16LE) appears in RECORDING sample for sample.
+//! Files ending in .wav are read as WAV; anything else is raw S16LE.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,32 +29,90 @@ fn main() -> ExitCode {
     }
 }
 
+/// S16 samples of a .wav (checking its shape) or a raw S16LE file.
+fn samples(path: &str, channels: usize) -> Result<Vec<i16>, String> {
+    if path.ends_with(".wav") {
+        let wav = Wav::read(Path::new(path)).map_err(|e| e.to_string())?;
+        if wav.bits != 16 || usize::from(wav.channels) != channels {
+            return Err(format!("{path}: {} channels of {} bits, expected {channels} of 16", wav.channels, wav.bits));
+        }
+        Ok(from_le_bytes(&wav.data))
+    } else {
+        Ok(from_le_bytes(&std::fs::read(path).map_err(|e| format!("{path}: {e}"))?))
+    }
+}
+
+fn channels_arg(args: &[String]) -> Result<usize, String> {
+    match args.iter().position(|a| a == "--channels") {
+        Some(i) => args.get(i + 1).and_then(|c| c.parse().ok()).ok_or_else(|| "--channels needs a number".to_string()),
+        None => Ok(2),
+    }
+}
+
 fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
+        Some("compare-capture") => {
+            let (fed, cap) = match (args.get(1), args.get(2)) {
+                (Some(f), Some(c)) => (f, c),
+                _ => return Err("usage: compare-capture FED CAPTURED [--channels N]".into()),
+            };
+            let channels = channels_arg(args)?;
+            let fed_s = samples(fed, channels)?;
+            let cap_s = samples(cap, channels)?;
+            let lead = cap_s.iter().position(|&s| s != 0).unwrap_or(cap_s.len()) / channels * channels;
+            let got = &cap_s[lead..];
+            println!(
+                "{cap}: {} frames, {} of leading silence; fed {} frames",
+                cap_s.len() / channels,
+                lead / channels,
+                fed_s.len() / channels
+            );
+            if got.len() < cap_s.len() / 2 {
+                return Err(format!(
+                    "only {} of {} captured frames carry signal",
+                    got.len() / channels,
+                    cap_s.len() / channels
+                ));
+            }
+            match find_exact(&fed_s, got, channels) {
+                Match::Exact { offset } => {
+                    println!("bit-exact: all {} captured samples after the silence are the fed signal from frame {}", got.len(), offset / channels);
+                    Ok(())
+                }
+                Match::Differs { offset, at, expected, got } => Err(format!(
+                    "the capture matches the fed signal from frame {} but its sample {at} is {expected}, the fed one {got:?}",
+                    offset / channels
+                )),
+                Match::NotFound => Err("the captured samples appear nowhere in what was fed".into()),
+            }
+        }
+        Some("signal") => {
+            let out = args.get(1).ok_or("usage: signal OUT [--seconds S] [--seed N]")?;
+            let opt = |name: &str, default: f64| -> Result<f64, String> {
+                match args.iter().position(|a| a == name) {
+                    Some(i) => {
+                        args.get(i + 1).and_then(|v| v.parse().ok()).ok_or_else(|| format!("{name} needs a number"))
+                    }
+                    None => Ok(default),
+                }
+            };
+            let frames = (opt("--seconds", 2.0)? * 48_000.0) as usize;
+            let seed = opt("--seed", 1.0)? as u32;
+            let data = outboard_fixtures::signal::to_le_bytes(&outboard_fixtures::signal::test_signal(frames, 2, seed));
+            if out.ends_with(".wav") {
+                Wav { channels: 2, rate: 48_000, bits: 16, data }.write(Path::new(out)).map_err(|e| e.to_string())
+            } else {
+                std::fs::write(out, data).map_err(|e| format!("{out}: {e}"))
+            }
+        }
         Some("compare") => {
             let (rec, sent) = match (args.get(1), args.get(2)) {
                 (Some(r), Some(s)) => (r, s),
-                _ => return Err("usage: compare RECORDING.wav SENT.raw [--channels N]".into()),
+                _ => return Err("usage: compare RECORDING SENT [--channels N]".into()),
             };
-            let channels = match args.get(3).map(String::as_str) {
-                Some("--channels") => args.get(4).and_then(|c| c.parse().ok()).ok_or("--channels needs a number")?,
-                _ => 2,
-            };
-            let wav = Wav::read(Path::new(rec)).map_err(|e| e.to_string())?;
-            if wav.bits != 16 || usize::from(wav.channels) != channels {
-                return Err(format!(
-                    "{rec}: {} channels of {} bits, expected {channels} of 16",
-                    wav.channels, wav.bits
-                ));
-            }
-            let sent_bytes = std::fs::read(sent).map_err(|e| format!("{sent}: {e}"))?;
-            let (recorded, sent_samples) = (from_le_bytes(&wav.data), from_le_bytes(&sent_bytes));
-            println!(
-                "{rec}: {} frames at {} Hz; sent {} frames",
-                recorded.len() / channels,
-                wav.rate,
-                sent_samples.len() / channels
-            );
+            let channels = channels_arg(args)?;
+            let (recorded, sent_samples) = (samples(rec, channels)?, samples(sent, channels)?);
+            println!("{rec}: {} frames; sent {} frames", recorded.len() / channels, sent_samples.len() / channels);
             match find_exact(&recorded, &sent_samples, channels) {
                 Match::Exact { offset } => {
                     println!("bit-exact: all {} samples found at frame {}", sent_samples.len(), offset / channels);
@@ -62,6 +126,6 @@ fn run(args: &[String]) -> Result<(), String> {
                 Match::NotFound => Err("the sent signal's first samples appear nowhere in the recording".into()),
             }
         }
-        _ => Err("usage: outboard-bench-tool compare RECORDING.wav SENT.raw [--channels N]".into()),
+        _ => Err("usage: outboard-bench-tool compare|compare-capture|signal ... (see the source's header)".into()),
     }
 }

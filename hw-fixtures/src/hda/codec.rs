@@ -62,24 +62,37 @@ impl DuplexCodec {
     }
 
     fn parameter(&self, nid: u8, id: u32) -> u32 {
-        // Stream formats: PCM; rates: 44.1/48/96 kHz; 16 and 32 bits.
-        const PCM_RATES_BITS: u32 = (1 << 17) | (1 << 20) | (1 << 5) | (1 << 6) | (1 << 8);
+        // As QEMU's hw/audio/hda-codec-common.h describes hda-duplex with its
+        // mixer on: PCM 16 kHz-96 kHz at 16 bits, amps of 0x4a steps (0x4a = 0 dB).
+        const PCM: u32 = (1 << 17) | 0x1fc;
+        const AMP: u32 = (1 << 31) | (3 << 16) | (0x4a << 8) | 0x4a;
         match (nid, id) {
             (0, 0x00) => Self::VENDOR_ID,
             (0, 0x02) => 0x0010_0101,
             (0, 0x04) => 0x0001_0001, // one function group at node 1
             (1, 0x04) => 0x0002_0004, // nodes 2..5
             (1, 0x05) => 0x0000_0001, // audio function group
-            (1, 0x08) => 0x0000_0000,
-            (1, 0x0a) | (Self::DAC, 0x0a) | (Self::ADC, 0x0a) => PCM_RATES_BITS,
+            (1, 0x08) => 0x0000_0808,
+            (1, 0x0a) | (Self::DAC, 0x0a) | (Self::ADC, 0x0a) => PCM,
             (1, 0x0b) | (Self::DAC, 0x0b) | (Self::ADC, 0x0b) => 1,
-            (Self::DAC, 0x09) => 0x0000_0011, // audio output, stereo, format override
-            (Self::ADC, 0x09) => 0x0010_0111, // audio input, stereo, connection list
+            (Self::DAC, 0x09) => 0x0000_001d, // audio output: stereo, out amp, amp and format override
+            (Self::DAC, 0x12) | (Self::ADC, 0x0d) => AMP,
+            (Self::ADC, 0x09) => 0x0010_011b, // audio input: stereo, in amp, overrides, connection list
             (Self::OUT_PIN, 0x09) => 0x0040_0101, // pin, connection list
             (Self::IN_PIN, 0x09) => 0x0040_0001, // pin
             (Self::OUT_PIN, 0x0c) => 0x0000_0010, // output capable
             (Self::IN_PIN, 0x0c) => 0x0000_0020, // input capable
             (Self::OUT_PIN, 0x0e) | (Self::ADC, 0x0e) => 1,
+            _ => 0,
+        }
+    }
+
+    /// Configuration defaults: a green line-out jack (association 1) and a
+    /// red line-in jack (association 2).
+    fn pin_config(nid: u8) -> u32 {
+        match nid {
+            Self::OUT_PIN => 0x0000_4010,
+            Self::IN_PIN => 0x0080_5020,
             _ => 0,
         }
     }
@@ -105,6 +118,7 @@ impl CodecModel for DuplexCodec {
                 Self::ADC => u32::from(self.in_stream) << 4,
                 _ => 0,
             },
+            (0xf1c, _) => Self::pin_config(nid),
             (0xf02, _) if nid == Self::OUT_PIN => u32::from(Self::DAC),
             (0xf02, _) if nid == Self::ADC => u32::from(Self::IN_PIN),
             (_, 0x2) => {

@@ -12,6 +12,7 @@ pub mod dump;
 pub mod live;
 pub mod paths;
 pub mod pin;
+pub mod setup;
 
 pub use live::read_codec;
 

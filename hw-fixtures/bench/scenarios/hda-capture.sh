@@ -1,0 +1,24 @@
+# hda-capture: a known signal is fed to hda-duplex's line-in (QEMU's ALSA
+# audiodev reading a file); `outboard record` captures it through the HDA
+# driver (pin 0x05 -> ADC 0x04, an input stream descriptor).
+# Host: the capture is a stretch of the fed signal, bit for bit.
+DESCRIPTION="HDA driver: a signal fed to line-in is captured bit-exact"
+HDA=duplex
+USB=none
+TIMEOUT=240
+
+prepare() {
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 8 --seed 6
+  HDA_INPUT="$RESULTS/in.raw"
+}
+
+guest() {
+  local d addr
+  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  "$OUTBOARD_BIN_DIR/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 | tee "$RESULTS/record.txt"
+}
+
+check() {
+  grep -q '^recorded 96000 frames (48000 Hz, 16 bits, 2 channels)' "$RESULTS/record.txt" || { cat "$RESULTS/record.txt"; return 1; }
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare-capture "$RESULTS/in.raw" "$RESULTS/captured.wav"
+}

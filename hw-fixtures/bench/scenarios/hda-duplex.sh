@@ -1,0 +1,26 @@
+# hda-duplex: playback and capture at once through one HDA controller: an
+# output stream to line-out and an input stream from line-in, in one process.
+# Host: both directions bit-exact.
+DESCRIPTION="HDA driver: full duplex, playback and capture at once, both bit-exact"
+HDA=duplex
+USB=none
+TIMEOUT=240
+
+prepare() {
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 8 --seed 7
+  HDA_INPUT="$RESULTS/in.raw"
+}
+
+guest() {
+  local bin="$OUTBOARD_BIN_DIR" d addr
+  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  "$bin/outboard-bench-tool" signal "$RESULTS/sent.wav" --seconds 2 --seed 8
+  "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 8
+  "$bin/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 --play "$RESULTS/sent.wav" | tee "$RESULTS/duplex.txt"
+}
+
+check() {
+  grep -q '^played .* while recording' "$RESULTS/duplex.txt" || { cat "$RESULTS/duplex.txt"; return 1; }
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare-capture "$RESULTS/in.raw" "$RESULTS/captured.wav"
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_RAW" "$RESULTS/sent.raw"
+}

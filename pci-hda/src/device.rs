@@ -1,0 +1,325 @@
+//! An HDA device ready to stream: the controller brought up, every codec
+//! read and planned ([`crate::codec::paths`]), outputs and inputs routed, and
+//! PCM streams ([`HdaPcm`]) that implement [`outboard_hal::pcm::PcmStream`].
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use outboard_hal::irq::IrqEvent;
+use outboard_hal::pci::PciDevice;
+use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream, SampleFormat};
+
+use crate::codec::paths::{plan, Plan};
+use crate::codec::{read_codec, setup, Codec};
+use crate::controller::Controller;
+use crate::stream::{Stream, StreamConfig};
+use crate::verb::{Verb, SET_CHANNEL_STREAMID, SET_CONVERTER_FORMAT};
+use crate::{Error, Result};
+
+/// A codec and the paths chosen for it.
+#[derive(Clone, Debug)]
+pub struct CodecPlan {
+    pub codec: Codec,
+    pub plan: Plan,
+}
+
+/// A brought-up HDA controller and its codecs.
+pub struct HdaDevice {
+    ctrl: Arc<Mutex<Controller>>,
+    codecs: Vec<CodecPlan>,
+    irq: Option<IrqEvent>,
+    name: String,
+}
+
+fn lock(ctrl: &Mutex<Controller>) -> MutexGuard<'_, Controller> {
+    ctrl.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl HdaDevice {
+    /// Bring up the controller, read and plan every codec, route outputs and
+    /// inputs, and arm jack detection. Interrupts: MSI, else INTx, else none
+    /// (streams then poll their position).
+    pub fn open(pci: Arc<dyn PciDevice>) -> Result<HdaDevice> {
+        let mut ctrl = Controller::open(pci)?;
+        let name = ctrl.name().to_string();
+        ctrl.reset()?;
+        if ctrl.codec_mask() == 0 {
+            return Err(Error::Hardware { device: name, what: "no codec answered after reset (STATESTS is 0)".into() });
+        }
+        ctrl.init_command_rings()?;
+        let mut codecs = Vec::new();
+        let mask = ctrl.codec_mask();
+        for address in (0..15u8).filter(|a| mask & (1 << a) != 0) {
+            let codec = match read_codec(&mut ctrl, address) {
+                Ok(c) => c,
+                Err(e) => {
+                    log::warn!("{name}: codec {address} could not be read, skipping it: {e}");
+                    continue;
+                }
+            };
+            let plan = plan(&codec);
+            setup::power_up(&mut ctrl, &codec)?;
+            for o in &plan.outputs {
+                setup::enable_output(&mut ctrl, &codec, o)?;
+            }
+            for i in &plan.inputs {
+                setup::enable_input(&mut ctrl, &codec, i)?;
+            }
+            setup::enable_jack_events(&mut ctrl, &codec, &plan)?;
+            setup::update_automute(&mut ctrl, &codec, &plan)?;
+            codecs.push(CodecPlan { codec, plan });
+        }
+        if codecs.is_empty() {
+            return Err(Error::Hardware { device: name, what: "no codec could be read".into() });
+        }
+        let irq = match ctrl.enable_interrupts() {
+            Ok(irq) => Some(irq),
+            Err(e) => {
+                log::warn!("{name}: no interrupts ({e}); streams will poll");
+                None
+            }
+        };
+        Ok(HdaDevice { ctrl: Arc::new(Mutex::new(ctrl)), codecs, irq, name })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Codecs with their plans.
+    pub fn codecs(&self) -> &[CodecPlan] {
+        &self.codecs
+    }
+
+    /// Handle jack events: re-check headphone presence and auto-mute the
+    /// speakers. Returns whether headphones are plugged in on any codec.
+    pub fn poll_jacks(&self) -> Result<bool> {
+        let mut ctrl = lock(&self.ctrl);
+        ctrl.take_unsolicited();
+        let mut any = false;
+        for cp in &self.codecs {
+            any |= setup::update_automute(&mut ctrl, &cp.codec, &cp.plan)?;
+        }
+        Ok(any)
+    }
+
+    /// Open a stream in `direction` with `config`, on the first codec that
+    /// has a path that way. The converter must support the rate and size.
+    pub fn open_pcm(&self, direction: Direction, config: PcmConfig) -> Result<HdaPcm> {
+        let bits = match config.format {
+            SampleFormat::S16Le => 16,
+            SampleFormat::S32Le => 32,
+            SampleFormat::S24Le => 24,
+            SampleFormat::U8 => 8,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "{}: HDA streams carry S16_LE, S24_LE (in 32), S32_LE or U8, not {other:?}",
+                    self.name
+                )))
+            }
+        };
+        let mut ctrl = lock(&self.ctrl);
+        let (cp, converters): (&CodecPlan, Vec<u8>) = match direction {
+            Direction::Playback => {
+                let cp = self
+                    .codecs
+                    .iter()
+                    .find(|c| c.plan.primary_output().is_some())
+                    .ok_or_else(|| Error::Invalid(format!("{}: no output path on any codec", self.name)))?;
+                let mut dacs: Vec<u8> = cp
+                    .plan
+                    .outputs
+                    .iter()
+                    .filter(|o| o.role != crate::codec::paths::OutputRole::Digital)
+                    .map(|o| o.dac)
+                    .collect();
+                dacs.dedup();
+                (cp, dacs)
+            }
+            Direction::Capture => {
+                let cp = self
+                    .codecs
+                    .iter()
+                    .find(|c| !c.plan.inputs.is_empty())
+                    .ok_or_else(|| Error::Invalid(format!("{}: no input path on any codec", self.name)))?;
+                (cp, vec![cp.plan.inputs[0].adc])
+            }
+        };
+        let conv = converters[0];
+        let pcm = cp.codec.node(conv).and_then(|n| n.pcm).unwrap_or(cp.codec.default_pcm);
+        if !pcm.rates().contains(&config.rate) || !pcm.bits().contains(&bits) {
+            return Err(Error::Invalid(format!(
+                "{}: converter {conv:#04x} does not do {} Hz at {bits} bits (rates {:?}, bits {:?})",
+                self.name,
+                config.rate,
+                pcm.rates(),
+                pcm.bits()
+            )));
+        }
+        let caps = ctrl.caps();
+        let (index, tag) = match direction {
+            Direction::Playback => (caps.output_descriptor(0), 1),
+            Direction::Capture => (caps.input_descriptor(0), 2),
+        };
+        let index =
+            index.ok_or_else(|| Error::Invalid(format!("{}: no {direction:?} stream descriptor", self.name)))?;
+        let period_bytes = config.period_frames * config.frame_bytes();
+        let scfg =
+            StreamConfig { rate: config.rate, bits, channels: config.channels, period_bytes, periods: config.periods };
+        let stream = Stream::setup(&ctrl, index, tag, scfg)?;
+        let fmt = stream.format()?;
+        for &c in &converters {
+            ctrl.send(Verb::long(cp.codec.address, c, SET_CONVERTER_FORMAT, fmt))?;
+            ctrl.send(Verb::new(cp.codec.address, c, SET_CHANNEL_STREAMID, tag << 4))?;
+        }
+        Ok(HdaPcm {
+            ctrl: self.ctrl.clone(),
+            stream,
+            direction,
+            config,
+            codec: cp.codec.address,
+            converters,
+            irq: self.irq.clone(),
+            state: PcmState::Prepared,
+            xruns: 0,
+            last_lpib: 0,
+        })
+    }
+}
+
+impl Drop for HdaDevice {
+    fn drop(&mut self) {
+        if let Err(e) = lock(&self.ctrl).shutdown() {
+            log::warn!("{}: shutdown: {e}", self.name);
+        }
+    }
+}
+
+/// A running or ready HDA stream.
+pub struct HdaPcm {
+    ctrl: Arc<Mutex<Controller>>,
+    stream: Stream,
+    direction: Direction,
+    config: PcmConfig,
+    codec: u8,
+    converters: Vec<u8>,
+    irq: Option<IrqEvent>,
+    state: PcmState,
+    xruns: u64,
+    last_lpib: usize,
+}
+
+impl HdaPcm {
+    /// The stream descriptor behind this PCM.
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    fn hal(e: Error) -> outboard_hal::Error {
+        match e {
+            Error::Hal(h) => h,
+            other => outboard_hal::Error::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl PcmStream for HdaPcm {
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+    fn config(&self) -> PcmConfig {
+        self.config
+    }
+    fn state(&self) -> PcmState {
+        self.state
+    }
+    fn start(&mut self) -> outboard_hal::Result<()> {
+        self.stream.start().map_err(Self::hal)?;
+        self.state = PcmState::Running;
+        Ok(())
+    }
+    fn stop(&mut self) -> outboard_hal::Result<()> {
+        self.stream.stop().map_err(Self::hal)?;
+        self.state = PcmState::Prepared;
+        Ok(())
+    }
+    fn position(&mut self) -> outboard_hal::Result<usize> {
+        let lpib = self.stream.lpib().map_err(Self::hal)?;
+        Ok((lpib / self.config.frame_bytes()) % self.config.buffer_frames())
+    }
+    fn write_frames(&mut self, offset: usize, data: &[u8]) -> outboard_hal::Result<()> {
+        self.stream.write(offset * self.config.frame_bytes(), data).map_err(Self::hal)
+    }
+    fn read_frames(&mut self, offset: usize, out: &mut [u8]) -> outboard_hal::Result<()> {
+        let size = self.config.buffer_frames() * self.config.frame_bytes();
+        let start = (offset * self.config.frame_bytes()) % size;
+        let first = out.len().min(size - start);
+        self.stream.buffer().read_bytes(start, &mut out[..first])?;
+        if first < out.len() {
+            self.stream.buffer().read_bytes(0, &mut out[first..])?;
+        }
+        Ok(())
+    }
+    fn wait_period(&mut self, timeout: Duration) -> outboard_hal::Result<()> {
+        // Check this stream's own status first and wait on the shared
+        // interrupt only in short slices: with several streams on one
+        // controller, another stream's waiter may have taken the event.
+        let deadline = Instant::now() + timeout;
+        let period = self.config.period_frames * self.config.frame_bytes();
+        let slice = (self.config.period_time() / 2).max(Duration::from_millis(1));
+        loop {
+            let sts = self.stream.ack().map_err(Self::hal)?;
+            if sts & 0x08 != 0 {
+                self.xruns += 1; // FIFO error: the engine under- or overran
+            }
+            if sts & 0x04 != 0 {
+                return Ok(());
+            }
+            if self.irq.is_none() {
+                // No interrupt line: a period passed when LPIB crossed a boundary.
+                let lpib = self.stream.lpib().map_err(Self::hal)?;
+                if lpib / period != self.last_lpib / period {
+                    self.last_lpib = lpib;
+                    return Ok(());
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(outboard_hal::Error::Timeout {
+                    device: self.stream_name(),
+                    what: "a period to complete".into(),
+                    ms: timeout.as_millis() as u64,
+                });
+            }
+            match &self.irq {
+                Some(irq) => {
+                    match irq.wait(left.min(slice)) {
+                        Ok(_) | Err(outboard_hal::Error::Timeout { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                    lock(&self.ctrl).ack_interrupt().map_err(Self::hal)?;
+                }
+                None => std::thread::sleep(left.min(self.config.period_time() / 8)),
+            }
+        }
+    }
+    fn xruns(&self) -> u64 {
+        self.xruns
+    }
+}
+
+impl HdaPcm {
+    fn stream_name(&self) -> String {
+        format!("{} stream {}", lock(&self.ctrl).name(), self.stream.index())
+    }
+}
+
+impl Drop for HdaPcm {
+    fn drop(&mut self) {
+        let _ = self.stream.stop();
+        let mut ctrl = lock(&self.ctrl);
+        for &c in &self.converters {
+            let _ = ctrl.send(Verb::new(self.codec, c, SET_CHANNEL_STREAMID, 0));
+        }
+    }
+}
