@@ -7,8 +7,8 @@
 //! outboard-bench-tool compare-capture FED CAPTURED [--channels N]
 //!     exit 0 when what was captured (after any leading silence) is a
 //!     stretch of what was fed to the device, sample for sample
-//! outboard-bench-tool signal OUT [--seconds S] [--seed N]
-//!     write the 48 kHz S16 stereo test signal (a .wav, or raw bytes)
+//! outboard-bench-tool signal OUT [--seconds S] [--seed N] [--rate R]
+//!     write the S16 stereo test signal (a .wav labelled R Hz, default 48000; or raw bytes)
 //! ```
 //! Files ending in .wav are read as WAV; anything else is raw S16LE.
 
@@ -99,8 +99,9 @@ fn run(args: &[String]) -> Result<(), String> {
             let frames = (opt("--seconds", 2.0)? * 48_000.0) as usize;
             let seed = opt("--seed", 1.0)? as u32;
             let data = outboard_fixtures::signal::to_le_bytes(&outboard_fixtures::signal::test_signal(frames, 2, seed));
+            let rate = opt("--rate", 48_000.0)? as u32;
             if out.ends_with(".wav") {
-                Wav { channels: 2, rate: 48_000, bits: 16, data }.write(Path::new(out)).map_err(|e| e.to_string())
+                Wav { channels: 2, rate, bits: 16, data }.write(Path::new(out)).map_err(|e| e.to_string())
             } else {
                 std::fs::write(out, data).map_err(|e| format!("{out}: {e}"))
             }
