@@ -14,6 +14,8 @@ pub trait CodecModel: Send {
     fn play(&mut self, data: &[u8]);
     /// Fill `out` with what the ADC hears (raw stream bytes).
     fn record(&mut self, out: &mut [u8]);
+    /// For tests that need the concrete model back.
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
 }
 
 /// QEMU's `hda-duplex`, as the bench sees it: vendor id 0x1af40022; node 1
@@ -154,5 +156,9 @@ impl CodecModel for DuplexCodec {
         for b in out {
             *b = self.line_in.pop_front().unwrap_or(0);
         }
+    }
+
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

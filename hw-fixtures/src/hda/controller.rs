@@ -77,8 +77,11 @@ struct State {
     rirb_wp: u16,
     rirb_count: u16,
     streams: [StreamPos; SD_COUNT],
-    codec: Box<dyn CodecModel>,
+    /// Codecs on the link, by address.
+    codecs: Vec<(u8, Box<dyn CodecModel>)>,
     faults: Faults,
+    /// Unsolicited responses waiting to be posted to the RIRB.
+    unsolicited: Vec<(u8, u32)>,
     played: Vec<u8>,
 }
 
@@ -138,15 +141,22 @@ pub struct HdaEmulator {
 }
 
 impl HdaEmulator {
+    /// A controller with one codec at address 0.
     pub fn new(dma: DmaSpace, irq: IrqLine, codec: Box<dyn CodecModel>) -> HdaEmulator {
+        Self::with_codecs(dma, irq, vec![(0, codec)])
+    }
+
+    /// A controller with these codecs at these link addresses (0-14).
+    pub fn with_codecs(dma: DmaSpace, irq: IrqLine, codecs: Vec<(u8, Box<dyn CodecModel>)>) -> HdaEmulator {
         let mut s = State {
             regs: [0; REG_SIZE],
             corb_rp: 0,
             rirb_wp: 0,
             rirb_count: 0,
             streams: [StreamPos::default(); SD_COUNT],
-            codec,
+            codecs,
             faults: Faults::default(),
+            unsolicited: Vec::new(),
             played: Vec::new(),
         };
         s.w16(GCAP, 0x4401);
@@ -166,9 +176,57 @@ impl HdaEmulator {
         self.lock().faults = faults;
     }
 
-    /// Run `f` on the codec model.
+    /// Run `f` on the codec at address 0 (or the first one).
     pub fn with_codec<R>(&self, f: impl FnOnce(&mut dyn CodecModel) -> R) -> R {
-        f(self.lock().codec.as_mut())
+        let mut s = self.lock();
+        let i = s.codecs.iter().position(|(a, _)| *a == 0).unwrap_or(0);
+        f(s.codecs[i].1.as_mut())
+    }
+
+    /// Run `f` on the codec at `address`, if there is one.
+    pub fn with_codec_at<R>(&self, address: u8, f: impl FnOnce(&mut dyn CodecModel) -> R) -> Option<R> {
+        let mut s = self.lock();
+        s.codecs.iter_mut().find(|(a, _)| *a == address).map(|(_, c)| f(c.as_mut()))
+    }
+
+    /// A codec sends an unsolicited response (a jack event): it is posted to
+    /// the RIRB like an answer, flagged unsolicited, and raises the
+    /// controller interrupt.
+    pub fn send_unsolicited(&self, address: u8, response: u32) {
+        let mut s = self.lock();
+        s.unsolicited.push((address, response));
+        self.post_unsolicited(&mut s);
+    }
+
+    fn post_unsolicited(&self, s: &mut State) {
+        if s.r32(GCTL) & (1 << 8) == 0 || s.r8(RIRBCTL) & 0x02 == 0 {
+            return; // unsolicited responses not accepted yet: kept
+        }
+        let rirb_entries = ring_entries(s.r8(RIRBSIZE));
+        let pending = std::mem::take(&mut s.unsolicited);
+        for (address, response) in pending {
+            s.rirb_wp = (s.rirb_wp + 1) % rirb_entries;
+            let mut entry = [0u8; 8];
+            entry[..4].copy_from_slice(&response.to_le_bytes());
+            entry[4..].copy_from_slice(&(u32::from(address) | 0x10).to_le_bytes());
+            let _ = self.dma.write(s.r64(RIRBLBASE) + u64::from(s.rirb_wp) * 8, &entry);
+        }
+        let sts = s.r8(RIRBSTS) | 0x01;
+        s.w8(RIRBSTS, sts);
+        self.update_irq(s);
+    }
+
+    fn codec_mask(s: &State) -> u16 {
+        s.codecs.iter().fold(0, |m, (a, _)| m | (1 << (a & 0xf)))
+    }
+
+    fn dispatch(s: &mut State, cmd: u32) -> Option<u32> {
+        let address = (cmd >> 28) as u8;
+        if s.faults.silent_codec {
+            return None;
+        }
+        let codec = s.codecs.iter_mut().find(|(a, _)| *a == address)?;
+        Some(codec.1.verb(((cmd >> 20) & 0x7f) as u8, cmd & 0xf_ffff))
     }
 
     /// Every byte that reached the codec's DAC so far.
@@ -210,10 +268,9 @@ impl HdaEmulator {
             }
             let cmd = u32::from_le_bytes(cmd);
             let codec = (cmd >> 28) as u8;
-            if codec != 0 || s.faults.silent_codec {
+            let Some(resp) = Self::dispatch(s, cmd) else {
                 continue; // nobody at that address answers
-            }
-            let resp = s.codec.verb(((cmd >> 20) & 0x7f) as u8, cmd & 0xf_ffff);
+            };
             s.rirb_wp = (s.rirb_wp + 1) % rirb_entries;
             let mut entry = [0u8; 8];
             entry[..4].copy_from_slice(&resp.to_le_bytes());
@@ -256,7 +313,8 @@ impl HdaEmulator {
                     s.streams = [StreamPos::default(); SD_COUNT];
                 }
                 if was == 0 && v & 1 == 1 && !s.faults.silent_codec {
-                    s.w16(STATESTS, 0x0001);
+                    let mask = Self::codec_mask(s);
+                    s.w16(STATESTS, mask);
                 }
                 s.w32(GCTL, v);
             }
@@ -289,6 +347,9 @@ impl HdaEmulator {
             RIRBCTL => {
                 s.w8(RIRBCTL, value as u8);
                 self.run_corb(s);
+                if !s.unsolicited.is_empty() {
+                    self.post_unsolicited(s);
+                }
             }
             ICIS => {
                 let mut icis = s.r16(ICIS);
@@ -297,8 +358,7 @@ impl HdaEmulator {
                 }
                 if value & 1 != 0 && !s.faults.silent_codec {
                     let cmd = s.r32(ICOI);
-                    if cmd >> 28 == 0 {
-                        let resp = s.codec.verb(((cmd >> 20) & 0x7f) as u8, cmd & 0xf_ffff);
+                    if let Some(resp) = Self::dispatch(s, cmd) {
                         s.w32(ICII, resp);
                         icis |= 2;
                     }
@@ -387,16 +447,23 @@ impl HdaEmulator {
             let at = addr + u64::from(pos.offset);
             let ok = if output {
                 let ok = self.dma.read(at, &mut chunk).is_ok();
-                if ok && s.codec.output_stream().is_some_and(|(t, _)| t == tag) {
-                    s.codec.play(&chunk);
+                let mut heard = false;
+                for (_, codec) in s.codecs.iter_mut() {
+                    if ok && codec.output_stream().is_some_and(|(t, _)| t == tag) {
+                        codec.play(&chunk);
+                        heard = true;
+                    }
+                }
+                if heard {
                     s.played.extend_from_slice(&chunk);
                 }
                 ok
             } else {
-                if s.codec.input_stream().is_some_and(|(t, _)| t == tag) {
-                    s.codec.record(&mut chunk);
-                } else {
-                    chunk.fill(0);
+                chunk.fill(0);
+                if let Some((_, codec)) =
+                    s.codecs.iter_mut().find(|(_, c)| c.input_stream().is_some_and(|(t, _)| t == tag))
+                {
+                    codec.record(&mut chunk);
                 }
                 self.dma.write(at, &chunk).is_ok()
             };

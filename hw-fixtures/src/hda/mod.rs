@@ -14,6 +14,7 @@
 
 pub mod codec;
 mod controller;
+pub mod model;
 
 pub use controller::{Faults, HdaEmulator};
 
@@ -41,4 +42,35 @@ pub fn emulated_hda() -> EmulatedHda {
     let addr = PciAddress { domain: 0, bus: 0, device: 0x1b, function: 0 };
     let pci = MemPci::new(addr, 0x8086, 0x293e, 0x040300, dma.clone(), irq).with_bar(0, 0x4000, emu.clone());
     EmulatedHda { pci: Arc::new(pci), emu, dma }
+}
+
+/// Build an emulated ICH9 HDA whose codecs are the ones in a codec dump
+/// (`/proc/asound/card*/codec#*` text or an alsa-info report), at their own
+/// link addresses. `None` if the text holds no codec.
+pub fn emulated_hda_from_dump(text: &str) -> Option<EmulatedHda> {
+    let codecs = outboard_hda::codec::dump::parse_dumps(text);
+    if codecs.is_empty() {
+        return None;
+    }
+    let dma = DmaSpace::new("emulated HDA", 0x1000_0000);
+    let irq = IrqLine::new();
+    // An alsa-info report can list several cards (an HDMI controller and the
+    // analog one) whose codecs all sit at address 0: they share one emulated
+    // link here, each moved to the next free address.
+    let mut models: Vec<(u8, Box<dyn codec::CodecModel>)> = Vec::new();
+    for c in codecs {
+        let mut address = c.address & 0xf;
+        while models.iter().any(|(a, _)| *a == address) && address < 14 {
+            address += 1;
+        }
+        if models.iter().any(|(a, _)| *a == address) {
+            continue; // more than 15 codecs: the link has no room
+        }
+        let c = outboard_hda::codec::Codec { address, ..c };
+        models.push((address, Box::new(model::ModelCodec::new(c))));
+    }
+    let emu = Arc::new(HdaEmulator::with_codecs(dma.clone(), irq.clone(), models));
+    let addr = PciAddress { domain: 0, bus: 0, device: 0x1b, function: 0 };
+    let pci = MemPci::new(addr, 0x8086, 0x293e, 0x040300, dma.clone(), irq).with_bar(0, 0x4000, emu.clone());
+    Some(EmulatedHda { pci: Arc::new(pci), emu, dma })
 }
