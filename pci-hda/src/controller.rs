@@ -97,6 +97,8 @@ pub struct Controller {
     immediate: bool,
     unsolicited: VecDeque<Response>,
     irq: Option<IrqEvent>,
+    rirb_overruns: u64,
+    position_buffer: Option<DmaBuffer>,
 }
 
 impl Controller {
@@ -123,6 +125,8 @@ impl Controller {
             immediate: false,
             unsolicited: VecDeque::new(),
             irq: None,
+            rirb_overruns: 0,
+            position_buffer: None,
         })
     }
 
@@ -259,32 +263,8 @@ impl Controller {
 
         let deadline = Instant::now() + VERB_TIMEOUT;
         loop {
-            let sts = self.regs.read(RIRBSTS)?;
-            if rirbsts::OIS.get(sts) != 0 {
-                log::warn!("{}: RIRB overrun: responses were lost", self.regs.device());
-            }
-            if sts != 0 {
-                // Acknowledge, so the controller keeps processing the CORB.
-                self.regs.write(RIRBSTS, sts & (rirbsts::RINTFL.mask() | rirbsts::OIS.mask()))?;
-            }
-            let hw_wp = (self.regs.read(RIRBWP)? & 0xff) as u16 % rings.rirb_entries;
-            while rings.rirb_rp != hw_wp {
-                rings.rirb_rp = (rings.rirb_rp + 1) % rings.rirb_entries;
-                let at = RIRB_OFFSET + usize::from(rings.rirb_rp) * RIRB_ENTRY;
-                let r = Response::decode(rings.mem.read_u32(at)?, rings.mem.read_u32(at + 4)?);
-                if r.unsolicited {
-                    self.unsolicited.push_back(r);
-                } else if r.codec == verb.codec {
-                    return Ok(r.value);
-                } else {
-                    log::warn!(
-                        "{}: response {:#010x} from codec {} while waiting for codec {}",
-                        self.regs.device(),
-                        r.value,
-                        r.codec,
-                        verb.codec
-                    );
-                }
+            if let Some(value) = self.drain_rirb(Some(verb.codec))? {
+                return Ok(value);
             }
             if Instant::now() >= deadline {
                 return Err(Error::NoResponse {
@@ -296,6 +276,68 @@ impl Controller {
             }
             std::thread::sleep(Duration::from_micros(20));
         }
+    }
+
+    /// Read what the RIRB holds: unsolicited responses are queued; the first
+    /// answer from codec `want` is returned. Acknowledges RIRBSTS (so the
+    /// controller keeps processing the CORB) and reports overruns.
+    fn drain_rirb(&mut self, want: Option<u8>) -> Result<Option<u32>> {
+        use regs::*;
+        let Some(rings) = self.rings.as_mut() else { return Ok(None) };
+        let sts = self.regs.read(RIRBSTS)?;
+        if rirbsts::OIS.get(sts) != 0 {
+            self.rirb_overruns += 1;
+            log::warn!("{}: RIRB overrun: responses were lost", self.regs.device());
+        }
+        if sts != 0 {
+            self.regs.write(RIRBSTS, sts & (rirbsts::RINTFL.mask() | rirbsts::OIS.mask()))?;
+        }
+        let hw_wp = (self.regs.read(RIRBWP)? & 0xff) as u16 % rings.rirb_entries;
+        while rings.rirb_rp != hw_wp {
+            rings.rirb_rp = (rings.rirb_rp + 1) % rings.rirb_entries;
+            let at = RIRB_OFFSET + usize::from(rings.rirb_rp) * RIRB_ENTRY;
+            let r = Response::decode(rings.mem.read_u32(at)?, rings.mem.read_u32(at + 4)?);
+            if r.unsolicited {
+                self.unsolicited.push_back(r);
+            } else if Some(r.codec) == want {
+                return Ok(Some(r.value));
+            } else {
+                log::warn!("{}: unexpected response {:#010x} from codec {}", self.regs.device(), r.value, r.codec);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Collect unsolicited responses (jack events) that arrived since the
+    /// last command, without sending one.
+    pub fn poll_unsolicited(&mut self) -> Result<Vec<Response>> {
+        if !self.immediate {
+            self.drain_rirb(None)?;
+        }
+        Ok(self.take_unsolicited())
+    }
+
+    /// Have the controller write every stream's position into a DMA buffer
+    /// (DPLBASE), the alternative to reading LPIB (Linux's position_fix).
+    pub fn enable_position_buffer(&mut self) -> Result<()> {
+        let buf = self.pci.alloc_dma(4096, "DMA position buffer")?;
+        self.regs.write(regs::DPUBASE, (buf.iova() >> 32) as u32)?;
+        self.regs.write(regs::DPLBASE, buf.iova() as u32 | 1)?;
+        self.position_buffer = Some(buf);
+        Ok(())
+    }
+
+    /// Stream descriptor `index`'s position from the DMA position buffer, if enabled.
+    pub fn buffer_position(&self, index: u8) -> Result<Option<u32>> {
+        match &self.position_buffer {
+            Some(b) => Ok(Some(b.read_u32(usize::from(index) * 8)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// RIRB overruns seen (responses the controller had to drop).
+    pub fn rirb_overruns(&self) -> u64 {
+        self.rirb_overruns
     }
 
     fn send_immediate(&mut self, verb: Verb) -> Result<u32> {
@@ -347,6 +389,9 @@ impl Controller {
     /// the quiet state the device is left in.
     pub fn shutdown(&mut self) -> Result<()> {
         self.regs.write(regs::INTCTL, 0)?;
+        if self.position_buffer.take().is_some() {
+            self.regs.write(regs::DPLBASE, 0)?;
+        }
         if self.irq.take().is_some() {
             self.pci.disable_irq()?;
         }

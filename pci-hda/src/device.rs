@@ -23,12 +23,31 @@ pub struct CodecPlan {
     pub plan: Plan,
 }
 
+/// Where a stream's position is read from (Linux's `position_fix`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PositionSource {
+    /// The stream descriptor's link position register (SDnLPIB).
+    #[default]
+    Lpib,
+    /// The DMA position buffer the controller writes (DPLBASE).
+    PositionBuffer,
+}
+
+/// Choices a user makes when opening a device.
+#[derive(Clone, Debug, Default)]
+pub struct HdaOptions {
+    /// Pin configuration overrides for boards whose BIOS lies.
+    pub pin_overrides: Vec<crate::codec::pin::PinOverride>,
+    pub position: PositionSource,
+}
+
 /// A brought-up HDA controller and its codecs.
 pub struct HdaDevice {
     ctrl: Arc<Mutex<Controller>>,
     codecs: Vec<CodecPlan>,
     irq: Option<IrqEvent>,
     name: String,
+    position: PositionSource,
 }
 
 fn lock(ctrl: &Mutex<Controller>) -> MutexGuard<'_, Controller> {
@@ -40,6 +59,11 @@ impl HdaDevice {
     /// inputs, and arm jack detection. Interrupts: MSI, else INTx, else none
     /// (streams then poll their position).
     pub fn open(pci: Arc<dyn PciDevice>) -> Result<HdaDevice> {
+        Self::open_with(pci, &HdaOptions::default())
+    }
+
+    /// [`HdaDevice::open`] with options.
+    pub fn open_with(pci: Arc<dyn PciDevice>, options: &HdaOptions) -> Result<HdaDevice> {
         let mut ctrl = Controller::open(pci)?;
         let name = ctrl.name().to_string();
         ctrl.reset()?;
@@ -50,13 +74,16 @@ impl HdaDevice {
         let mut codecs = Vec::new();
         let mask = ctrl.codec_mask();
         for address in (0..15u8).filter(|a| mask & (1 << a) != 0) {
-            let codec = match read_codec(&mut ctrl, address) {
+            let mut codec = match read_codec(&mut ctrl, address) {
                 Ok(c) => c,
                 Err(e) => {
                     log::warn!("{name}: codec {address} could not be read, skipping it: {e}");
                     continue;
                 }
             };
+            if crate::codec::pin::apply_overrides(&mut codec, &options.pin_overrides) > 0 {
+                log::info!("{name}: codec {address}: pin configuration overridden");
+            }
             let plan = plan(&codec);
             setup::power_up(&mut ctrl, &codec)?;
             for o in &plan.outputs {
@@ -79,11 +106,19 @@ impl HdaDevice {
                 None
             }
         };
-        Ok(HdaDevice { ctrl: Arc::new(Mutex::new(ctrl)), codecs, irq, name })
+        if options.position == PositionSource::PositionBuffer {
+            ctrl.enable_position_buffer()?;
+        }
+        Ok(HdaDevice { ctrl: Arc::new(Mutex::new(ctrl)), codecs, irq, name, position: options.position })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// RIRB overruns the controller reported (codec responses lost).
+    pub fn rirb_overruns(&self) -> u64 {
+        lock(&self.ctrl).rirb_overruns()
     }
 
     /// Codecs with their plans.
@@ -95,7 +130,14 @@ impl HdaDevice {
     /// speakers. Returns whether headphones are plugged in on any codec.
     pub fn poll_jacks(&self) -> Result<bool> {
         let mut ctrl = lock(&self.ctrl);
-        ctrl.take_unsolicited();
+        let events = ctrl.poll_unsolicited()?;
+        if !events.is_empty() {
+            log::info!(
+                "{}: jack event from codec(s) {:?}",
+                self.name,
+                events.iter().map(|e| e.codec).collect::<Vec<_>>()
+            );
+        }
         let mut any = false;
         for cp in &self.codecs {
             any |= setup::update_automute(&mut ctrl, &cp.codec, &cp.plan)?;
@@ -180,9 +222,9 @@ impl HdaDevice {
             codec: cp.codec.address,
             converters,
             irq: self.irq.clone(),
+            position: self.position,
             state: PcmState::Prepared,
             xruns: 0,
-            last_lpib: 0,
         })
     }
 }
@@ -204,9 +246,9 @@ pub struct HdaPcm {
     codec: u8,
     converters: Vec<u8>,
     irq: Option<IrqEvent>,
+    position: PositionSource,
     state: PcmState,
     xruns: u64,
-    last_lpib: usize,
 }
 
 impl HdaPcm {
@@ -244,8 +286,17 @@ impl PcmStream for HdaPcm {
         Ok(())
     }
     fn position(&mut self) -> outboard_hal::Result<usize> {
-        let lpib = self.stream.lpib().map_err(Self::hal)?;
-        Ok((lpib / self.config.frame_bytes()) % self.config.buffer_frames())
+        let bytes = match self.position {
+            PositionSource::Lpib => self.stream.lpib().map_err(Self::hal)?,
+            PositionSource::PositionBuffer => {
+                let pos = lock(&self.ctrl).buffer_position(self.stream.index()).map_err(Self::hal)?;
+                match pos {
+                    Some(p) => p as usize,
+                    None => self.stream.lpib().map_err(Self::hal)?,
+                }
+            }
+        };
+        Ok((bytes / self.config.frame_bytes()) % self.config.buffer_frames())
     }
     fn write_frames(&mut self, offset: usize, data: &[u8]) -> outboard_hal::Result<()> {
         self.stream.write(offset * self.config.frame_bytes(), data).map_err(Self::hal)
@@ -264,8 +315,9 @@ impl PcmStream for HdaPcm {
         // Check this stream's own status first and wait on the shared
         // interrupt only in short slices: with several streams on one
         // controller, another stream's waiter may have taken the event.
+        // Without an interrupt line the status bit is polled: the controller
+        // sets BCIS at every period end whether or not it interrupts.
         let deadline = Instant::now() + timeout;
-        let period = self.config.period_frames * self.config.frame_bytes();
         let slice = (self.config.period_time() / 2).max(Duration::from_millis(1));
         loop {
             let sts = self.stream.ack().map_err(Self::hal)?;
@@ -274,14 +326,6 @@ impl PcmStream for HdaPcm {
             }
             if sts & 0x04 != 0 {
                 return Ok(());
-            }
-            if self.irq.is_none() {
-                // No interrupt line: a period passed when LPIB crossed a boundary.
-                let lpib = self.stream.lpib().map_err(Self::hal)?;
-                if lpib / period != self.last_lpib / period {
-                    self.last_lpib = lpib;
-                    return Ok(());
-                }
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

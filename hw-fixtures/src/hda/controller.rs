@@ -33,6 +33,7 @@ const RIRBSIZE: usize = 0x5e;
 const ICOI: usize = 0x60;
 const ICII: usize = 0x64;
 const ICIS: usize = 0x68;
+const DPLBASE: usize = 0x70;
 const SD0: usize = 0x80;
 const SD_STRIDE: usize = 0x20;
 const SD_COUNT: usize = 8;
@@ -60,6 +61,8 @@ pub struct Faults {
     pub corb_stalled: bool,
     /// Stream DMA never moves.
     pub stream_stalled: bool,
+    /// Every response also reports a RIRB overrun (responses lost).
+    pub rirb_overrun: bool,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -279,6 +282,10 @@ impl HdaEmulator {
                 return;
             }
             s.rirb_count += 1;
+            if s.faults.rirb_overrun {
+                let sts = s.r8(RIRBSTS) | 0x04;
+                s.w8(RIRBSTS, sts);
+            }
             if s.rirb_count >= s.r16(RINTCNT).max(1) {
                 s.rirb_count = 0;
                 let sts = s.r8(RIRBSTS) | 0x01;
@@ -489,6 +496,11 @@ impl HdaEmulator {
             }
             let lpib = s.streams[n].lpib;
             s.w32(base + SD_LPIB, lpib);
+            let dpl = s.r32(DPLBASE);
+            if dpl & 1 != 0 {
+                let at = (u64::from(s.r32(DPLBASE + 4)) << 32 | u64::from(dpl & !0x7f)) + n as u64 * 8;
+                let _ = self.dma.write(at, &lpib.to_le_bytes());
+            }
         }
         if raised {
             self.update_irq(s);

@@ -21,6 +21,7 @@ pub use controller::{Faults, HdaEmulator};
 use std::sync::Arc;
 
 use outboard_hal::dma::DmaSpace;
+use outboard_hal::irq::IrqKind;
 use outboard_hal::pci::mem::{IrqLine, MemPci};
 use outboard_hal::pci::{PciAddress, PciDevice};
 
@@ -36,11 +37,19 @@ pub struct EmulatedHda {
 
 /// Build an emulated ICH9 HDA (8086:293e) with a duplex codec.
 pub fn emulated_hda() -> EmulatedHda {
+    emulated_hda_irqs(&[IrqKind::Msi, IrqKind::Intx])
+}
+
+/// [`emulated_hda`] offering only these interrupt kinds (none: the driver
+/// must poll).
+pub fn emulated_hda_irqs(kinds: &[IrqKind]) -> EmulatedHda {
     let dma = DmaSpace::new("emulated HDA", 0x1000_0000);
     let irq = IrqLine::new();
     let emu = Arc::new(HdaEmulator::new(dma.clone(), irq.clone(), Box::new(codec::DuplexCodec::new())));
     let addr = PciAddress { domain: 0, bus: 0, device: 0x1b, function: 0 };
-    let pci = MemPci::new(addr, 0x8086, 0x293e, 0x040300, dma.clone(), irq).with_bar(0, 0x4000, emu.clone());
+    let pci = MemPci::new(addr, 0x8086, 0x293e, 0x040300, dma.clone(), irq)
+        .with_bar(0, 0x4000, emu.clone())
+        .with_irq_kinds(kinds);
     EmulatedHda { pci: Arc::new(pci), emu, dma }
 }
 

@@ -432,3 +432,144 @@ impl Parser {
         codec
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An alsa-info report holding two codecs: nodes of a real ALC269 dump in
+    /// today's format, and a STAC9200-like codec in the old one, with lines
+    /// that must be skipped or ignored.
+    const REPORT: &str = include_str!("../../tests/fixtures/alsa-info-two-codecs.txt");
+
+    fn node(codec: &Codec, nid: u8) -> &Node {
+        codec.node(nid).unwrap_or_else(|| panic!("node {nid:#04x} missing"))
+    }
+
+    #[test]
+    fn reads_every_field_of_a_current_dump() {
+        let (codecs, warnings) = parse_dumps_with_warnings(REPORT);
+        assert_eq!(codecs.len(), 2, "{codecs:#?}");
+        let c = &codecs[0];
+        assert_eq!(c.name.as_deref(), Some("Realtek ALC269"));
+        assert_eq!((c.address, c.vendor_id, c.subsystem_id, c.revision_id), (0, 0x10ec_0269, 0x1043_834a, 0x10_0004));
+        assert_eq!(c.afg, Some(1));
+        assert_eq!(c.default_pcm, PcmCaps { pcm: 0x000e_05f0, formats: 1 });
+        assert_eq!((c.default_amp_in, c.default_amp_out), (AmpCaps(0), AmpCaps(0)));
+        let nids: Vec<u8> = c.nodes.iter().map(|n| n.nid).collect();
+        assert_eq!(nids, [0x02, 0x08, 0x0b, 0x0c, 0x0e, 0x14, 0x15, 0x23], "sorted by nid");
+        let dac = node(c, 0x02);
+        assert_eq!(dac.amp_out, Some(AmpCaps(0x3f | 0x40 << 8 | 0x03 << 16)));
+        assert_eq!((dac.amp_in, dac.amp_out_vals), (None, Some([0x40, 0x40])));
+        assert_eq!(dac.pcm, Some(PcmCaps { pcm: 0x000e_0560, formats: 1 }));
+        let adc = node(c, 0x08);
+        assert_eq!(adc.amp_in, Some(AmpCaps(0x11 | 0x2e << 8 | 0x03 << 16 | 1 << 31)));
+        assert_eq!(
+            (adc.amp_in_vals.as_slice(), adc.connections.as_slice(), adc.selected),
+            (&[[1, 1]][..], &[0x23][..], Some(0))
+        );
+        let mix = node(c, 0x0b);
+        assert_eq!((mix.connections.as_slice(), mix.selected), (&[0x18, 0x19, 0x1a, 0x1b, 0x1d][..], None));
+        assert_eq!(mix.amp_in_vals, vec![[0x80, 0x80]; 5]);
+        assert_eq!(node(c, 0x0e).amp_in_vals, vec![[0, 0], [0x80, 0x80]], "mono values repeat");
+        let speaker = Node {
+            nid: 0x14,
+            wcaps: 0x0040_010d,
+            amp_out: Some(AmpCaps(1 << 31)),
+            pin_caps: Some(0x0001_0050),
+            pin_config: Some(0x9913_0110),
+            connections: vec![0x0c, 0x0d],
+            selected: Some(0),
+            pin_ctl: Some(0x40),
+            eapd: Some(0x02),
+            amp_out_vals: Some([0, 0]),
+            ..Node::default()
+        };
+        assert_eq!(node(c, 0x14), &speaker);
+        assert_eq!((node(c, 0x15).selected, node(c, 0x15).pin_ctl), (Some(1), Some(0xc0)));
+        assert_eq!(node(c, 0x23).selected, Some(5));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("Pin pwr"), "{warnings:?}");
+    }
+
+    #[test]
+    fn reads_the_old_format_and_fills_defaults_like_a_live_read() {
+        let c = &parse_dumps(REPORT)[1];
+        assert_eq!(
+            (c.name.as_deref(), c.address, c.vendor_id, c.afg),
+            (Some("SigmaTel STAC9200"), 3, 0x8384_7690, Some(1))
+        );
+        assert_eq!(c.default_pcm, PcmCaps { pcm: 0x000e_007f, formats: 1 });
+        let default_out = AmpCaps(0x1f | 0x1f << 8 | 0x05 << 16 | 1 << 31);
+        assert_eq!(c.default_amp_out, default_out);
+        assert_eq!(node(c, 0x02).pcm, Some(c.default_pcm), "no format override: the default PCM");
+        let sel = node(c, 0x0b);
+        assert_eq!((sel.amp_out, sel.amp_out_vals), (Some(default_out), Some([0x1f, 0x1f])), "no amp override");
+        assert_eq!(node(c, 0x05).amp_out, Some(default_out), "caps not printed: the default");
+        assert!(node(c, 0x05).connections.is_empty(), "the in-driver list is not the hardware's");
+        assert_eq!((node(c, 0x07).connections.as_slice(), node(c, 0x07).selected), (&[0x02, 0x08, 0x0a][..], Some(0)));
+        let hp = node(c, 0x0d);
+        assert_eq!((hp.eapd, hp.pin_config, hp.selected), (Some(2), Some(0x0221_401f), Some(0)));
+        assert!(node(c, 0x1f).connections.is_empty(), "a volume knob has no connection-list bit");
+        assert!(c.node(0x99).is_none(), "text after the codec section is not read");
+    }
+
+    #[test]
+    fn crlf_wrapped_lists_and_codecs_without_audio() {
+        let crlf = REPORT.replace('\n', "\r\n");
+        assert_eq!(parse_dumps(&crlf), parse_dumps(REPORT));
+        let text = "Codec: LSI Si3054\nAddress: 1\nVendor Id: 0x11c13026\nModem Function Group: 0x1\n\
+            Codec: Realtek ALC889\nAddress: 2\nVendor Id: 0x10ec0889\n\
+            Node 0x0b [Audio Mixer] wcaps 0x20010b: Stereo Amp-In\n  Amp-In vals:  [0x80 0x80] [0x97 0x97]=\n [0x00 0x00]\n\
+              Connection: 3\n     0x18 0x19\n     0x1a\nNode 0x0c [Audio Selector] wcaps 0x300101: Stereo\n\
+              Connection: 3\n     0x18 0x19* 0x1a 0x1b\n";
+        let (codecs, warnings) = parse_dumps_with_warnings(text);
+        assert_eq!(codecs.len(), 2);
+        assert_eq!((codecs[0].afg, codecs[0].nodes.len()), (None, 0), "a modem-only codec");
+        let mix = node(&codecs[1], 0x0b);
+        assert_eq!(mix.amp_in_vals, vec![[0x80, 0x80], [0x97, 0x97], [0, 0]]);
+        assert_eq!(mix.connections, vec![0x18, 0x19, 0x1a]);
+        assert_eq!(node(&codecs[1], 0x0c).connections, vec![0x18, 0x19, 0x1a], "no more than stated");
+        assert_eq!(node(&codecs[1], 0x0c).selected, Some(1));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    #[test]
+    fn damaged_input_never_panics_nor_breaks_invariants() {
+        let check = |text: &str| {
+            for c in parse_dumps_with_warnings(text).0 {
+                assert!(c.nodes.windows(2).all(|w| w[0].nid < w[1].nid));
+                for n in &c.nodes {
+                    assert!(n.selected.is_none_or(|s| s < n.connections.len()));
+                }
+            }
+        };
+        for end in (0..REPORT.len()).filter(|&i| REPORT.is_char_boundary(i)) {
+            check(&REPORT[..end]);
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..3000 {
+            let mut bytes = REPORT.as_bytes().to_vec();
+            for _ in 0..4 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let i = (seed % bytes.len() as u64) as usize;
+                bytes[i] = (seed >> 32) as u8;
+            }
+            check(&String::from_utf8_lossy(&bytes));
+        }
+        for junk in [
+            "Node",
+            "Codec:",
+            "Node 0x [",
+            "Connection: 99999999999",
+            "Connection: 2\n0x*",
+            "[",
+            "rates [",
+            "PCM: rates",
+        ] {
+            check(&format!("Codec: x\nNode 0x02 [Audio Output] wcaps 0x1d: Stereo\n{junk}\n0x1 0xzz* [0x1]"));
+        }
+    }
+}

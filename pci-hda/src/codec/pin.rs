@@ -138,6 +138,65 @@ pub mod ctl {
     pub const VREF_50: u8 = 0x01;
 }
 
+/// A replacement Configuration Default for a pin whose BIOS value is wrong
+/// (Linux's `hints` / `user_pin_configs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinOverride {
+    /// The codec address it applies to; `None` for every codec.
+    pub codec: Option<u8>,
+    pub nid: u8,
+    pub config: u32,
+}
+
+fn parse_num(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// Parse a pin override file: one override per line, `NID CONFIG` or
+/// `CODEC NID CONFIG` (numbers in decimal or 0x hex), `#` starts a comment.
+pub fn parse_overrides(text: &str) -> Result<Vec<PinOverride>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let nums: Option<Vec<u32>> = line.split_whitespace().map(parse_num).collect();
+        let bad =
+            || format!("line {}: `{line}`: expected `NID CONFIG` or `CODEC NID CONFIG` (e.g. 0x14 0x99130110)", n + 1);
+        let o = match nums.ok_or_else(bad)?.as_slice() {
+            [nid, config] => PinOverride { codec: None, nid: *nid as u8, config: *config },
+            [codec, nid, config] if *codec < 15 => {
+                PinOverride { codec: Some(*codec as u8), nid: *nid as u8, config: *config }
+            }
+            _ => return Err(bad()),
+        };
+        if o.nid == 0 || o.nid > 0x7f {
+            return Err(format!("line {}: node {:#x} is not a widget node id (1-0x7f)", n + 1, o.nid));
+        }
+        out.push(o);
+    }
+    Ok(out)
+}
+
+/// Apply overrides to a codec model; returns how many pins changed.
+pub fn apply_overrides(codec: &mut super::Codec, overrides: &[PinOverride]) -> usize {
+    let mut changed = 0;
+    for o in overrides.iter().filter(|o| o.codec.is_none_or(|c| c == codec.address)) {
+        match codec.nodes.iter_mut().find(|n| n.nid == o.nid && n.pin_config.is_some()) {
+            Some(n) => {
+                n.pin_config = Some(o.config);
+                changed += 1;
+            }
+            None => log::warn!("pin override for node {:#04x}: codec {} has no such pin", o.nid, codec.address),
+        }
+    }
+    changed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +221,24 @@ mod tests {
         let mic = PinConfig(0x01a1_9830);
         assert_eq!(mic.device(), Device::MicIn);
         assert!(mic.device().is_input() && !mic.device().is_output());
+    }
+
+    #[test]
+    fn override_files_parse_with_errors_naming_the_line() {
+        let o = parse_overrides(
+            "# Eee PC: the unused pin is really a line out\n0x16 0x01014010\n\n2 0x1b 0x411111f0  # off\n",
+        )
+        .unwrap();
+        assert_eq!(
+            o,
+            vec![
+                PinOverride { codec: None, nid: 0x16, config: 0x0101_4010 },
+                PinOverride { codec: Some(2), nid: 0x1b, config: 0x4111_11f0 },
+            ]
+        );
+        assert!(parse_overrides("0x16").unwrap_err().starts_with("line 1:"));
+        assert!(parse_overrides("\n0x16 zz").unwrap_err().starts_with("line 2:"));
+        assert!(parse_overrides("0x80 0").unwrap_err().contains("not a widget"));
+        assert!(parse_overrides("20 0x14 0").is_err(), "codec addresses are 0-14");
     }
 }
