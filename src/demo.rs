@@ -7,18 +7,17 @@
 //! the mixer-core issue's demo.)
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use outboard_fixtures::analysis::{channel, rms_dbfs, tone_frequency};
 use outboard_fixtures::hda::emulated_hda;
 use outboard_fixtures::signal::{find_exact, from_le_bytes, to_le_bytes, Match};
 use outboard_fixtures::wav::Wav;
-use outboard_hda::codec::{read_codec, WidgetKind};
-use outboard_hda::stream::{Stream, StreamConfig};
-use outboard_hda::verb::{Verb, SET_CHANNEL_STREAMID, SET_CONVERTER_FORMAT};
-use outboard_hda::Controller;
+use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
+use outboard_hda::device::HdaDevice;
 
 use crate::args::Args;
+use crate::pcm_io;
 
 const RATE: u32 = 48_000;
 const TONES: [f64; 2] = [440.0, 660.0];
@@ -42,83 +41,47 @@ pub fn run(mut args: Args) -> Result<(), String> {
     if !(0.1..=60.0).contains(&seconds) {
         return Err("--seconds must be between 0.1 and 60".into());
     }
-    let e = |e: outboard_hda::Error| e.to_string();
 
     println!("Outboard demo: the HDA driver on an emulated ICH9 controller (no hardware needed)");
     let hw = emulated_hda();
-    let mut ctrl = Controller::open(hw.pci.clone()).map_err(e)?;
-    ctrl.reset().map_err(e)?;
-    ctrl.init_command_rings().map_err(e)?;
-    let codec = read_codec(&mut ctrl, 0).map_err(e)?;
-    let dac = codec.nodes_of(WidgetKind::AudioOutput).next().ok_or("the codec has no output converter")?.nid;
-    println!(
-        "  controller {}: GCAP {:#06x}, {} output streams; codec 0 vendor {:#010x}, {} widgets, DAC at node {dac}",
-        ctrl.name(),
-        ctrl.caps().gcap,
-        ctrl.caps().output_streams,
-        codec.vendor_id,
-        codec.nodes.len()
-    );
-
-    let irq = ctrl.enable_interrupts().map_err(e)?;
-    let cfg = StreamConfig { rate: RATE, bits: 16, channels: 2, period_bytes: 4096, periods: 4 };
-    let stream =
-        Stream::setup(&ctrl, ctrl.caps().output_descriptor(0).ok_or("no output stream")?, 1, cfg).map_err(e)?;
-    ctrl.send(Verb::long(0, dac, SET_CONVERTER_FORMAT, stream.format().map_err(e)?)).map_err(e)?;
-    ctrl.send(Verb::new(0, dac, SET_CHANNEL_STREAMID, stream.tag() << 4)).map_err(e)?;
-
+    hw.emu.start_clock();
+    let dev = HdaDevice::open(hw.pci.clone()).map_err(|e| e.to_string())?;
+    for cp in dev.codecs() {
+        let out =
+            cp.plan.primary_output().map(|o| format!("{:?} at pin {:#04x} from DAC {:#04x}", o.role, o.pin, o.dac));
+        println!(
+            "  controller {}: codec {} vendor {:#010x}, {} widgets; output: {}",
+            dev.name(),
+            cp.codec.address,
+            cp.codec.vendor_id,
+            cp.codec.nodes.len(),
+            out.as_deref().unwrap_or("none")
+        );
+    }
+    let cfg = PcmConfig { format: SampleFormat::S16Le, rate: RATE, channels: 2, period_frames: 1024, periods: 4 };
+    let mut pcm = dev.open_pcm(Direction::Playback, cfg).map_err(|e| e.to_string())?;
     let frames = (seconds * f64::from(RATE)) as usize;
     let signal = to_le_bytes(&two_tones(frames));
-    let size = cfg.buffer_bytes();
-    let mut written = 0usize;
-    let next = |written: usize| -> Vec<u8> {
-        let mut chunk = vec![0u8; cfg.period_bytes];
-        if written < signal.len() {
-            let n = (signal.len() - written).min(cfg.period_bytes);
-            chunk[..n].copy_from_slice(&signal[written..written + n]);
-        }
-        chunk
-    };
-    while written < size {
-        stream.write(written, &next(written)).map_err(e)?;
-        written += cfg.period_bytes;
-    }
     println!(
         "  playing {seconds} s: {} Hz left, {} Hz right, 16-bit stereo {RATE} Hz, {} periods of {} frames",
-        TONES[0],
-        TONES[1],
-        cfg.periods,
-        cfg.period_bytes / 4
+        TONES[0], TONES[1], cfg.periods, cfg.period_frames
     );
-    stream.start().map_err(e)?;
-    hw.emu.start_clock();
     let started = Instant::now();
-    let (mut consumed, mut last_lpib, mut interrupts) = (0usize, 0usize, 0u64);
-    while consumed < signal.len() {
-        interrupts += irq.wait(Duration::from_secs(2)).map_err(|e| e.to_string())?;
-        stream.ack().map_err(e)?;
-        ctrl.ack_interrupt().map_err(e)?;
-        let lpib = stream.lpib().map_err(e)?;
-        consumed += (lpib + size - last_lpib) % size;
-        last_lpib = lpib;
-        while written + cfg.period_bytes <= consumed + size {
-            stream.write(written, &next(written)).map_err(e)?;
-            written += cfg.period_bytes;
-        }
-    }
-    stream.stop().map_err(e)?;
-    hw.emu.stop_clock();
+    let stats = pcm_io::play(&mut pcm, &signal, &mut || {})?;
     let elapsed = started.elapsed();
-    drop(stream);
-    ctrl.shutdown().map_err(e)?;
+    drop(pcm);
+    drop(dev);
+    hw.emu.stop_clock();
 
     let played = hw.emu.played();
     Wav { channels: 2, rate: RATE, bits: 16, data: played.clone() }
         .write(&out)
         .map_err(|e| format!("{}: {e}", out.display()))?;
     println!(
-        "  {interrupts} interrupts in {:.2} s; the codec received {} frames; saved {}",
+        "  {} periods in {:.2} s, {} xruns; the codec received {} frames; saved {}",
+        stats.periods,
         elapsed.as_secs_f64(),
+        stats.xruns,
         played.len() / 4,
         out.display()
     );

@@ -10,9 +10,10 @@ use outboard_fixtures::wav::Wav;
 use outboard_hal::pci::{sysfs as pci_sysfs, vfio::VfioPci, PciAddress, PciDevice};
 use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_hda::codec::paths::{plan, Plan};
+use outboard_hda::codec::pin::parse_overrides;
 use outboard_hda::codec::pin::PinConfig;
 use outboard_hda::codec::{dump, Codec, WidgetKind};
-use outboard_hda::device::HdaDevice;
+use outboard_hda::device::{HdaDevice, HdaOptions, PositionSource};
 
 use crate::args::Args;
 use crate::pcm_io;
@@ -22,11 +23,12 @@ use crate::pcm_io;
 pub fn open_device(
     device: &str,
     bind: bool,
+    options: &HdaOptions,
 ) -> Result<(HdaDevice, Option<Arc<outboard_fixtures::hda::HdaEmulator>>), String> {
     if device == "emulated" {
         let hw = emulated_hda();
         hw.emu.start_clock();
-        let dev = HdaDevice::open(hw.pci.clone()).map_err(|e| e.to_string())?;
+        let dev = HdaDevice::open_with(hw.pci.clone(), options).map_err(|e| e.to_string())?;
         return Ok((dev, Some(hw.emu)));
     }
     let addr: PciAddress = device.parse().map_err(|e: outboard_hal::Error| e.to_string())?;
@@ -34,7 +36,23 @@ pub fn open_device(
         pci_sysfs::bind_vfio(Path::new(pci_sysfs::SYSFS), &addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
     }
     let pci: Arc<dyn PciDevice> = Arc::new(VfioPci::open(&addr).map_err(|e| e.to_string())?);
-    Ok((HdaDevice::open(pci).map_err(|e| e.to_string())?, None))
+    Ok((HdaDevice::open_with(pci, options).map_err(|e| e.to_string())?, None))
+}
+
+/// `--pin-config FILE` and `--position lpib|posbuf`, shared by the commands
+/// that open a device.
+pub fn device_options(args: &mut Args) -> Result<HdaOptions, String> {
+    let mut options = HdaOptions::default();
+    if let Some(file) = args.option::<PathBuf>("--pin-config")? {
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        options.pin_overrides = parse_overrides(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    options.position = match args.option::<String>("--position")?.as_deref() {
+        None | Some("lpib") => PositionSource::Lpib,
+        Some("posbuf") => PositionSource::PositionBuffer,
+        Some(other) => return Err(format!("--position {other}: lpib or posbuf")),
+    };
+    Ok(options)
 }
 
 fn kind_name(k: WidgetKind) -> String {
@@ -190,10 +208,14 @@ pub fn codec_json(codec: &Codec, plan: &Plan) -> String {
 /// `outboard hda-codec FILE [--json]`
 pub fn hda_codec(mut args: Args) -> Result<(), String> {
     let json = args.flag("--json");
+    let options = device_options(&mut args)?;
     let file = args.positional().ok_or("usage: outboard hda-codec FILE [--json]")?;
     args.finish()?;
     let text = std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?;
-    let codecs = dump::parse_dumps(&String::from_utf8_lossy(&text));
+    let mut codecs = dump::parse_dumps(&String::from_utf8_lossy(&text));
+    for c in &mut codecs {
+        outboard_hda::codec::pin::apply_overrides(c, &options.pin_overrides);
+    }
     if codecs.is_empty() {
         return Err(format!(
             "{file}: no codec found (expected /proc/asound/card*/codec#* text or an alsa-info report)"
@@ -213,10 +235,11 @@ pub fn hda_codec(mut args: Args) -> Result<(), String> {
 /// `outboard info DEVICE [--bind]`
 pub fn info(mut args: Args) -> Result<(), String> {
     let bind = args.flag("--bind");
+    let options = device_options(&mut args)?;
     let device =
         args.positional().ok_or("usage: outboard info DEVICE [--bind]   (DEVICE: a PCI address, or `emulated`)")?;
     args.finish()?;
-    let (dev, _emu) = open_device(&device, bind)?;
+    let (dev, _emu) = open_device(&device, bind, &options)?;
     println!("HDA controller {}", dev.name());
     for cp in dev.codecs() {
         print_codec(&cp.codec, &cp.plan);
@@ -237,6 +260,7 @@ fn pcm_config(rate: u32, bits: u16, channels: u16, period_frames: usize) -> Resu
 /// `outboard play DEVICE FILE.wav [--bind]`
 pub fn play(mut args: Args) -> Result<(), String> {
     let bind = args.flag("--bind");
+    let options = device_options(&mut args)?;
     let period: usize = args.option("--period")?.unwrap_or(1024);
     let (Some(device), Some(file)) = (args.positional(), args.positional()) else {
         return Err("usage: outboard play DEVICE FILE.wav [--bind] [--period FRAMES]".into());
@@ -244,10 +268,14 @@ pub fn play(mut args: Args) -> Result<(), String> {
     args.finish()?;
     let wav = Wav::read(Path::new(&file)).map_err(|e| e.to_string())?;
     let cfg = pcm_config(wav.rate, wav.bits, wav.channels, period)?;
-    let (dev, _emu) = open_device(&device, bind)?;
+    let (dev, _emu) = open_device(&device, bind, &options)?;
     let mut pcm = dev.open_pcm(Direction::Playback, cfg).map_err(|e| e.to_string())?;
     let frames = wav.data.len() / cfg.frame_bytes();
-    let stats = pcm_io::play(&mut pcm, &wav.data[..frames * cfg.frame_bytes()])?;
+    let stats = pcm_io::play(&mut pcm, &wav.data[..frames * cfg.frame_bytes()], &mut || {
+        if let Err(e) = dev.poll_jacks() {
+            log::warn!("jack detection: {e}");
+        }
+    })?;
     println!(
         "played {frames} frames ({} Hz, {} bits, {} channels) on {}: {} periods, {} xruns",
         wav.rate,
@@ -266,6 +294,7 @@ pub fn play(mut args: Args) -> Result<(), String> {
 /// one process: a VFIO device has one owner.
 pub fn record(mut args: Args) -> Result<(), String> {
     let bind = args.flag("--bind");
+    let options = device_options(&mut args)?;
     let seconds: f64 = args.option("--seconds")?.unwrap_or(5.0);
     let rate: u32 = args.option("--rate")?.unwrap_or(48_000);
     let bits: u16 = args.option("--bits")?.unwrap_or(16);
@@ -287,7 +316,7 @@ pub fn record(mut args: Args) -> Result<(), String> {
         }
         None => None,
     };
-    let (dev, _emu) = open_device(&device, bind)?;
+    let (dev, _emu) = open_device(&device, bind, &options)?;
     let mut pcm = dev.open_pcm(Direction::Capture, cfg).map_err(|e| e.to_string())?;
     let mut out_pcm = match &playback {
         Some((pcfg, _)) => Some(dev.open_pcm(Direction::Playback, *pcfg).map_err(|e| e.to_string())?),
@@ -298,7 +327,7 @@ pub fn record(mut args: Args) -> Result<(), String> {
         let player = match (out_pcm.as_mut(), &playback) {
             (Some(out), Some((pcfg, wav))) => {
                 let n = wav.data.len() / pcfg.frame_bytes() * pcfg.frame_bytes();
-                Some(s.spawn(move || pcm_io::play(out, &wav.data[..n])))
+                Some(s.spawn(move || pcm_io::play(out, &wav.data[..n], &mut || {})))
             }
             _ => None,
         };

@@ -20,7 +20,8 @@ fn wait(pcm: &mut dyn PcmStream) -> Result<(), String> {
 
 /// Play `data` (whole frames in the stream's format), then a ring of
 /// silence so the hardware plays out what it holds, then stop.
-pub fn play(pcm: &mut dyn PcmStream, data: &[u8]) -> Result<Stats, String> {
+/// `each_period` runs after every period (jack detection, for one).
+pub fn play(pcm: &mut dyn PcmStream, data: &[u8], each_period: &mut dyn FnMut()) -> Result<Stats, String> {
     let cfg = pcm.config();
     let fb = cfg.frame_bytes();
     let period = cfg.period_frames * fb;
@@ -44,6 +45,7 @@ pub fn play(pcm: &mut dyn PcmStream, data: &[u8]) -> Result<Stats, String> {
         while consumed < data.len() + size {
             wait(pcm)?;
             stats.periods += 1;
+            each_period();
             let pos = pcm.position().map_err(|e| e.to_string())? * fb;
             consumed += (pos + size - last) % size;
             last = pos;
