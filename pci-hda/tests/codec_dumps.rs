@@ -17,11 +17,12 @@ use outboard_hda::codec::{dump, Codec, WidgetKind};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/hw-fixtures/hda-codecs");
 
-/// Agreement floors, a little below what was measured (77.9% of routes,
-/// 78.6% of DACs): a change in path selection that agrees with Linux less
-/// often fails here. Raise them when path selection improves.
-const ROUTE_FLOOR: f64 = 0.75;
-const DAC_FLOOR: f64 = 0.76;
+/// Agreement floors, a little below what was measured (82.9% of routes,
+/// 83.5% of DACs overall; 97.5% on dumps taken under Linux's generic parser,
+/// kernel 3.9 and later): a change in path selection that agrees with Linux
+/// less often fails here. Raise them when path selection improves.
+const ROUTE_FLOOR: f64 = 0.81;
+const DAC_FLOOR: f64 = 0.82;
 
 /// The dumps, sorted by name; `None` (after saying so loudly) when the
 /// directory is not there, which fails under CI.

@@ -28,6 +28,9 @@ pub enum OutputRole {
     LineOut,
     Headphone,
     Speaker,
+    /// A mono line out (Linux's `mono_out_pin`): routed, never primary
+    /// while a stereo output exists.
+    Mono,
     Digital,
 }
 
@@ -99,10 +102,26 @@ struct Pins<'a> {
     inputs: Vec<(InputRole, Pin<'a>)>,
 }
 
-/// Connected pins, by what the BIOS says they are.
+/// Linux's `reorder_outputs`: with 3 or 4 outputs in a group, the 2nd and
+/// 3rd swap (the BIOS sequence puts surround before center/LFE).
+fn reorder(group: &mut [Pin<'_>]) {
+    if matches!(group.len(), 3 | 4) {
+        group.swap(1, 2);
+    }
+}
+
+/// Connected pins, by what the BIOS says they are, ordered as Linux's
+/// `snd_hda_parse_pin_defcfg` orders them: line outs of the first association
+/// (association 0 and mono line outs are not line outs), headphones and
+/// speakers, each by association and sequence. The primary outputs come
+/// first: line outs; without them the speakers, unless there are no more
+/// speakers than headphones, in which case the headphones
+/// (`snd_hda_gen_parse_auto_config`).
 fn classify(codec: &Codec) -> Pins<'_> {
-    let mut outs = Vec::new();
+    let (mut lines, mut hps, mut spks, mut digital) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut mono = Vec::new();
     let mut ins = Vec::new();
+    let mut line_assoc = None;
     for node in codec.nodes_of(WidgetKind::Pin) {
         let Some(raw) = node.pin_config else { continue };
         let config = PinConfig(raw);
@@ -110,16 +129,28 @@ fn classify(codec: &Codec) -> Pins<'_> {
             continue;
         }
         let caps = node.pin_caps.unwrap_or(0);
-        let digital = node.is_digital();
         let pin = Pin { node, config };
         match config.device() {
-            Device::SpdifOut | Device::DigitalOtherOut => outs.push((OutputRole::Digital, pin)),
-            _ if digital && config.device().is_output() => outs.push((OutputRole::Digital, pin)),
+            Device::SpdifOut | Device::DigitalOtherOut => digital.push(pin),
+            d if node.is_digital() && d.is_output() => digital.push(pin),
             Device::LineOut if caps & super::pin::caps::OUTPUT != 0 || caps == 0 => {
-                outs.push((OutputRole::LineOut, pin))
+                let assoc = config.association();
+                if !node.has(super::wcaps::STEREO) {
+                    if mono.is_empty() {
+                        mono.push(pin);
+                    }
+                    continue;
+                }
+                if assoc == 0 {
+                    continue;
+                }
+                if *line_assoc.get_or_insert(assoc) != assoc {
+                    continue;
+                }
+                lines.push(pin);
             }
-            Device::HpOut => outs.push((OutputRole::Headphone, pin)),
-            Device::Speaker => outs.push((OutputRole::Speaker, pin)),
+            Device::HpOut => hps.push(pin),
+            Device::Speaker => spks.push(pin),
             Device::MicIn => ins.push((InputRole::Mic, pin)),
             Device::LineIn => ins.push((InputRole::LineIn, pin)),
             Device::Aux => ins.push((InputRole::Aux, pin)),
@@ -129,18 +160,30 @@ fn classify(codec: &Codec) -> Pins<'_> {
         }
     }
     let key = |p: &Pin<'_>| (p.config.association(), p.config.sequence(), p.node.nid);
-    outs.sort_by(|a, b| a.0.cmp(&b.0).then(key(&a.1).cmp(&key(&b.1))));
-    ins.sort_by(|a, b| a.0.cmp(&b.0).then(key(&a.1).cmp(&key(&b.1))));
-    // With no line out, the speakers (or else the headphones) are primary:
-    // they keep their role but come first.
-    if !outs.iter().any(|(r, _)| *r == OutputRole::LineOut) {
-        let first = if outs.iter().any(|(r, _)| *r == OutputRole::Speaker) {
-            OutputRole::Speaker
-        } else {
-            OutputRole::Headphone
-        };
-        outs.sort_by_key(|(r, _)| if *r == first { 0 } else { 1 });
+    for group in [&mut lines, &mut hps, &mut spks, &mut digital] {
+        group.sort_by_key(key);
     }
+    for group in [&mut lines, &mut hps, &mut spks] {
+        reorder(group);
+    }
+    ins.sort_by(|a, b| a.0.cmp(&b.0).then(key(&a.1).cmp(&key(&b.1))));
+    fn tag(role: OutputRole, v: Vec<Pin<'_>>) -> impl Iterator<Item = (OutputRole, Pin<'_>)> {
+        v.into_iter().map(move |p| (role, p))
+    }
+    let mut outs: Vec<(OutputRole, Pin<'_>)> = Vec::new();
+    if !lines.is_empty() {
+        outs.extend(tag(OutputRole::LineOut, lines));
+        outs.extend(tag(OutputRole::Headphone, hps));
+        outs.extend(tag(OutputRole::Speaker, spks));
+    } else if spks.len() > hps.len() {
+        outs.extend(tag(OutputRole::Speaker, spks));
+        outs.extend(tag(OutputRole::Headphone, hps));
+    } else {
+        outs.extend(tag(OutputRole::Headphone, hps));
+        outs.extend(tag(OutputRole::Speaker, spks));
+    }
+    outs.extend(tag(OutputRole::Mono, mono));
+    outs.extend(tag(OutputRole::Digital, digital));
     Pins { outputs: outs, inputs: ins }
 }
 
@@ -210,7 +253,12 @@ pub fn plan(codec: &Codec) -> Plan {
             }
         }
     }
-    // Pass 2: in order, the first free DAC; else share the first reachable.
+    // The primary group: the leading pins that share the first pin's role.
+    let primary_role = outs.first().map(|(r, _)| *r);
+    let primaries = outs.iter().take_while(|(r, _)| Some(*r) == primary_role).count();
+    // Pass 2: in order, the first free DAC. A pin left without one shares a
+    // primary output's DAC (the one at its own position in its group, else
+    // the first), as Linux's try_assign_dacs does; else the first it reaches.
     for (i, opts) in options.iter().enumerate() {
         if chosen[i].is_some() {
             continue;
@@ -218,7 +266,17 @@ pub fn plan(codec: &Codec) -> Plan {
         if let Some((dac, path)) = opts.iter().find(|(d, _)| !used.contains(d)) {
             used.push(*dac);
             chosen[i] = Some((*dac, path.clone(), false));
-        } else if let Some((dac, path)) = opts.first() {
+            continue;
+        }
+        let role = outs[i].0;
+        let pos_in_group = outs[..i].iter().filter(|(r, _)| *r == role).count();
+        let primary_dac = |k: usize| if k < primaries.min(i) { chosen[k].as_ref().map(|c| c.0) } else { None };
+        let share = [primary_dac(pos_in_group), primary_dac(0)]
+            .into_iter()
+            .flatten()
+            .find_map(|d| opts.iter().find(|(o, _)| *o == d))
+            .or(opts.first());
+        if let Some((dac, path)) = share {
             chosen[i] = Some((*dac, path.clone(), true));
         }
     }
@@ -378,21 +436,33 @@ mod tests {
     }
 
     #[test]
-    fn speaker_and_headphone_get_their_own_dacs_like_linux() {
+    fn headphone_is_primary_without_a_line_out_and_each_pin_gets_a_dac() {
         let c = alc269();
         let p = plan(&c);
         let spk = p.output(OutputRole::Speaker).unwrap();
         let hp = p.output(OutputRole::Headphone).unwrap();
-        assert_eq!(spk.nodes, vec![0x02, 0x0c, 0x14]);
-        assert_eq!(hp.nodes, vec![0x03, 0x0d, 0x15]);
+        // One speaker, one headphone, no line out: the generic parser makes
+        // the headphone primary, so it gets the first DAC.
+        assert_eq!(p.primary_output().unwrap().pin, 0x15);
+        assert_eq!(hp.nodes, vec![0x02, 0x0c, 0x15]);
+        assert_eq!(spk.nodes, vec![0x03, 0x0d, 0x14]);
         assert!(!spk.shared && !hp.shared);
         assert!(spk.fixed && !hp.fixed && hp.presence_detect);
-        assert_eq!(p.primary_output().unwrap().pin, 0x14, "no line out: the speaker is primary");
-        assert_eq!(linux_route(&c, 0x14), Some(spk.nodes.clone()));
-        assert_eq!(linux_route(&c, 0x15), Some(hp.nodes.clone()));
         for o in &p.outputs {
             assert!(is_valid_path(&c, &o.nodes));
         }
+        // The dump itself was taken under the old ALC269 parser (2.6.30),
+        // which gave the speaker the first DAC: linux_route reads that state.
+        assert_eq!(linux_route(&c, 0x14), Some(vec![0x02, 0x0c, 0x14]));
+        assert_eq!(linux_route(&c, 0x15), Some(vec![0x03, 0x0d, 0x15]));
+    }
+
+    #[test]
+    fn more_speakers_than_headphones_keep_the_speakers_primary() {
+        let mut c = alc269();
+        c.nodes.push(pin(0x1b, 0x9917_0111, &[0x0c, 0x0d], Some(0)));
+        let p = plan(&c);
+        assert_eq!(p.primary_output().unwrap().role, OutputRole::Speaker);
     }
 
     #[test]
