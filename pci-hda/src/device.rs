@@ -198,6 +198,13 @@ impl HdaDevice {
                 pcm.bits()
             )));
         }
+        let max_channels = cp.codec.node(conv).map(|n| n.channels()).unwrap_or(2);
+        if u32::from(config.channels) > max_channels || config.channels == 0 {
+            return Err(Error::Invalid(format!(
+                "{}: converter {conv:#04x} carries 1 to {max_channels} channels, not {}",
+                self.name, config.channels
+            )));
+        }
         let caps = ctrl.caps();
         let (index, tag) = match direction {
             Direction::Playback => (caps.output_descriptor(0), 1),
