@@ -277,13 +277,14 @@ pub fn play(mut args: Args) -> Result<(), String> {
         }
     })?;
     println!(
-        "played {frames} frames ({} Hz, {} bits, {} channels) on {}: {} periods, {} xruns",
+        "played {frames} frames ({} Hz, {} bits, {} channels) on {}: {} periods, {} xruns, {} late wakeups",
         wav.rate,
         wav.bits,
         wav.channels,
         dev.name(),
         stats.periods,
-        stats.xruns
+        stats.xruns,
+        stats.late_wakeups
     );
     Ok(())
 }
@@ -339,14 +340,21 @@ pub fn record(mut args: Args) -> Result<(), String> {
     if let Some(played) = played {
         let pstats = played?;
         println!(
-            "played {} while recording: {} periods, {} xruns",
+            "played {} while recording: {} periods, {} xruns, {} late wakeups",
             play_file.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
             pstats.periods,
-            pstats.xruns
+            pstats.xruns,
+            pstats.late_wakeups
         );
     }
     let out = PathBuf::from(&file);
     Wav { channels, rate, bits, data }.write(&out).map_err(|e| format!("{file}: {e}"))?;
-    println!("recorded {frames} frames ({rate} Hz, {bits} bits, {channels} channels) from {} into {file}: {} periods, {} xruns", dev.name(), stats.periods, stats.xruns);
+    println!(
+        "recorded {frames} frames ({rate} Hz, {bits} bits, {channels} channels) from {} into {file}: {} periods, {} xruns, {} late wakeups",
+        dev.name(),
+        stats.periods,
+        stats.xruns,
+        stats.late_wakeups
+    );
     Ok(())
 }

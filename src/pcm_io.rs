@@ -2,7 +2,7 @@
 //! driver's ring is filled (or drained) one period at a time as the hardware
 //! position moves, woken by the stream's period interrupt.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use outboard_hal::pcm::PcmStream;
 
@@ -10,12 +10,23 @@ use outboard_hal::pcm::PcmStream;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub periods: u64,
+    /// Xruns the hardware reported.
     pub xruns: u64,
+    /// Wakeups so late that the ring may have run dry (or over) unseen.
+    pub late_wakeups: u64,
 }
 
-fn wait(pcm: &mut dyn PcmStream) -> Result<(), String> {
-    let timeout = pcm.config().period_time() * 4 + Duration::from_millis(500);
-    pcm.wait_period(timeout).map_err(|e| format!("{e} (the stream does not run)"))
+/// Wait for the next period. Returns whether the wait (or the work since the
+/// last one) took so long that the hardware may have gone round the whole
+/// ring: an xrun the position register alone cannot show.
+fn wait(pcm: &mut dyn PcmStream, last_wake: &mut Instant) -> Result<bool, String> {
+    let cfg = pcm.config();
+    let timeout = cfg.period_time() * 4 + Duration::from_millis(500);
+    pcm.wait_period(timeout).map_err(|e| format!("{e} (the stream does not run)"))?;
+    let now = Instant::now();
+    let late = now.duration_since(*last_wake) >= cfg.period_time() * (cfg.periods.max(2) as u32 - 1);
+    *last_wake = now;
+    Ok(late)
 }
 
 /// Play `data` (whole frames in the stream's format), then a ring of
@@ -41,9 +52,12 @@ pub fn play(pcm: &mut dyn PcmStream, data: &[u8], each_period: &mut dyn FnMut())
     }
     pcm.start().map_err(|e| e.to_string())?;
     let (mut consumed, mut last, mut stats) = (0usize, 0usize, Stats::default());
+    let mut last_wake = Instant::now();
     let result = (|| -> Result<(), String> {
         while consumed < data.len() + size {
-            wait(pcm)?;
+            if wait(pcm, &mut last_wake)? {
+                stats.late_wakeups += 1;
+            }
             stats.periods += 1;
             each_period();
             let pos = pcm.position().map_err(|e| e.to_string())? * fb;
@@ -71,9 +85,12 @@ pub fn record(pcm: &mut dyn PcmStream, frames: usize) -> Result<(Vec<u8>, Stats)
     let mut out = Vec::with_capacity(want + period);
     pcm.start().map_err(|e| e.to_string())?;
     let (mut produced, mut last, mut stats) = (0usize, 0usize, Stats::default());
+    let mut last_wake = Instant::now();
     let result = (|| -> Result<(), String> {
         while out.len() < want {
-            wait(pcm)?;
+            if wait(pcm, &mut last_wake)? {
+                stats.late_wakeups += 1;
+            }
             stats.periods += 1;
             let pos = pcm.position().map_err(|e| e.to_string())? * fb;
             produced += (pos + size - last) % size;

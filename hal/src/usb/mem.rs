@@ -94,10 +94,9 @@ impl MemUsb {
     }
 
     fn status_err(&self, what: String, status: TransferStatus) -> Error {
-        match status {
-            TransferStatus::Stall => Error::Stall { device: self.name.clone(), what },
-            TransferStatus::Disconnected => Error::Disconnected { device: self.name.clone() },
-            s => Error::Transfer { device: self.name.clone(), what: format!("{what}: {s:?}") },
+        match status.to_result(&self.name, || what) {
+            Err(e) => e,
+            Ok(()) => Error::Invalid(format!("{}: a completed request reported as an error", self.name)),
         }
     }
 }

@@ -165,16 +165,24 @@ pub struct Completion {
     pub iso_packets: Vec<IsoPacketResult>,
 }
 
+impl TransferStatus {
+    /// The error this status stands for (`Ok` when completed); `what` names
+    /// the request or transfer.
+    pub fn to_result(self, device: &str, what: impl FnOnce() -> String) -> Result<()> {
+        let device = device.to_string();
+        match self {
+            TransferStatus::Completed => Ok(()),
+            TransferStatus::Stall => Err(crate::Error::Stall { device, what: what() }),
+            TransferStatus::Disconnected => Err(crate::Error::Disconnected { device }),
+            other => Err(crate::Error::Transfer { device, what: format!("{}: {other:?}", what()) }),
+        }
+    }
+}
+
 impl Completion {
     /// `Ok` if the transfer completed, else the error its status stands for.
     pub fn check(&self, device: &str) -> Result<()> {
-        let what = || format!("transfer on endpoint {:#04x}", self.transfer.endpoint);
-        match self.status {
-            TransferStatus::Completed => Ok(()),
-            TransferStatus::Stall => Err(crate::Error::Stall { device: device.to_string(), what: what() }),
-            TransferStatus::Disconnected => Err(crate::Error::Disconnected { device: device.to_string() }),
-            other => Err(crate::Error::Transfer { device: device.to_string(), what: format!("{}: {other:?}", what()) }),
-        }
+        self.status.to_result(device, || format!("transfer on endpoint {:#04x}", self.transfer.endpoint))
     }
 }
 

@@ -15,7 +15,7 @@ prepare() {
 guest() {
   local d addr
   for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
-  "$OUTBOARD_BIN_DIR/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 | tee "$RESULTS/record.txt"
+  "$OUTBOARD_BIN_DIR/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 --period 4096 | tee "$RESULTS/record.txt"
 }
 
 check() {

@@ -16,7 +16,7 @@ guest() {
   for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.wav" --seconds 2 --seed 8
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 8
-  "$bin/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 --play "$RESULTS/sent.wav" | tee "$RESULTS/duplex.txt"
+  "$bin/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 --period 4096 --play "$RESULTS/sent.wav" | tee "$RESULTS/duplex.txt"
 }
 
 check() {

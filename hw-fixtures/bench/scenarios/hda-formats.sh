@@ -24,8 +24,8 @@ guest() {
   for rate in $RATES; do
     "$bin/outboard-bench-tool" signal "$RESULTS/sent-$rate.wav" --seconds 0.5 --seed "$rate" --rate "$rate"
     "$bin/outboard-bench-tool" signal "$RESULTS/sent-$rate.raw" --seconds 0.5 --seed "$rate"
-    "$bin/outboard" play "$addr" "$RESULTS/sent-$rate.wav" --period 2048
-    "$bin/outboard" record "$addr" "$RESULTS/cap-$rate.wav" --rate "$rate" --seconds 0.5 --period 2048
+    "$bin/outboard" play "$addr" "$RESULTS/sent-$rate.wav" --period 4096
+    "$bin/outboard" record "$addr" "$RESULTS/cap-$rate.wav" --rate "$rate" --seconds 0.5 --period 4096
   done
 }
 

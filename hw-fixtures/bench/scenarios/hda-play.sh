@@ -14,7 +14,7 @@ guest() {
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.wav" --seconds 2 --seed 5
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 5
   "$bin/outboard" info --bind "$addr" | tee "$RESULTS/info.txt"
-  "$bin/outboard" play "$addr" "$RESULTS/sent.wav" | tee "$RESULTS/play.txt"
+  "$bin/outboard" play "$addr" "$RESULTS/sent.wav" --period 4096 | tee "$RESULTS/play.txt"
   # A format the codec does not offer is refused before anything plays.
   "$bin/outboard" record "$addr" "$RESULTS/bad.wav" --rate 12345 --seconds 0.1 2>"$RESULTS/badrate.err" && return 1
   cat "$RESULTS/badrate.err"
