@@ -1,10 +1,22 @@
 //! # outboard-mixer: formats, resampling, mixing and the real-time engine
 //!
-//! Will mix any number of client streams (each with its own format, rate and
-//! channel count) onto a hardware stream that implements
-//! [`outboard_hal::pcm::PcmStream`], and fan capture out to every reader.
-//! Filled by the mixer-core issue; today it only names its job.
+//! Mixes client streams (each with its own format, rate and channel count)
+//! onto a hardware stream that implements [`outboard_hal::pcm::PcmStream`].
+//! The building blocks are here:
+//!
+//! - [`format`]: every sample format to and from f32, G.711 included.
+//! - [`chmap`]: channel layouts mono to 7.1 and up/down-mix matrices.
+//! - [`mix`]: the period accumulator, saturation, the integer fast path.
+//! - [`ring`]: the lock-free single-producer single-consumer client ring.
+//!
+//! The client-stream API, the engine thread and the emulated devices are
+//! still to come (see the mixer-core issue).
 //!
 //! Depends on `outboard-hal` only (for the PCM-stream trait): never on a driver.
+
+pub mod chmap;
+pub mod format;
+pub mod mix;
+pub mod ring;
 
 pub use outboard_hal::pcm;
