@@ -8,15 +8,19 @@
 //! - [`chmap`]: channel layouts mono to 7.1 and up/down-mix matrices.
 //! - [`mix`]: the period accumulator, saturation, the integer fast path.
 //! - [`ring`]: the lock-free single-producer single-consumer client ring.
-//!
-//! The client-stream API, the engine thread and the emulated devices are
-//! still to come (see the mixer-core issue).
+//! - [`stream`]: client streams with OSS and ALSA semantics.
+//! - [`engine`]: the real-time thread that mixes clients onto a device.
+//! - [`devices`]: emulated devices (null, real-time paced, recording).
 //!
 //! Depends on `outboard-hal` only (for the PCM-stream trait): never on a driver.
 
 pub mod chmap;
+pub mod devices;
+pub mod engine;
 pub mod format;
+pub mod mailbox;
 pub mod mix;
 pub mod ring;
+pub mod stream;
 
 pub use outboard_hal::pcm;

@@ -1,0 +1,148 @@
+//! The engine as the OSS and ALSA layers will use it: clients in different
+//! formats and layouts mixed onto a device, what came out checked sample by
+//! sample.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use outboard_mixer::devices::{MemoryDevice, Pacing};
+use outboard_mixer::engine::Engine;
+use outboard_mixer::format::SampleFormat;
+use outboard_mixer::pcm::PcmConfig;
+use outboard_mixer::stream::{StreamError, StreamParams, StreamState};
+
+const PERIOD: usize = 256;
+
+fn device(format: SampleFormat) -> (Engine, Arc<Mutex<Vec<u8>>>) {
+    let cfg = PcmConfig { format, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
+    let (dev, played) = MemoryDevice::recording(cfg, Pacing::RealTime);
+    (Engine::start(Box::new(dev)).unwrap(), played)
+}
+
+fn s16(v: impl IntoIterator<Item = i16>) -> Vec<u8> {
+    v.into_iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+fn samples16(b: &[u8]) -> Vec<i16> {
+    b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
+}
+
+/// The device output with the leading silence (the ring's prefill) cut.
+fn after_silence(played: &Mutex<Vec<u8>>) -> Vec<i16> {
+    let s = samples16(&played.lock().unwrap());
+    let start = s.iter().position(|&v| v != 0).unwrap_or(s.len()) / 2 * 2;
+    s[start..].to_vec()
+}
+
+#[test]
+fn a_matching_client_passes_bit_exact() {
+    let (engine, played) = device(SampleFormat::S16Le);
+    let mut p = engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)).unwrap();
+    let data: Vec<i16> = (0..48_000).map(|i| ((i * 7919) % 60_000 - 30_000) as i16 | 1).collect();
+    p.write_all(&s16(data.clone()), Duration::from_secs(5)).unwrap();
+    p.drain(Duration::from_secs(5)).unwrap();
+    assert_eq!(p.state(), StreamState::Prepared);
+    drop(engine);
+    let out = after_silence(&played);
+    assert!(out.len() >= data.len(), "{} of {} samples played", out.len(), data.len());
+    assert_eq!(&out[..data.len()], &data[..], "passthrough is bit-exact");
+}
+
+#[test]
+fn integer_clients_sum_exactly_with_saturation_and_layouts_convert() {
+    let (engine, played) = device(SampleFormat::S16Le);
+    // A stereo S16 client and a mono S32 client at the same time.
+    let mut a = engine
+        .playback(StreamParams {
+            start_threshold: PERIOD * 2,
+            ..StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)
+        })
+        .unwrap();
+    let mut b = engine
+        .playback(StreamParams {
+            start_threshold: PERIOD * 2,
+            ..StreamParams::new(SampleFormat::S32Le, 48_000, 1, PERIOD)
+        })
+        .unwrap();
+    let frames = PERIOD * 2;
+    let left: Vec<i16> = (0..frames).map(|i| 1000 + i as i16).collect();
+    let right: Vec<i16> = (0..frames).map(|_| 30_000).collect();
+    let stereo: Vec<i16> = left.iter().zip(&right).flat_map(|(l, r)| [*l, *r]).collect();
+    let mono: Vec<u8> = (0..frames).flat_map(|_| (5_000i32 << 16).to_le_bytes()).collect();
+    a.write_all(&s16(stereo), Duration::from_secs(5)).unwrap();
+    b.write_all(&mono, Duration::from_secs(5)).unwrap();
+    a.drain(Duration::from_secs(5)).unwrap();
+    b.drain(Duration::from_secs(5)).unwrap();
+    drop(engine);
+    let out = after_silence(&played);
+    assert!(out.len() >= frames * 2);
+    for f in 0..frames {
+        assert_eq!(out[2 * f], left[f] + 5_000, "left frame {f}: the mono client on both sides");
+        assert_eq!(out[2 * f + 1], i16::MAX, "right frame {f}: 35000 saturates");
+    }
+}
+
+#[test]
+fn underruns_are_counted_and_alsa_style_streams_stop_until_reset() {
+    let (engine, _played) = device(SampleFormat::S16Le);
+    let mut oss = engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)).unwrap();
+    let mut alsa = engine
+        .playback(StreamParams { stop_on_xrun: true, ..StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD) })
+        .unwrap();
+    let chunk = s16(vec![100i16; PERIOD * 2]);
+    oss.write(&chunk).unwrap();
+    alsa.write(&chunk).unwrap();
+    std::thread::sleep(Duration::from_millis(100)); // the engine runs dry
+    assert!(oss.xruns() > 0 && alsa.xruns() > 0);
+    assert_eq!(oss.state(), StreamState::Running, "OSS plays on through silence");
+    assert_eq!(alsa.state(), StreamState::Xrun);
+    assert_eq!(alsa.write(&chunk), Err(StreamError::Xrun));
+    alsa.reset(Duration::from_secs(1)).unwrap();
+    assert_eq!(alsa.state(), StreamState::Prepared);
+    assert_eq!(alsa.write(&chunk).unwrap(), PERIOD, "recovered");
+    assert_eq!(oss.write(&chunk).unwrap(), PERIOD);
+}
+
+#[test]
+fn a_monitor_hears_what_is_played_and_pointers_move() {
+    let (engine, _played) = device(SampleFormat::S16Le);
+    let mut mon = engine
+        .monitor(StreamParams {
+            buffer_frames: PERIOD * 64,
+            ..StreamParams::new(SampleFormat::S16Le, 48_000, 1, PERIOD)
+        })
+        .unwrap();
+    mon.start();
+    let mut p = engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)).unwrap();
+    let frames = PERIOD * 8;
+    let data = s16((0..frames).flat_map(|i| [i as i16 * 2, i as i16 * 2]));
+    p.write_all(&data, Duration::from_secs(5)).unwrap();
+    assert_eq!(p.appl_ptr(), frames as u64);
+    p.drain(Duration::from_secs(5)).unwrap();
+    assert_eq!(p.hw_ptr(), frames as u64);
+    let mut got = vec![0u8; mon.avail() * 2];
+    mon.read(&mut got).unwrap();
+    let heard = samples16(&got);
+    let start = heard.iter().position(|&v| v != 0).unwrap() - 1; // frame 0 is silence too
+    let want: Vec<i16> = (0..frames).map(|i| i as i16 * 2).collect();
+    assert_eq!(&heard[start..start + frames], &want[..], "mono monitor of an identical stereo pair");
+}
+
+#[test]
+fn bad_requests_get_errors() {
+    let (engine, _played) = device(SampleFormat::S16Le);
+    assert!(matches!(
+        engine.playback(StreamParams::new(SampleFormat::S16Le, 44_100, 2, PERIOD)),
+        Err(StreamError::Invalid(_))
+    ));
+    assert!(matches!(
+        engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 9, PERIOD)),
+        Err(StreamError::Invalid(_))
+    ));
+    assert!(matches!(
+        engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, 0)),
+        Err(StreamError::Invalid(_))
+    ));
+    let mut p = engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)).unwrap();
+    assert_eq!(p.write(&[1, 2, 3]).unwrap(), 0, "less than a frame writes nothing");
+}

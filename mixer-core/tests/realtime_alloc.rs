@@ -1,0 +1,73 @@
+//! The engine's real-time loop allocates nothing: with clients playing and a
+//! monitor recording, a counting allocator sees no allocation while the
+//! engine runs in steady state. (Its own test binary: nothing else runs.)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use outboard_mixer::devices::{MemoryDevice, Pacing};
+use outboard_mixer::engine::Engine;
+use outboard_mixer::format::SampleFormat;
+use outboard_mixer::pcm::PcmConfig;
+use outboard_mixer::stream::StreamParams;
+
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for GlobalAlloc::alloc is passed on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for GlobalAlloc::dealloc is passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for GlobalAlloc::realloc is passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn the_engine_loop_does_not_allocate() {
+    let cfg = PcmConfig { format: SampleFormat::S32Le, rate: 48_000, channels: 2, period_frames: 64, periods: 4 };
+    let engine = Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).unwrap();
+    let mut a = engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, 64)).unwrap();
+    let mut b = engine.playback(StreamParams::new(SampleFormat::F32Le, 48_000, 1, 64)).unwrap();
+    let mut mon = engine.monitor(StreamParams::new(SampleFormat::S16Le, 48_000, 2, 64)).unwrap();
+    mon.start();
+    let data_a = vec![0x11u8; 64 * 4 * 64];
+    let data_b = vec![0x22u8; 64 * 4 * 64];
+    let mut sink = vec![0u8; 64 * 4 * 64];
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let (mut ia, mut ib) = (0, 0);
+        while !stop2.load(Ordering::Relaxed) {
+            ia = (ia + a.write(&data_a[ia..]).unwrap_or(0) * 4) % data_a.len();
+            ib = (ib + b.write(&data_b[ib..]).unwrap_or(0) * 4) % data_b.len();
+            let _ = mon.read(&mut sink);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        (a, b, mon)
+    });
+    std::thread::sleep(Duration::from_millis(100)); // steady state
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let periods_before = engine.stats().periods.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(300));
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let periods = engine.stats().periods.load(Ordering::Relaxed) - periods_before;
+    stop.store(true, Ordering::Relaxed);
+    let _clients = writer.join().unwrap();
+    assert!(periods > 100, "the engine ran ({periods} periods of 64 frames in 300 ms)");
+    assert_eq!(allocations, 0, "{allocations} allocations in {periods} periods");
+}
