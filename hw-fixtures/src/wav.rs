@@ -59,7 +59,8 @@ impl Wav {
     /// Read and parse a file.
     pub fn read(path: &Path) -> io::Result<Wav> {
         let mut bytes = Vec::new();
-        std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        std::fs::File::open(path).map_err(named)?.read_to_end(&mut bytes).map_err(named)?;
         Wav::parse(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))
     }
 

@@ -284,13 +284,19 @@ impl Playback {
         }
     }
 
+    /// Start draining without waiting: what is queued plays out, then the
+    /// stream stops (an end of stream, not an underrun).
+    pub fn start_drain(&self) {
+        if self.delay() == 0 && self.state() != StreamState::Running {
+            self.shared.set_state(StreamState::Prepared);
+        } else if matches!(self.state(), StreamState::Running | StreamState::Prepared | StreamState::Paused) {
+            self.shared.set_state(StreamState::Draining);
+        }
+    }
+
     /// Play out what is queued, then stop (OSS SYNC, ALSA drain).
     pub fn drain(&self, timeout: Duration) -> Result<(), StreamError> {
-        if self.delay() == 0 {
-            self.shared.set_state(StreamState::Prepared);
-            return Ok(());
-        }
-        self.shared.set_state(StreamState::Draining);
+        self.start_drain();
         wait_on(&self.shared, timeout, || self.shared.state() != StreamState::Draining)
     }
 
