@@ -1,7 +1,7 @@
 //! Emulated devices behind [`PcmStream`]: a null device (consumes as fast as
-//! it is asked), a device paced by the real-time clock (for latency work),
-//! and a recording device that keeps what it played (for tests and WAV
-//! output).
+//! it is asked), a device paced by the real-time clock (for latency work), a
+//! recording device that keeps what it played, and a capture device fed
+//! from memory (a WAV file's data, a test signal).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,9 +26,12 @@ pub struct MemoryDevice {
     pacing: Pacing,
     state: PcmState,
     started: Option<Instant>,
-    /// Periods played so far.
+    /// Periods played (or captured) so far.
     periods: u64,
     keep: Option<Arc<Mutex<Vec<u8>>>>,
+    direction: Direction,
+    /// Capture: what the device "hears", in order; silence after the end.
+    source: Vec<u8>,
 }
 
 impl MemoryDevice {
@@ -42,7 +45,14 @@ impl MemoryDevice {
             started: None,
             periods: 0,
             keep: None,
+            direction: Direction::Playback,
+            source: Vec::new(),
         }
+    }
+
+    /// A capture device that hears `source` (then silence).
+    pub fn capture(config: PcmConfig, source: Vec<u8>, pacing: Pacing) -> MemoryDevice {
+        MemoryDevice { direction: Direction::Capture, source, ..Self::null(config, pacing) }
     }
 
     /// A device that records everything it plays into the returned buffer.
@@ -56,7 +66,7 @@ impl MemoryDevice {
 
 impl PcmStream for MemoryDevice {
     fn direction(&self) -> Direction {
-        Direction::Playback
+        self.direction
     }
     fn config(&self) -> PcmConfig {
         self.config
@@ -90,8 +100,20 @@ impl PcmStream for MemoryDevice {
         self.ring[start..start + data.len()].copy_from_slice(data);
         Ok(())
     }
-    fn read_frames(&mut self, _offset: usize, _out: &mut [u8]) -> Result<()> {
-        Err(Error::Unsupported { device: "memory device".into(), what: "capture".into() })
+    fn read_frames(&mut self, offset: usize, out: &mut [u8]) -> Result<()> {
+        let start = offset * self.config.frame_bytes();
+        match self.ring.get(start..start + out.len()) {
+            Some(src) => {
+                out.copy_from_slice(src);
+                Ok(())
+            }
+            None => Err(Error::OutOfBounds {
+                what: "memory device ring".into(),
+                offset: start as u64,
+                len: out.len(),
+                size: self.ring.len() as u64,
+            }),
+        }
     }
     fn wait_period(&mut self, timeout: Duration) -> Result<()> {
         if self.state != PcmState::Running {
@@ -109,10 +131,17 @@ impl PcmStream for MemoryDevice {
                 std::thread::sleep(due - now);
             }
         }
-        // The period that just "played" leaves the ring.
+        // The period that just "played" leaves the ring (or, capturing, the
+        // period just heard arrives in it).
         let fb = self.config.frame_bytes();
         let p = self.config.period_frames * fb;
         let at = (self.periods as usize % self.config.periods) * p;
+        if self.direction == Direction::Capture {
+            let from = self.periods as usize * p;
+            for (i, b) in self.ring[at..at + p].iter_mut().enumerate() {
+                *b = self.source.get(from + i).copied().unwrap_or(0);
+            }
+        }
         if let Some(keep) = &self.keep {
             if let Ok(mut k) = keep.try_lock() {
                 k.extend_from_slice(&self.ring[at..at + p]);

@@ -39,9 +39,18 @@ pub struct EngineStats {
     pub refused: AtomicU64,
 }
 
+/// Where a capture client's samples come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The capture device (every reader gets every sample: dsnoop's fan-out).
+    Device,
+    /// What the playback device is playing (a monitor source).
+    Monitor,
+}
+
 enum Ends {
     Playback { ring: Consumer, raw: Vec<u8>, decoded: Vec<f32>, mapped: Vec<f32> },
-    Monitor { ring: Producer, bytes: Vec<u8>, mapped: Vec<f32> },
+    Capture { source: Source, ring: Producer, bytes: Vec<u8>, mapped: Vec<f32> },
 }
 
 /// The engine's side of one client.
@@ -108,14 +117,14 @@ impl Slot {
         }
     }
 
-    /// Feed a monitor capture with what the device is playing.
-    fn monitor(&mut self, mixed: &[f32], format: crate::format::SampleFormat) {
-        let Ends::Monitor { ring, bytes, mapped } = &mut self.ends else { return };
-        if self.shared.state() != StreamState::Running {
+    /// Feed a capture client from `source` (device-channel f32 samples).
+    fn feed(&mut self, from: Source, samples: &[f32], format: crate::format::SampleFormat) {
+        let Ends::Capture { source, ring, bytes, mapped } = &mut self.ends else { return };
+        if *source != from || self.shared.state() != StreamState::Running {
             return;
         }
         let p = self.shared.params;
-        let frames = self.matrix.apply(mixed, mapped);
+        let frames = self.matrix.apply(samples, mapped);
         let samples = frames * usize::from(p.channels);
         let gain = self.shared.effective_gain();
         if gain != 1.0 {
@@ -140,24 +149,50 @@ struct Control {
     retired: Receiver<Slot>,
 }
 
-/// A running engine on one playback device.
+type Devices = (Option<Box<dyn PcmStream>>, Option<Box<dyn PcmStream>>);
+
+/// A running engine on one device: its playback stream, its capture
+/// stream, or both.
 pub struct Engine {
     control: Mutex<Control>,
     stop: Arc<AtomicBool>,
     stats: Arc<EngineStats>,
-    config: PcmConfig,
-    thread: Option<JoinHandle<Box<dyn PcmStream>>>,
+    playback: Option<PcmConfig>,
+    capture: Option<PcmConfig>,
+    thread: Option<JoinHandle<Devices>>,
 }
 
 impl Engine {
     /// Start the engine thread on `device` (a playback stream, not started).
     pub fn start(device: Box<dyn PcmStream>) -> Result<Engine, StreamError> {
-        if device.direction() != Direction::Playback {
-            return Err(StreamError::Invalid("the engine drives a playback device".into()));
-        }
-        let config = device.config();
-        if ChannelMatrix::new(usize::from(config.channels), usize::from(config.channels)).is_none() {
-            return Err(StreamError::Invalid(format!("{} device channels (1-8)", config.channels)));
+        Self::start_with(Some(device), None)
+    }
+
+    /// Start the engine thread on a device's playback and/or capture stream
+    /// (not started). With both, the playback stream's periods pace the
+    /// engine and capture is read as it comes.
+    pub fn start_with(
+        playback: Option<Box<dyn PcmStream>>,
+        capture: Option<Box<dyn PcmStream>>,
+    ) -> Result<Engine, StreamError> {
+        let check = |d: &Option<Box<dyn PcmStream>>, dir: Direction| -> Result<Option<PcmConfig>, StreamError> {
+            let Some(d) = d else { return Ok(None) };
+            if d.direction() != dir {
+                return Err(StreamError::Invalid(format!(
+                    "a {:?} stream where a {dir:?} stream belongs",
+                    d.direction()
+                )));
+            }
+            let c = d.config();
+            if ChannelMatrix::new(usize::from(c.channels), usize::from(c.channels)).is_none() {
+                return Err(StreamError::Invalid(format!("{} device channels (1-8)", c.channels)));
+            }
+            Ok(Some(c))
+        };
+        let pc = check(&playback, Direction::Playback)?;
+        let cc = check(&capture, Direction::Capture)?;
+        if pc.is_none() && cc.is_none() {
+            return Err(StreamError::Invalid("an engine needs a playback or a capture stream".into()));
         }
         let (add, add_rx) = mailbox(MAX_CLIENTS);
         let (retire_tx, retired) = mailbox(MAX_CLIENTS * 2);
@@ -166,32 +201,54 @@ impl Engine {
         let (stop2, stats2) = (stop.clone(), stats.clone());
         let thread = std::thread::Builder::new()
             .name("outboard-engine".into())
-            .spawn(move || run(device, add_rx, retire_tx, stop2, stats2))
+            .spawn(move || run(playback, capture, add_rx, retire_tx, stop2, stats2))
             .map_err(|e| StreamError::Invalid(format!("cannot start the engine thread: {e}")))?;
-        Ok(Engine { control: Mutex::new(Control { add, retired }), stop, stats, config, thread: Some(thread) })
+        Ok(Engine {
+            control: Mutex::new(Control { add, retired }),
+            stop,
+            stats,
+            playback: pc,
+            capture: cc,
+            thread: Some(thread),
+        })
     }
 
-    /// The device's configuration.
-    pub fn device_config(&self) -> PcmConfig {
-        self.config
+    /// The playback device's configuration, if the engine has one.
+    pub fn playback_config(&self) -> Option<PcmConfig> {
+        self.playback
+    }
+
+    /// The capture device's configuration, if the engine has one.
+    pub fn capture_config(&self) -> Option<PcmConfig> {
+        self.capture
     }
 
     pub fn stats(&self) -> &EngineStats {
         &self.stats
     }
 
-    fn check(&self, p: &StreamParams) -> Result<ChannelMatrix, StreamError> {
-        if p.rate != self.config.rate {
+    /// Check a client against the device it uses; the matrix from
+    /// `from` channels to `to` channels.
+    fn check(
+        p: &StreamParams,
+        dev: Option<PcmConfig>,
+        what: &str,
+        client_to_device: bool,
+    ) -> Result<(PcmConfig, ChannelMatrix), StreamError> {
+        let dev = dev.ok_or_else(|| StreamError::Invalid(format!("this device has no {what} stream")))?;
+        if p.rate != dev.rate {
             return Err(StreamError::Invalid(format!(
                 "{} Hz on a {} Hz device: resampling is not wired into the engine yet",
-                p.rate, self.config.rate
+                p.rate, dev.rate
             )));
         }
         if p.buffer_frames == 0 || p.buffer_frames > 1 << 22 {
             return Err(StreamError::Invalid(format!("a ring of {} frames (1 to 4M)", p.buffer_frames)));
         }
-        ChannelMatrix::new(usize::from(p.channels), usize::from(self.config.channels))
-            .ok_or_else(|| StreamError::Invalid(format!("{} channels (1-8)", p.channels)))
+        let (from, to) = if client_to_device { (p.channels, dev.channels) } else { (dev.channels, p.channels) };
+        let m = ChannelMatrix::new(usize::from(from), usize::from(to))
+            .ok_or_else(|| StreamError::Invalid(format!("{} channels (1-8)", p.channels)))?;
+        Ok((dev, m))
     }
 
     fn add(&self, slot: Slot) -> Result<(), StreamError> {
@@ -205,29 +262,31 @@ impl Engine {
 
     /// A new playback client.
     pub fn playback(&self, params: StreamParams) -> Result<Playback, StreamError> {
-        let matrix = self.check(&params)?;
+        let (dev, matrix) = Self::check(&params, self.playback, "playback", true)?;
         let shared = Arc::new(Shared::new(params).map_err(|e| StreamError::Invalid(e.to_string()))?);
         let (producer, consumer) = ring(params.buffer_frames * params.frame_bytes());
-        let period = self.config.period_frames;
+        let period = dev.period_frames;
         let ends = Ends::Playback {
             ring: consumer,
             raw: vec![0; period * params.frame_bytes()],
             decoded: vec![0.0; period * usize::from(params.channels)],
-            mapped: vec![0.0; period * usize::from(self.config.channels)],
+            mapped: vec![0.0; period * usize::from(dev.channels)],
         };
         self.add(Slot { shared: shared.clone(), ends, matrix, drained_at: None })?;
         Ok(Playback { producer, shared })
     }
 
-    /// A new capture client hearing what the device plays (a monitor source).
-    pub fn monitor(&self, params: StreamParams) -> Result<Capture, StreamError> {
-        self.check(&params)?;
-        let matrix = ChannelMatrix::new(usize::from(self.config.channels), usize::from(params.channels))
-            .ok_or_else(|| StreamError::Invalid(format!("{} channels (1-8)", params.channels)))?;
+    fn capture_client(&self, params: StreamParams, source: Source) -> Result<Capture, StreamError> {
+        let (dev_cfg, what) = match source {
+            Source::Device => (self.capture, "capture"),
+            Source::Monitor => (self.playback, "playback (to monitor)"),
+        };
+        let (dev, matrix) = Self::check(&params, dev_cfg, what, false)?;
         let shared = Arc::new(Shared::new(params).map_err(|e| StreamError::Invalid(e.to_string()))?);
         let (producer, consumer) = ring(params.buffer_frames * params.frame_bytes());
-        let period = self.config.period_frames;
-        let ends = Ends::Monitor {
+        let period = dev.period_frames;
+        let ends = Ends::Capture {
+            source,
             ring: producer,
             bytes: vec![0; period * params.frame_bytes()],
             mapped: vec![0.0; period * usize::from(params.channels)],
@@ -236,10 +295,21 @@ impl Engine {
         Ok(Capture { consumer, shared })
     }
 
-    /// Stop the engine and the device; returns the device.
-    pub fn stop(mut self) -> Option<Box<dyn PcmStream>> {
+    /// A new capture client on the capture device. Every capture client
+    /// gets every sample (fan-out), each in its own format and layout.
+    pub fn capture(&self, params: StreamParams) -> Result<Capture, StreamError> {
+        self.capture_client(params, Source::Device)
+    }
+
+    /// A new capture client hearing what the device plays (a monitor source).
+    pub fn monitor(&self, params: StreamParams) -> Result<Capture, StreamError> {
+        self.capture_client(params, Source::Monitor)
+    }
+
+    /// Stop the engine and the device streams; returns them (playback, capture).
+    pub fn stop(mut self) -> Devices {
         self.stop.store(true, Ordering::Release);
-        self.thread.take().and_then(|t| t.join().ok())
+        self.thread.take().and_then(|t| t.join().ok()).unwrap_or((None, None))
     }
 }
 
@@ -254,45 +324,65 @@ impl Drop for Engine {
 
 /// The engine thread.
 fn run(
-    mut dev: Box<dyn PcmStream>,
+    mut play: Option<Box<dyn PcmStream>>,
+    mut cap: Option<Box<dyn PcmStream>>,
     mut add: Receiver<Slot>,
     mut retire: Sender<Slot>,
     stop: Arc<AtomicBool>,
     stats: Arc<EngineStats>,
-) -> Box<dyn PcmStream> {
-    let cfg = dev.config();
-    let period = cfg.period_frames;
-    let ring_frames = cfg.buffer_frames();
-    let channels = usize::from(cfg.channels);
-    let mut mix = MixBuffer::new(period, channels);
-    let mut out = vec![0u8; period * cfg.frame_bytes()];
+) -> Devices {
+    let error = |stats: &EngineStats| {
+        stats.device_errors.fetch_add(1, Ordering::Relaxed);
+    };
     let mut slots: Vec<Box<Slot>> = Vec::with_capacity(MAX_CLIENTS);
-    // Silence in the whole ring, then go.
-    for p in 0..cfg.periods {
-        if dev.write_frames(p * period, &out).is_err() {
-            stats.device_errors.fetch_add(1, Ordering::Relaxed);
+    let mut player = play.as_mut().map(|d| Player::new(d.config()));
+    let mut reader = cap.as_mut().map(|d| Reader::new(d.config()));
+    if let (Some(d), Some(p)) = (play.as_mut(), player.as_ref()) {
+        // Silence in the whole ring, then go.
+        for i in 0..p.cfg.periods {
+            if d.write_frames(i * p.cfg.period_frames, &p.out).is_err() {
+                error(&stats);
+            }
+        }
+        if d.start().is_err() {
+            error(&stats);
+            return (play, cap);
         }
     }
-    if dev.start().is_err() {
-        stats.device_errors.fetch_add(1, Ordering::Relaxed);
-        return dev;
+    if let Some(d) = cap.as_mut() {
+        if d.start().is_err() {
+            error(&stats);
+            return (play, cap);
+        }
     }
-    let (mut written, mut consumed, mut last_pos) = (ring_frames as u64, 0u64, 0usize);
-    let timeout = cfg.period_time() * 4 + Duration::from_millis(100);
+    let pacer = player.as_ref().map(|p| p.cfg).or(reader.as_ref().map(|r| r.cfg)).unwrap_or(PcmConfig {
+        format: crate::format::SampleFormat::S16Le,
+        rate: 48_000,
+        channels: 2,
+        period_frames: 1024,
+        periods: 4,
+    });
+    let timeout = pacer.period_time() * 4 + Duration::from_millis(100);
     let mut last_wake = Instant::now();
     while !stop.load(Ordering::Acquire) {
-        if dev.wait_period(timeout).is_err() {
-            stats.device_errors.fetch_add(1, Ordering::Relaxed);
+        let waited = match (play.as_mut(), cap.as_mut()) {
+            (Some(d), _) => d.wait_period(timeout),
+            (None, Some(d)) => d.wait_period(timeout),
+            (None, None) => break,
+        };
+        if waited.is_err() {
+            error(&stats);
             continue;
         }
         let now = Instant::now();
         let gap = now.duration_since(last_wake);
         last_wake = now;
-        if gap > cfg.period_time() * 2 {
+        if gap > pacer.period_time() * 2 {
             stats.late_wakeups.fetch_add(1, Ordering::Relaxed);
         }
-        let late_us = gap.saturating_sub(cfg.period_time()).as_micros() as u64;
-        stats.worst_lateness_us.fetch_max(late_us, Ordering::Relaxed);
+        stats
+            .worst_lateness_us
+            .fetch_max(gap.saturating_sub(pacer.period_time()).as_micros() as u64, Ordering::Relaxed);
 
         while slots.len() < MAX_CLIENTS {
             match add.recv() {
@@ -314,31 +404,126 @@ fn run(
             }
         }
 
-        let Ok(pos) = dev.position() else {
-            stats.device_errors.fetch_add(1, Ordering::Relaxed);
-            continue;
-        };
-        consumed += ((pos + ring_frames - last_pos) % ring_frames) as u64;
-        last_pos = pos;
-        for s in slots.iter_mut() {
-            s.check_drained(consumed);
+        if let (Some(d), Some(p)) = (play.as_mut(), player.as_mut()) {
+            if p.service(d.as_mut(), &mut slots).is_err() {
+                error(&stats);
+            } else {
+                stats.periods.store(p.periods, Ordering::Relaxed);
+            }
         }
-        while written + period as u64 <= consumed + ring_frames as u64 {
-            mix.clear();
-            for s in slots.iter_mut() {
-                s.render(&mut mix, period, written);
+        if let (Some(d), Some(r)) = (cap.as_mut(), reader.as_mut()) {
+            if r.service(d.as_mut(), &mut slots).is_err() {
+                error(&stats);
+            } else if play.is_none() {
+                stats.periods.store(r.periods, Ordering::Relaxed);
             }
-            for s in slots.iter_mut() {
-                s.monitor(mix.samples(), s.shared.params.format);
-            }
-            mix.write(cfg.format, 1.0, &mut out);
-            if dev.write_frames((written % ring_frames as u64) as usize, &out).is_err() {
-                stats.device_errors.fetch_add(1, Ordering::Relaxed);
-            }
-            written += period as u64;
-            stats.periods.fetch_add(1, Ordering::Relaxed);
         }
     }
-    let _ = dev.stop();
-    dev
+    if let Some(d) = play.as_mut() {
+        let _ = d.stop();
+    }
+    if let Some(d) = cap.as_mut() {
+        let _ = d.stop();
+    }
+    (play, cap)
+}
+
+/// Frames moved since the last look, from a ring position that wraps.
+fn advance(pos: usize, last: &mut usize, ring_frames: usize) -> u64 {
+    let d = (pos + ring_frames - *last) % ring_frames;
+    *last = pos;
+    d as u64
+}
+
+/// The playback side's state and buffers.
+struct Player {
+    cfg: PcmConfig,
+    mix: MixBuffer,
+    out: Vec<u8>,
+    written: u64,
+    consumed: u64,
+    last_pos: usize,
+    periods: u64,
+}
+
+impl Player {
+    fn new(cfg: PcmConfig) -> Player {
+        Player {
+            cfg,
+            mix: MixBuffer::new(cfg.period_frames, usize::from(cfg.channels)),
+            out: vec![0u8; cfg.period_frames * cfg.frame_bytes()],
+            written: cfg.buffer_frames() as u64,
+            consumed: 0,
+            last_pos: 0,
+            periods: 0,
+        }
+    }
+
+    /// Render every period the device has freed.
+    fn service(&mut self, dev: &mut dyn PcmStream, slots: &mut [Box<Slot>]) -> outboard_hal::Result<()> {
+        let ring_frames = self.cfg.buffer_frames();
+        let period = self.cfg.period_frames as u64;
+        self.consumed += advance(dev.position()?, &mut self.last_pos, ring_frames);
+        for s in slots.iter_mut() {
+            s.check_drained(self.consumed);
+        }
+        while self.written + period <= self.consumed + ring_frames as u64 {
+            self.mix.clear();
+            for s in slots.iter_mut() {
+                s.render(&mut self.mix, self.cfg.period_frames, self.written);
+            }
+            for s in slots.iter_mut() {
+                let format = s.shared.params.format;
+                s.feed(Source::Monitor, self.mix.samples(), format);
+            }
+            self.mix.write(self.cfg.format, 1.0, &mut self.out);
+            dev.write_frames((self.written % ring_frames as u64) as usize, &self.out)?;
+            self.written += period;
+            self.periods += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The capture side's state and buffers.
+struct Reader {
+    cfg: PcmConfig,
+    bytes: Vec<u8>,
+    samples: Vec<f32>,
+    read: u64,
+    captured: u64,
+    last_pos: usize,
+    periods: u64,
+}
+
+impl Reader {
+    fn new(cfg: PcmConfig) -> Reader {
+        Reader {
+            cfg,
+            bytes: vec![0u8; cfg.period_frames * cfg.frame_bytes()],
+            samples: vec![0.0; cfg.period_frames * usize::from(cfg.channels)],
+            read: 0,
+            captured: 0,
+            last_pos: 0,
+            periods: 0,
+        }
+    }
+
+    /// Fan every period the device has filled out to the capture clients.
+    fn service(&mut self, dev: &mut dyn PcmStream, slots: &mut [Box<Slot>]) -> outboard_hal::Result<()> {
+        let ring_frames = self.cfg.buffer_frames();
+        let period = self.cfg.period_frames as u64;
+        self.captured += advance(dev.position()?, &mut self.last_pos, ring_frames);
+        while self.read + period <= self.captured {
+            dev.read_frames((self.read % ring_frames as u64) as usize, &mut self.bytes)?;
+            decode(self.cfg.format, &self.bytes, &mut self.samples);
+            for s in slots.iter_mut() {
+                let format = s.shared.params.format;
+                s.feed(Source::Device, &self.samples, format);
+            }
+            self.read += period;
+            self.periods += 1;
+        }
+        Ok(())
+    }
 }
