@@ -24,6 +24,23 @@ use crate::stream::{Capture, Playback, Shared, StreamError, StreamParams, Stream
 /// Most clients one engine serves at once.
 pub const MAX_CLIENTS: usize = 64;
 
+/// The master volume, shared with the engine thread.
+#[derive(Debug)]
+struct Master {
+    gain: std::sync::atomic::AtomicU32,
+    muted: AtomicBool,
+}
+
+impl Master {
+    fn effective(&self) -> f32 {
+        if self.muted.load(Ordering::Relaxed) {
+            0.0
+        } else {
+            f32::from_bits(self.gain.load(Ordering::Relaxed))
+        }
+    }
+}
+
 /// What the engine counts (all readable while it runs).
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -64,10 +81,13 @@ struct Slot {
 }
 
 impl Slot {
-    /// Mix up to `frames` frames of this playback client into `mix`, the
-    /// period that starts at device frame `at` (counting from the start).
-    fn render(&mut self, mix: &mut MixBuffer, frames: usize, at: u64) {
-        let Ends::Playback { ring, raw, decoded, mapped } = &mut self.ends else { return };
+    /// Take this playback client's next `frames` frames out of its ring into
+    /// its raw buffer (zero-filled past what it had), for the period that
+    /// starts at device frame `at`. Handles drop requests, drains, xruns and
+    /// wakeups. Returns the frames taken, or `None` if the client is not
+    /// playing.
+    fn pull(&mut self, frames: usize, at: u64) -> Option<usize> {
+        let Ends::Playback { ring, raw, .. } = &mut self.ends else { return None };
         let p = self.shared.params;
         let fb = p.frame_bytes();
         if self.shared.drop_request.load(Ordering::Acquire) {
@@ -78,15 +98,11 @@ impl Slot {
         }
         let state = self.shared.state();
         if !matches!(state, StreamState::Running | StreamState::Draining) {
-            return;
+            return None;
         }
         let want = frames * fb;
         let got = ring.read(&mut raw[..want]) / fb;
-        let samples = got * usize::from(p.channels);
-        decode(p.format, &raw[..got * fb], &mut decoded[..samples]);
-        let out_samples = got * self.matrix.outputs();
-        self.matrix.apply(&decoded[..samples], &mut mapped[..out_samples]);
-        mix.add(&mapped[..out_samples], self.shared.effective_gain());
+        raw[got * fb..want].fill(if p.format == crate::format::SampleFormat::U8 { 0x80 } else { 0 });
         if got < frames {
             if state == StreamState::Draining {
                 if self.drained_at.is_none() {
@@ -102,6 +118,36 @@ impl Slot {
         } else if ring.capacity() - ring.available() >= p.avail_min * fb {
             self.shared.notify();
         }
+        Some(got)
+    }
+
+    /// Whether this client can take the integer fast path onto a device of
+    /// `channels` channels: 16-bit little-endian, same layout, unity gain.
+    fn integer_eligible(&self, channels: u16) -> bool {
+        let p = self.shared.params;
+        matches!(self.ends, Ends::Playback { .. })
+            && p.format == crate::format::SampleFormat::S16Le
+            && p.channels == channels
+            && self.shared.effective_gain() == 1.0
+    }
+
+    /// The raw bytes of the last pull (a period's worth).
+    fn raw(&self, frames: usize) -> &[u8] {
+        match &self.ends {
+            Ends::Playback { raw, .. } => &raw[..frames * self.shared.params.frame_bytes()],
+            Ends::Capture { .. } => &[],
+        }
+    }
+
+    /// Mix the last pull into `mix` through the float path.
+    fn add_float(&mut self, mix: &mut MixBuffer, frames: usize) {
+        let Ends::Playback { raw, decoded, mapped, .. } = &mut self.ends else { return };
+        let p = self.shared.params;
+        let samples = frames * usize::from(p.channels);
+        decode(p.format, &raw[..frames * p.frame_bytes()], &mut decoded[..samples]);
+        let out_samples = frames * self.matrix.outputs();
+        self.matrix.apply(&decoded[..samples], &mut mapped[..out_samples]);
+        mix.add(&mapped[..out_samples], self.shared.effective_gain());
     }
 
     /// Finish a drain once the device has played the client's last frame.
@@ -155,6 +201,7 @@ type Devices = (Option<Box<dyn PcmStream>>, Option<Box<dyn PcmStream>>);
 /// stream, or both.
 pub struct Engine {
     control: Mutex<Control>,
+    master: Arc<Master>,
     stop: Arc<AtomicBool>,
     stats: Arc<EngineStats>,
     playback: Option<PcmConfig>,
@@ -198,13 +245,15 @@ impl Engine {
         let (retire_tx, retired) = mailbox(MAX_CLIENTS * 2);
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(EngineStats::default());
-        let (stop2, stats2) = (stop.clone(), stats.clone());
+        let master = Arc::new(Master { gain: std::sync::atomic::AtomicU32::new(1.0f32.to_bits()), muted: AtomicBool::new(false) });
+        let (stop2, stats2, master2) = (stop.clone(), stats.clone(), master.clone());
         let thread = std::thread::Builder::new()
             .name("outboard-engine".into())
-            .spawn(move || run(playback, capture, add_rx, retire_tx, stop2, stats2))
+            .spawn(move || run(playback, capture, add_rx, retire_tx, stop2, stats2, master2))
             .map_err(|e| StreamError::Invalid(format!("cannot start the engine thread: {e}")))?;
         Ok(Engine {
             control: Mutex::new(Control { add, retired }),
+            master,
             stop,
             stats,
             playback: pc,
@@ -221,6 +270,21 @@ impl Engine {
     /// The capture device's configuration, if the engine has one.
     pub fn capture_config(&self) -> Option<PcmConfig> {
         self.capture
+    }
+
+    /// Master volume for everything played (linear gain, 1.0 = unchanged).
+    pub fn set_master_gain(&self, gain: f32) {
+        let g = if gain.is_finite() { gain.max(0.0) } else { 0.0 };
+        self.master.gain.store(g.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn master_gain(&self) -> f32 {
+        f32::from_bits(self.master.gain.load(Ordering::Relaxed))
+    }
+
+    /// Mute or unmute everything played.
+    pub fn set_master_muted(&self, muted: bool) {
+        self.master.muted.store(muted, Ordering::Relaxed);
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -330,6 +394,7 @@ fn run(
     mut retire: Sender<Slot>,
     stop: Arc<AtomicBool>,
     stats: Arc<EngineStats>,
+    master: Arc<Master>,
 ) -> Devices {
     let error = |stats: &EngineStats| {
         stats.device_errors.fetch_add(1, Ordering::Relaxed);
@@ -405,6 +470,7 @@ fn run(
         }
 
         if let (Some(d), Some(p)) = (play.as_mut(), player.as_mut()) {
+            p.master = master.effective();
             if p.service(d.as_mut(), &mut slots).is_err() {
                 error(&stats);
             } else {
@@ -438,6 +504,8 @@ fn advance(pos: usize, last: &mut usize, ring_frames: usize) -> u64 {
 /// The playback side's state and buffers.
 struct Player {
     cfg: PcmConfig,
+    /// Master gain (0 when muted), read from the engine's control each period.
+    master: f32,
     mix: MixBuffer,
     out: Vec<u8>,
     written: u64,
@@ -450,6 +518,7 @@ impl Player {
     fn new(cfg: PcmConfig) -> Player {
         Player {
             cfg,
+            master: 1.0,
             mix: MixBuffer::new(cfg.period_frames, usize::from(cfg.channels)),
             out: vec![0u8; cfg.period_frames * cfg.frame_bytes()],
             written: cfg.buffer_frames() as u64,
@@ -467,16 +536,42 @@ impl Player {
         for s in slots.iter_mut() {
             s.check_drained(self.consumed);
         }
+        let frames = self.cfg.period_frames;
         while self.written + period <= self.consumed + ring_frames as u64 {
-            self.mix.clear();
-            for s in slots.iter_mut() {
-                s.render(&mut self.mix, self.cfg.period_frames, self.written);
+            let mut playing = [false; MAX_CLIENTS];
+            for (k, s) in slots.iter_mut().enumerate() {
+                playing[k] = s.pull(frames, self.written).is_some();
             }
-            for s in slots.iter_mut() {
-                let format = s.shared.params.format;
-                s.feed(Source::Monitor, self.mix.samples(), format);
+            let monitored = slots.iter().any(|s| matches!(s.ends, Ends::Capture { source: Source::Monitor, .. }));
+            let integer = self.cfg.format == crate::format::SampleFormat::S32Le
+                && self.master == 1.0
+                && !monitored
+                && slots.iter().zip(&playing).all(|(s, &p)| !p || s.integer_eligible(self.cfg.channels));
+            if integer {
+                // Every client is 16-bit at unity gain in the device's layout:
+                // sum them exactly in one pass, no float round trip.
+                let mut refs: [&[u8]; MAX_CLIENTS] = [&[]; MAX_CLIENTS];
+                let mut n = 0;
+                for (s, _) in slots.iter().zip(&playing).filter(|(_, &p)| p) {
+                    refs[n] = s.raw(frames);
+                    n += 1;
+                }
+                if n == 0 {
+                    self.out.fill(0);
+                } else {
+                    crate::mix::mix_s16le_into_s32le(&refs[..n], &mut self.out);
+                }
+            } else {
+                self.mix.clear();
+                for (s, _) in slots.iter_mut().zip(&playing).filter(|(_, &p)| p) {
+                    s.add_float(&mut self.mix, frames);
+                }
+                for s in slots.iter_mut() {
+                    let format = s.shared.params.format;
+                    s.feed(Source::Monitor, self.mix.samples(), format);
+                }
+                self.mix.write(self.cfg.format, self.master, &mut self.out);
             }
-            self.mix.write(self.cfg.format, 1.0, &mut self.out);
             dev.write_frames((self.written % ring_frames as u64) as usize, &self.out)?;
             self.written += period;
             self.periods += 1;

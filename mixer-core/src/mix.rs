@@ -68,6 +68,35 @@ pub fn sum_s16le(acc: &mut [i32], src: &[u8]) {
     }
 }
 
+/// Mix several S16LE inputs straight into S32LE in one pass (the integer
+/// fast path for clients at unity gain in the device's layout): each output
+/// sample is the exact sum, moved to the top of the 32-bit word and
+/// saturated exactly as the float path saturates. Returns samples written.
+pub fn mix_s16le_into_s32le(inputs: &[&[u8]], out: &mut [u8]) -> usize {
+    const BLOCK: usize = 256;
+    let n = inputs.iter().map(|i| i.len() / 2).min().unwrap_or(0).min(out.len() / 4);
+    let mut acc = [0i32; BLOCK];
+    let mut at = 0;
+    while at < n {
+        let m = BLOCK.min(n - at);
+        let acc = &mut acc[..m];
+        acc.fill(0);
+        for input in inputs {
+            for (a, b) in acc.iter_mut().zip(input[at * 2..(at + m) * 2].chunks_exact(2)) {
+                *a += i32::from(i16::from_le_bytes([b[0], b[1]]));
+            }
+        }
+        for (a, o) in acc.iter().zip(out[at * 4..(at + m) * 4].chunks_exact_mut(4)) {
+            // sum << 16, saturated: 32767 << 16 | 0xffff is i32::MAX.
+            let top = (*a).clamp(-32_768, 32_767);
+            let v = (top << 16) | (i32::from(*a > 32_767) * 0xffff);
+            o.copy_from_slice(&v.to_le_bytes());
+        }
+        at += m;
+    }
+    n
+}
+
 /// Write 16-bit-scaled integer sums as S32LE, saturated: the 16-bit sum
 /// moved to the top of the 32-bit word.
 pub fn write_s32le_from_s16_sums(acc: &[i32], dst: &mut [u8]) -> usize {
@@ -132,6 +161,10 @@ mod tests {
         let mut fast = [0u8; 16];
         write_s32le_from_s16_sums(&acc, &mut fast);
         assert_eq!(fast, out32);
+        let refs: Vec<&[u8]> = clients.iter().map(|c| c.as_slice()).collect();
+        let mut one_pass = [0u8; 16];
+        assert_eq!(mix_s16le_into_s32le(&refs, &mut one_pass), 4);
+        assert_eq!(one_pass, out32, "the one-pass kernel agrees too");
         let mut fast16 = [0u8; 8];
         write_s16le_from_s16_sums(&acc, &mut fast16);
         assert_eq!(fast16, out);
