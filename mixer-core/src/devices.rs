@@ -9,6 +9,25 @@ use std::time::{Duration, Instant};
 use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream};
 use outboard_hal::{Error, Result};
 
+/// Sleep until `due` on the monotonic clock with an absolute deadline (no
+/// drift from adding up relative sleeps).
+fn sleep_until(due: Instant) {
+    let now = Instant::now();
+    if due <= now {
+        return;
+    }
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid timespec to fill in.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        std::thread::sleep(due - now);
+        return;
+    }
+    let ns = ts.tv_nsec as u128 + (due - now).as_nanos();
+    let target = libc::timespec { tv_sec: ts.tv_sec + (ns / 1_000_000_000) as libc::time_t, tv_nsec: (ns % 1_000_000_000) as libc::c_long };
+    // SAFETY: target is a valid timespec; a null remainder is allowed with TIMER_ABSTIME.
+    while unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &target, std::ptr::null_mut()) } == libc::EINTR {}
+}
+
 /// How a device's position advances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pacing {
@@ -126,10 +145,7 @@ impl PcmStream for MemoryDevice {
         }
         if self.pacing == Pacing::RealTime {
             let due = self.started.unwrap_or_else(Instant::now) + self.config.period_time() * (self.periods as u32 + 1);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
+            sleep_until(due);
         }
         // The period that just "played" leaves the ring (or, capturing, the
         // period just heard arrives in it).

@@ -54,6 +54,8 @@ pub struct EngineStats {
     pub device_errors: AtomicU64,
     /// Clients refused because the engine was full.
     pub refused: AtomicU64,
+    /// Whether the engine thread got real-time scheduling.
+    pub realtime: AtomicBool,
 }
 
 /// Where a capture client's samples come from.
@@ -386,6 +388,20 @@ impl Drop for Engine {
     }
 }
 
+/// Ask for real-time (SCHED_FIFO) scheduling for the calling thread, as
+/// JACK and PipeWire do for their data threads; without the privilege the
+/// engine runs at normal priority and says so.
+fn request_realtime() -> bool {
+    let param = libc::sched_param { sched_priority: 50 };
+    // SAFETY: pthread_self() is always valid for the calling thread and
+    // `param` lives across the call.
+    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };
+    if rc != 0 {
+        log::info!("engine: no real-time priority ({}); running at normal priority", std::io::Error::from_raw_os_error(rc));
+    }
+    rc == 0
+}
+
 /// The engine thread.
 fn run(
     mut play: Option<Box<dyn PcmStream>>,
@@ -399,6 +415,7 @@ fn run(
     let error = |stats: &EngineStats| {
         stats.device_errors.fetch_add(1, Ordering::Relaxed);
     };
+    stats.realtime.store(request_realtime(), Ordering::Relaxed);
     let mut slots: Vec<Box<Slot>> = Vec::with_capacity(MAX_CLIENTS);
     let mut player = play.as_mut().map(|d| Player::new(d.config()));
     let mut reader = cap.as_mut().map(|d| Reader::new(d.config()));

@@ -1,0 +1,62 @@
+//! The engine on a device paced by the real-time clock, with PipeWire's
+//! smallest quantum (32 frames at 48 kHz, 0.67 ms) and 8 clients, while
+//! another process keeps a core busy. Reports missed periods (wakeups more
+//! than a period late) and the worst wakeup lateness.
+//!
+//! `OUTBOARD_RT_SECONDS=60 cargo bench -p outboard-mixer --bench engine_rt`
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use outboard_mixer::devices::{MemoryDevice, Pacing};
+use outboard_mixer::engine::Engine;
+use outboard_mixer::format::SampleFormat;
+use outboard_mixer::pcm::PcmConfig;
+use outboard_mixer::stream::StreamParams;
+
+fn main() {
+    let seconds: u64 = std::env::var("OUTBOARD_RT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let cfg = PcmConfig { format: SampleFormat::S32Le, rate: 48_000, channels: 2, period_frames: 32, periods: 4 };
+    let mut busy = Command::new("sh").arg("-c").arg("while :; do :; done").spawn().expect("a busy-loop process");
+    let engine = Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).expect("engine");
+    let mut clients: Vec<_> = (0..8)
+        .map(|_| engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, 256)).expect("client"))
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let feeder = std::thread::spawn(move || {
+        let data = vec![0x10u8; 256 * 4];
+        while !stop2.load(Ordering::Relaxed) {
+            for c in clients.iter_mut() {
+                let _ = c.write(&data);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        clients
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let stats = engine.stats();
+    let (p0, l0) = (stats.periods.load(Ordering::Relaxed), stats.late_wakeups.load(Ordering::Relaxed));
+    stats.worst_lateness_us.store(0, Ordering::Relaxed);
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds));
+    let elapsed = t.elapsed().as_secs_f64();
+    let periods = stats.periods.load(Ordering::Relaxed) - p0;
+    let missed = stats.late_wakeups.load(Ordering::Relaxed) - l0;
+    let worst = stats.worst_lateness_us.load(Ordering::Relaxed);
+    let realtime = stats.realtime.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    let clients = feeder.join().expect("feeder");
+    let underruns: u64 = clients.iter().map(|c| c.xruns()).sum();
+    drop(clients);
+    drop(engine);
+    let _ = busy.kill();
+    let _ = busy.wait();
+    println!("engine, 32-frame periods at 48 kHz (0.67 ms), 8 S16 clients, one core kept busy by another process:");
+    println!("  ran {elapsed:.1} s: {periods} periods ({:.0} expected)", elapsed * 48_000.0 / 32.0);
+    println!("  missed periods (wakeup more than a period late): {missed}");
+    println!("  worst wakeup lateness beyond the period: {worst} us");
+    println!("  client underruns: {underruns}; engine thread real-time priority: {realtime}");
+}
