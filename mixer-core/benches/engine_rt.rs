@@ -19,7 +19,10 @@ use outboard_mixer::stream::StreamParams;
 fn main() {
     let seconds: u64 = std::env::var("OUTBOARD_RT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     let cfg = PcmConfig { format: SampleFormat::S32Le, rate: 48_000, channels: 2, period_frames: 32, periods: 4 };
-    let mut busy = Command::new("sh").arg("-c").arg("while :; do :; done").spawn().expect("a busy-loop process");
+    // OUTBOARD_RT_BUSY=0 leaves out the busy process, for comparison.
+    let with_busy = std::env::var("OUTBOARD_RT_BUSY").map(|v| v != "0").unwrap_or(true);
+    let mut busy = with_busy.then(|| Command::new("sh").arg("-c").arg("while :; do :; done").spawn().expect("a busy-loop process"));
+    let steal_before = steal_ticks();
     let engine = Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).expect("engine");
     let mut clients: Vec<_> = (0..8)
         .map(|_| engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, 256)).expect("client"))
@@ -52,11 +55,24 @@ fn main() {
     let underruns: u64 = clients.iter().map(|c| c.xruns()).sum();
     drop(clients);
     drop(engine);
-    let _ = busy.kill();
-    let _ = busy.wait();
-    println!("engine, 32-frame periods at 48 kHz (0.67 ms), 8 S16 clients, one core kept busy by another process:");
+    if let Some(b) = busy.as_mut() {
+        let _ = b.kill();
+        let _ = b.wait();
+    }
+    let steal = steal_ticks().saturating_sub(steal_before);
+    let busy_text = if with_busy { "one core kept busy by another process" } else { "no other load" };
+    println!("engine, 32-frame periods at 48 kHz (0.67 ms), 8 S16 clients, {busy_text}:");
     println!("  ran {elapsed:.1} s: {periods} periods ({:.0} expected)", elapsed * 48_000.0 / 32.0);
     println!("  missed periods (wakeup more than a period late): {missed}");
     println!("  worst wakeup lateness beyond the period: {worst} us");
     println!("  client underruns: {underruns}; engine thread real-time priority: {realtime}");
+    println!("  CPU time stolen by the hypervisor meanwhile (both vCPUs): {:.2} s", steal as f64 / 100.0);
+}
+
+/// The `steal` column of /proc/stat's cpu line (USER_HZ ticks).
+fn steal_ticks() -> u64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(8).and_then(|v| v.parse().ok())))
+        .unwrap_or(0)
 }

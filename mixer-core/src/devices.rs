@@ -23,9 +23,14 @@ fn sleep_until(due: Instant) {
         return;
     }
     let ns = ts.tv_nsec as u128 + (due - now).as_nanos();
-    let target = libc::timespec { tv_sec: ts.tv_sec + (ns / 1_000_000_000) as libc::time_t, tv_nsec: (ns % 1_000_000_000) as libc::c_long };
+    let target = libc::timespec {
+        tv_sec: ts.tv_sec + (ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+    };
     // SAFETY: target is a valid timespec; a null remainder is allowed with TIMER_ABSTIME.
-    while unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &target, std::ptr::null_mut()) } == libc::EINTR {}
+    while unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &target, std::ptr::null_mut()) }
+        == libc::EINTR
+    {}
 }
 
 /// How a device's position advances.

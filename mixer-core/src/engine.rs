@@ -247,7 +247,10 @@ impl Engine {
         let (retire_tx, retired) = mailbox(MAX_CLIENTS * 2);
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(EngineStats::default());
-        let master = Arc::new(Master { gain: std::sync::atomic::AtomicU32::new(1.0f32.to_bits()), muted: AtomicBool::new(false) });
+        let master = Arc::new(Master {
+            gain: std::sync::atomic::AtomicU32::new(1.0f32.to_bits()),
+            muted: AtomicBool::new(false),
+        });
         let (stop2, stats2, master2) = (stop.clone(), stats.clone(), master.clone());
         let thread = std::thread::Builder::new()
             .name("outboard-engine".into())
@@ -397,7 +400,10 @@ fn request_realtime() -> bool {
     // `param` lives across the call.
     let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };
     if rc != 0 {
-        log::info!("engine: no real-time priority ({}); running at normal priority", std::io::Error::from_raw_os_error(rc));
+        log::info!(
+            "engine: no real-time priority ({}); running at normal priority",
+            std::io::Error::from_raw_os_error(rc)
+        );
     }
     rc == 0
 }

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod format;
 pub mod mailbox;
 pub mod mix;
+pub mod resample;
 pub mod ring;
 pub mod stream;
 

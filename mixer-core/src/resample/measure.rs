@@ -59,12 +59,7 @@ pub fn fit_sine(samples: &[f32], stride: usize, offset: usize, cycles_per_sample
         noise += (y - fit) * (y - fit);
         max_error = max_error.max((y - fit).abs());
     }
-    SineFit {
-        amplitude: a.hypot(b),
-        phase: b.atan2(a),
-        snr_db: 10.0 * (signal / noise).log10(),
-        max_error,
-    }
+    SineFit { amplitude: a.hypot(b), phase: b.atan2(a), snr_db: 10.0 * (signal / noise).log10(), max_error }
 }
 
 /// `frames` interleaved frames of a sine of `freq` Hz at `rate` Hz, peak
