@@ -21,7 +21,8 @@ fn main() {
     let cfg = PcmConfig { format: SampleFormat::S32Le, rate: 48_000, channels: 2, period_frames: 32, periods: 4 };
     // OUTBOARD_RT_BUSY=0 leaves out the busy process, for comparison.
     let with_busy = std::env::var("OUTBOARD_RT_BUSY").map(|v| v != "0").unwrap_or(true);
-    let mut busy = with_busy.then(|| Command::new("sh").arg("-c").arg("while :; do :; done").spawn().expect("a busy-loop process"));
+    let mut busy = with_busy
+        .then(|| Command::new("sh").arg("-c").arg("while :; do :; done").spawn().expect("a busy-loop process"));
     let steal_before = steal_ticks();
     let engine = Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).expect("engine");
     let mut clients: Vec<_> = (0..8)
