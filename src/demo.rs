@@ -1,8 +1,9 @@
 //! `outboard demo`: the whole stack on emulated hardware, with no setup.
 //!
 //! The HDA driver brings up the emulated ICH9 controller and its codec and
-//! opens a stream; the mixer engine runs on it; two synthetic clients in
-//! different formats and layouts (16-bit stereo and float mono) play at once.
+//! opens a stream; the mixer engine runs on it; two synthetic clients at
+//! different rates, formats and layouts (16-bit stereo at 48 kHz, float mono
+//! at 44.1 kHz, resampled) play at once.
 //! What the emulated codec received is saved as a WAV and measured: each
 //! tone's level, and what is left when both are taken out (clicks, gaps and
 //! stray tones would all show there).
@@ -25,12 +26,13 @@ const RATE: u32 = 48_000;
 /// Client A: 16-bit stereo, 440 Hz at -12 dBFS.
 const A_FREQ: f64 = 440.0;
 const A_AMP: f64 = 0.25;
-/// Client B: float mono, 1 kHz at -18 dBFS.
+/// Client B: float mono at 44.1 kHz (resampled to the device's 48 kHz), 1 kHz at -18 dBFS.
+const B_RATE: u32 = 44_100;
 const B_FREQ: f64 = 1000.0;
 const B_AMP: f64 = 0.125;
 
-fn tone(freq: f64, amp: f64, n: usize) -> f64 {
-    amp * (2.0 * std::f64::consts::PI * freq * n as f64 / f64::from(RATE)).sin()
+fn tone(freq: f64, amp: f64, n: usize, rate: u32) -> f64 {
+    amp * (2.0 * std::f64::consts::PI * freq * n as f64 / f64::from(rate)).sin()
 }
 
 fn db(amp: f64) -> f64 {
@@ -71,15 +73,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let frames = (seconds * f64::from(RATE)) as usize;
     let a_data: Vec<u8> = (0..frames)
         .flat_map(|n| {
-            let s = (tone(A_FREQ, A_AMP, n) * 32768.0).round() as i16;
+            let s = (tone(A_FREQ, A_AMP, n, RATE) * 32768.0).round() as i16;
             [s.to_le_bytes(), s.to_le_bytes()].concat()
         })
         .collect();
-    let b_data: Vec<u8> = (0..frames).flat_map(|n| (tone(B_FREQ, B_AMP, n) as f32).to_le_bytes()).collect();
+    let b_frames = (seconds * f64::from(B_RATE)) as usize;
+    let b_data: Vec<u8> = (0..b_frames).flat_map(|n| (tone(B_FREQ, B_AMP, n, B_RATE) as f32).to_le_bytes()).collect();
     let mut a = engine.playback(StreamParams::new(SampleFormat::S16Le, RATE, 2, 1024)).map_err(|e| e.to_string())?;
-    let mut b = engine.playback(StreamParams::new(SampleFormat::F32Le, RATE, 1, 1024)).map_err(|e| e.to_string())?;
+    let mut b = engine.playback(StreamParams::new(SampleFormat::F32Le, B_RATE, 1, 1024)).map_err(|e| e.to_string())?;
     println!(
-        "  client A: {A_FREQ} Hz at {:.0} dBFS, 16-bit stereo; client B: {B_FREQ} Hz at {:.0} dBFS, float mono",
+        "  client A: {A_FREQ} Hz at {:.0} dBFS, 16-bit stereo {RATE} Hz; client B: {B_FREQ} Hz at {:.0} dBFS, float mono {B_RATE} Hz",
         db(A_AMP),
         db(B_AMP)
     );

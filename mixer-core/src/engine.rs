@@ -18,6 +18,7 @@ use crate::chmap::ChannelMatrix;
 use crate::format::decode;
 use crate::mailbox::{mailbox, Receiver, Sender};
 use crate::mix::MixBuffer;
+use crate::resample::Resampler;
 use crate::ring::{ring, Consumer, Producer};
 use crate::stream::{Capture, Playback, Shared, StreamError, StreamParams, StreamState};
 
@@ -67,9 +68,20 @@ enum Source {
     Monitor,
 }
 
+/// A client's rate conversion and its buffers (device-channel frames for
+/// playback, client-channel frames for capture).
+struct Conversion {
+    resampler: Resampler,
+    /// Converted input not yet consumed by the resampler.
+    pending: Vec<f32>,
+    pending_frames: usize,
+    /// The resampler's output for the current period.
+    out: Vec<f32>,
+}
+
 enum Ends {
-    Playback { ring: Consumer, raw: Vec<u8>, decoded: Vec<f32>, mapped: Vec<f32> },
-    Capture { source: Source, ring: Producer, bytes: Vec<u8>, mapped: Vec<f32> },
+    Playback { ring: Consumer, raw: Vec<u8>, decoded: Vec<f32>, mapped: Vec<f32>, conv: Option<Conversion> },
+    Capture { source: Source, ring: Producer, bytes: Vec<u8>, mapped: Vec<f32>, conv: Option<Conversion> },
 }
 
 /// The engine's side of one client.
@@ -89,7 +101,7 @@ impl Slot {
     /// wakeups. Returns the frames taken, or `None` if the client is not
     /// playing.
     fn pull(&mut self, frames: usize, at: u64) -> Option<usize> {
-        let Ends::Playback { ring, raw, .. } = &mut self.ends else { return None };
+        let Ends::Playback { ring, raw, decoded, conv, .. } = &mut self.ends else { return None };
         let p = self.shared.params;
         let fb = p.frame_bytes();
         if self.shared.drop_request.load(Ordering::Acquire) {
@@ -102,10 +114,49 @@ impl Slot {
         if !matches!(state, StreamState::Running | StreamState::Draining) {
             return None;
         }
-        let want = frames * fb;
-        let got = ring.read(&mut raw[..want]) / fb;
-        raw[got * fb..want].fill(if p.format == crate::format::SampleFormat::U8 { 0x80 } else { 0 });
-        if got < frames {
+        let (got, dry) = match conv {
+            None => {
+                let want = frames * fb;
+                let got = ring.read(&mut raw[..want]) / fb;
+                raw[got * fb..want].fill(if p.format == crate::format::SampleFormat::U8 { 0x80 } else { 0 });
+                (got, got < frames)
+            }
+            Some(c) => {
+                // Feed the resampler from the ring until it has made a period.
+                let ch = self.matrix.outputs();
+                let mut produced = 0;
+                let mut dry = false;
+                loop {
+                    let (used, made) = c
+                        .resampler
+                        .process(&c.pending[..c.pending_frames * ch], &mut c.out[produced * ch..frames * ch]);
+                    c.pending.copy_within(used * ch..c.pending_frames * ch, 0);
+                    c.pending_frames -= used;
+                    produced += made;
+                    if produced >= frames || dry {
+                        break;
+                    }
+                    let room = c.pending.len() / ch - c.pending_frames;
+                    let want = c
+                        .resampler
+                        .input_frames_for(frames - produced)
+                        .saturating_sub(c.pending_frames)
+                        .clamp(1, room.min(raw.len() / fb));
+                    let n = ring.read(&mut raw[..want * fb]) / fb;
+                    if n < want {
+                        dry = true;
+                    }
+                    let samples = n * usize::from(p.channels);
+                    decode(p.format, &raw[..n * fb], &mut decoded[..samples]);
+                    let at = c.pending_frames * ch;
+                    self.matrix.apply(&decoded[..samples], &mut c.pending[at..at + n * ch]);
+                    c.pending_frames += n;
+                }
+                c.out[produced * ch..frames * ch].fill(0.0);
+                (produced, dry && produced < frames)
+            }
+        };
+        if dry {
             if state == StreamState::Draining {
                 if self.drained_at.is_none() {
                     self.drained_at = Some(at + got as u64);
@@ -127,7 +178,7 @@ impl Slot {
     /// `channels` channels: 16-bit little-endian, same layout, unity gain.
     fn integer_eligible(&self, channels: u16) -> bool {
         let p = self.shared.params;
-        matches!(self.ends, Ends::Playback { .. })
+        matches!(self.ends, Ends::Playback { conv: None, .. })
             && p.format == crate::format::SampleFormat::S16Le
             && p.channels == channels
             && self.shared.effective_gain() == 1.0
@@ -143,7 +194,11 @@ impl Slot {
 
     /// Mix the last pull into `mix` through the float path.
     fn add_float(&mut self, mix: &mut MixBuffer, frames: usize) {
-        let Ends::Playback { raw, decoded, mapped, .. } = &mut self.ends else { return };
+        let Ends::Playback { raw, decoded, mapped, conv, .. } = &mut self.ends else { return };
+        if let Some(c) = conv {
+            mix.add(&c.out[..frames * self.matrix.outputs()], self.shared.effective_gain());
+            return;
+        }
         let p = self.shared.params;
         let samples = frames * usize::from(p.channels);
         decode(p.format, &raw[..frames * p.frame_bytes()], &mut decoded[..samples]);
@@ -167,18 +222,26 @@ impl Slot {
 
     /// Feed a capture client from `source` (device-channel f32 samples).
     fn feed(&mut self, from: Source, samples: &[f32], format: crate::format::SampleFormat) {
-        let Ends::Capture { source, ring, bytes, mapped } = &mut self.ends else { return };
+        let Ends::Capture { source, ring, bytes, mapped, conv } = &mut self.ends else { return };
         if *source != from || self.shared.state() != StreamState::Running {
             return;
         }
         let p = self.shared.params;
+        let ch = usize::from(p.channels);
         let frames = self.matrix.apply(samples, mapped);
-        let samples = frames * usize::from(p.channels);
+        let converted: &mut [f32] = match conv {
+            None => &mut mapped[..frames * ch],
+            Some(c) => {
+                // All of this period goes in; what comes out depends on the ratio.
+                let (_, made) = c.resampler.process(&mapped[..frames * ch], &mut c.out);
+                &mut c.out[..made * ch]
+            }
+        };
         let gain = self.shared.effective_gain();
         if gain != 1.0 {
-            mapped[..samples].iter_mut().for_each(|s| *s *= gain);
+            converted.iter_mut().for_each(|s| *s *= gain);
         }
-        let n = crate::format::encode(format, &mapped[..samples], bytes);
+        let n = crate::format::encode(format, converted, bytes);
         let len = n * p.format.bytes();
         if ring.write(&bytes[..len]) < len {
             self.shared.xruns.fetch_add(1, Ordering::Relaxed);
@@ -190,6 +253,25 @@ impl Slot {
             self.shared.notify();
         }
     }
+}
+
+/// The rate conversion from `from` to `to` Hz on `channels` channels for a
+/// device period of `period` frames; `None` when the rates are equal.
+fn conversion(from: u32, to: u32, channels: usize, period: usize) -> Result<Option<Conversion>, StreamError> {
+    if from == to {
+        return Ok(None);
+    }
+    let resampler = Resampler::new(from, to, channels).map_err(|e| StreamError::Invalid(e.to_string()))?;
+    // Playback: pending holds what one period's pull may read; capture: out
+    // holds what one period of input may make. Both with margin for drift.
+    let most_in = resampler.input_frames_for(period) + 8;
+    let most_out = resampler.output_frames_for(period) + 8;
+    Ok(Some(Conversion {
+        pending: vec![0.0; (most_in + period) * channels],
+        pending_frames: 0,
+        out: vec![0.0; most_out.max(period) * channels],
+        resampler,
+    }))
 }
 
 struct Control {
@@ -305,10 +387,12 @@ impl Engine {
         client_to_device: bool,
     ) -> Result<(PcmConfig, ChannelMatrix), StreamError> {
         let dev = dev.ok_or_else(|| StreamError::Invalid(format!("this device has no {what} stream")))?;
-        if p.rate != dev.rate {
+        if !(crate::resample::MIN_RATE..=crate::resample::MAX_RATE).contains(&p.rate) {
             return Err(StreamError::Invalid(format!(
-                "{} Hz on a {} Hz device: resampling is not wired into the engine yet",
-                p.rate, dev.rate
+                "{} Hz (from {} to {} Hz)",
+                p.rate,
+                crate::resample::MIN_RATE,
+                crate::resample::MAX_RATE
             )));
         }
         if p.buffer_frames == 0 || p.buffer_frames > 1 << 22 {
@@ -335,11 +419,16 @@ impl Engine {
         let shared = Arc::new(Shared::new(params).map_err(|e| StreamError::Invalid(e.to_string()))?);
         let (producer, consumer) = ring(params.buffer_frames * params.frame_bytes());
         let period = dev.period_frames;
+        let dch = usize::from(dev.channels);
+        let conv = conversion(params.rate, dev.rate, dch, period)?;
+        // Input frames one period can take: more when the client's rate is higher.
+        let in_frames = conv.as_ref().map(|c| c.resampler.input_frames_for(period) + 4).unwrap_or(period);
         let ends = Ends::Playback {
             ring: consumer,
-            raw: vec![0; period * params.frame_bytes()],
-            decoded: vec![0.0; period * usize::from(params.channels)],
-            mapped: vec![0.0; period * usize::from(dev.channels)],
+            raw: vec![0; in_frames * params.frame_bytes()],
+            decoded: vec![0.0; in_frames * usize::from(params.channels)],
+            mapped: vec![0.0; period * dch],
+            conv,
         };
         self.add(Slot { shared: shared.clone(), ends, matrix, drained_at: None })?;
         Ok(Playback { producer, shared })
@@ -354,11 +443,15 @@ impl Engine {
         let shared = Arc::new(Shared::new(params).map_err(|e| StreamError::Invalid(e.to_string()))?);
         let (producer, consumer) = ring(params.buffer_frames * params.frame_bytes());
         let period = dev.period_frames;
+        let ch = usize::from(params.channels);
+        let conv = conversion(dev.rate, params.rate, ch, period)?;
+        let out_frames = conv.as_ref().map(|c| c.out.len() / ch).unwrap_or(period);
         let ends = Ends::Capture {
             source,
             ring: producer,
-            bytes: vec![0; period * params.frame_bytes()],
-            mapped: vec![0.0; period * usize::from(params.channels)],
+            bytes: vec![0; out_frames * params.frame_bytes()],
+            mapped: vec![0.0; period * ch],
+            conv,
         };
         self.add(Slot { shared: shared.clone(), ends, matrix, drained_at: None })?;
         Ok(Capture { consumer, shared })

@@ -142,9 +142,10 @@ fn a_monitor_hears_what_is_played_and_pointers_move() {
 fn bad_requests_get_errors() {
     let (engine, _played) = device(SampleFormat::S16Le);
     assert!(matches!(
-        engine.playback(StreamParams::new(SampleFormat::S16Le, 44_100, 2, PERIOD)),
+        engine.playback(StreamParams::new(SampleFormat::S16Le, 4_000, 2, PERIOD)),
         Err(StreamError::Invalid(_))
     ));
+    assert!(engine.playback(StreamParams::new(SampleFormat::S16Le, 400_000, 2, PERIOD)).is_err());
     assert!(matches!(
         engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 9, PERIOD)),
         Err(StreamError::Invalid(_))
@@ -244,4 +245,78 @@ fn sixteen_bit_clients_on_an_s32_device_take_the_exact_integer_path_and_master_v
     }
     let half = out[a_start + shift + xb.len()..].iter().find(|&&v| v != 0).copied().unwrap();
     assert_eq!(half, 5_000 << 16, "master at 0.5");
+}
+
+/// Peak amplitude and leftover (dBFS) of a least-squares fit of one sine.
+fn fit(x: &[f32], rate: f64, freq: f64) -> (f64, f64) {
+    let w = 2.0 * std::f64::consts::PI * freq / rate;
+    let (mut ss, mut cc, mut sc, mut xs, mut xc) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (n, &v) in x.iter().enumerate() {
+        let (s, c) = (w * n as f64).sin_cos();
+        ss += s * s;
+        cc += c * c;
+        sc += s * c;
+        xs += f64::from(v) * s;
+        xc += f64::from(v) * c;
+    }
+    let det = ss * cc - sc * sc;
+    let a = (xs * cc - xc * sc) / det;
+    let b = (xc * ss - xs * sc) / det;
+    let residual: f64 = x
+        .iter()
+        .enumerate()
+        .map(|(n, &v)| {
+            let (s, c) = (w * n as f64).sin_cos();
+            (f64::from(v) - a * s - b * c).powi(2)
+        })
+        .sum::<f64>()
+        / x.len() as f64;
+    (a.hypot(b), 10.0 * residual.log10())
+}
+
+#[test]
+fn clients_at_other_rates_are_resampled_onto_the_device_and_back() {
+    // Playback: a 44.1 kHz float client on the 48 kHz device.
+    let cfg = PcmConfig { format: SampleFormat::F32Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
+    let (dev, played) = MemoryDevice::recording(cfg, Pacing::Immediate);
+    let engine = Engine::start(Box::new(dev)).unwrap();
+    let frames = 44_100;
+    let tone: Vec<u8> = (0..frames)
+        .flat_map(|n| ((2.0 * std::f64::consts::PI * 1000.0 * n as f64 / 44_100.0).sin() as f32 * 0.5).to_le_bytes())
+        .collect();
+    let mut p = engine
+        .playback(StreamParams { buffer_frames: frames, ..StreamParams::new(SampleFormat::F32Le, 44_100, 1, PERIOD) })
+        .unwrap();
+    p.write_all(&tone, Duration::from_secs(5)).unwrap();
+    p.drain(Duration::from_secs(5)).unwrap();
+    assert_eq!(p.xruns(), 0);
+    drop(engine);
+    let out: Vec<f32> =
+        played.lock().unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let left: Vec<f32> = out.iter().step_by(2).copied().collect();
+    let start = left.iter().position(|v| v.abs() > 1e-6).unwrap() + 4800;
+    let (amp, rest) = fit(&left[start..start + 24_000], 48_000.0, 1000.0);
+    assert!((amp - 0.5).abs() < 1e-4, "level {amp}");
+    assert!(rest < -110.0, "everything but the tone: {rest:.1} dBFS");
+
+    // Capture: the 48 kHz device heard by a 16 kHz S16 client.
+    let heard: Vec<u8> = (0..48_000 * 4)
+        .flat_map(|n| {
+            let v = (2.0 * std::f64::consts::PI * 440.0 * n as f64 / 48_000.0).sin() * 0.25;
+            let s = ((v * 32768.0).round() as i16).to_le_bytes();
+            [s, s].concat()
+        })
+        .collect();
+    let cap = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
+    let engine = Engine::start_with(None, Some(Box::new(MemoryDevice::capture(cap, heard, Pacing::RealTime)))).unwrap();
+    let mut c = engine
+        .capture(StreamParams { buffer_frames: 32_000, ..StreamParams::new(SampleFormat::S16Le, 16_000, 1, PERIOD) })
+        .unwrap();
+    c.start();
+    let mut got = vec![0u8; 16_000 * 2];
+    c.read_exact(&mut got, Duration::from_secs(5)).unwrap();
+    let x: Vec<f32> = got.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect();
+    let (amp, rest) = fit(&x[1600..], 16_000.0, 440.0);
+    assert!((amp - 0.25).abs() < 1e-3, "level {amp}");
+    assert!(rest < -85.0, "16-bit capture, everything but the tone: {rest:.1} dBFS");
 }

@@ -42,7 +42,8 @@ fn the_engine_loop_does_not_allocate() {
     let cfg = PcmConfig { format: SampleFormat::S32Le, rate: 48_000, channels: 2, period_frames: 64, periods: 4 };
     let engine = Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).unwrap();
     let mut a = engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, 64)).unwrap();
-    let mut b = engine.playback(StreamParams::new(SampleFormat::F32Le, 48_000, 1, 64)).unwrap();
+    // A float mono client at 44.1 kHz: resampled on the real-time path too.
+    let mut b = engine.playback(StreamParams::new(SampleFormat::F32Le, 44_100, 1, 64)).unwrap();
     let mut mon = engine.monitor(StreamParams::new(SampleFormat::S16Le, 48_000, 2, 64)).unwrap();
     mon.start();
     let data_a = vec![0x11u8; 64 * 4 * 64];
