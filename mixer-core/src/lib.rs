@@ -11,11 +11,14 @@
 //! - [`stream`]: client streams with OSS and ALSA semantics.
 //! - [`engine`]: the real-time thread that mixes clients onto a device.
 //! - [`devices`]: emulated devices (null, real-time paced, recording).
+//! - [`resample`]: band-limited resampling, with drift adjustment.
+//! - [`drift`]: the controller that follows the drift between two clocks.
 //!
 //! Depends on `outboard-hal` only (for the PCM-stream trait): never on a driver.
 
 pub mod chmap;
 pub mod devices;
+pub mod drift;
 pub mod engine;
 pub mod format;
 pub mod mailbox;
