@@ -10,6 +10,7 @@ mod list;
 mod logger;
 mod pcm_io;
 mod probe;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ commands:
   record DEVICE FILE.wav [--seconds N] [--rate R] [--bits B] [--channels C]
                              record from the driver alone
   hda-codec FILE [--json]    parse a codec dump (/proc/asound/card*/codec#*, alsa-info) and show the paths
+  serve DEVICE [--bind]      the daemon: the mixer on DEVICE and an OSS /dev/dsp through CUSE (SIGTERM stops it)
   list                       sound hardware on this machine and whether Outboard can drive it
   probe vfio [--bind] [ADDR] bring up an HDA controller through VFIO: reset, codec round trips, interrupts
   probe usbfs [--id VID:PID] stream a known signal to a USB audio device's isochronous endpoint
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Some("play") => hda_cmd::play(args),
         Some("record") => hda_cmd::record(args),
         Some("hda-codec") => hda_cmd::hda_codec(args),
+        Some("serve") => serve::run(args),
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}");
             Ok(())

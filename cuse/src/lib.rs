@@ -1,8 +1,294 @@
 //! # outboard-cuse: a CUSE protocol server
 //!
-//! Will serve character devices from userspace through `/dev/cuse`: CUSE_INIT,
-//! the FUSE request loop (open, release, read, write, poll, ioctl with
-//! FUSE_IOCTL_RETRY round trips, interrupt). Filled by the cuse/compat-oss
-//! issue; today it only names its job.
+//! Serves a character device from userspace through `/dev/cuse`: answers
+//! CUSE_INIT with the device's name and number, then runs the FUSE request
+//! loop (open, read, write, ioctl with FUSE_IOCTL_RETRY round trips for
+//! unrestricted ioctls, poll, flush, release), calling a [`Handler`] for each.
+//! Requests that may block (read, write, ioctl, release) run on their own
+//! threads, so one client blocked in a write never stalls another.
 //!
 //! Depends on no other Outboard crate.
+
+pub mod abi;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use abi::*;
+
+/// Who asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub unique: u64,
+    pub pid: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A positive errno (EINVAL, EAGAIN, ...).
+pub type Errno = i32;
+
+/// What a device does with the requests its clients make.
+pub trait Handler: Send + Sync + 'static {
+    /// A client opens the node; returns its file handle.
+    fn open(&self, req: &Request, flags: u32) -> Result<u64, Errno>;
+    /// The last reference to an open is gone.
+    fn release(&self, req: &Request, fh: u64);
+    /// Read up to `size` bytes (`flags`: the file's open flags, O_NONBLOCK among them).
+    fn read(&self, req: &Request, fh: u64, size: u32, flags: u32) -> Result<Vec<u8>, Errno>;
+    /// Write `data`; returns the bytes taken.
+    fn write(&self, req: &Request, fh: u64, data: &[u8], flags: u32) -> Result<u32, Errno>;
+    /// An ioctl with the argument's bytes as the caller passed them (for
+    /// `_IOW`/`_IOWR`); returns the ioctl's result and the bytes to copy back
+    /// (for `_IOR`/`_IOWR`, at most the argument's size).
+    fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno>;
+    /// Which of `events` (POLLIN, POLLOUT) are ready.
+    fn poll(&self, _req: &Request, _fh: u64, events: u32) -> Result<u32, Errno> {
+        Ok(events)
+    }
+    /// close() on one of the open's descriptors.
+    fn flush(&self, _req: &Request, _fh: u64) -> Result<(), Errno> {
+        Ok(())
+    }
+}
+
+/// The node to create.
+#[derive(Clone, Debug)]
+pub struct DeviceInfo {
+    /// Name under /dev ("dsp", "snd/pcmC0D0p").
+    pub name: String,
+    pub major: u32,
+    pub minor: u32,
+}
+
+/// Largest payload one request or reply carries (CUSE's ioctls move at most 128 KiB).
+pub const MAX_PAYLOAD: usize = 128 * 1024;
+
+/// The size and direction an ioctl number encodes (`_IOC_SIZE`, `_IOC_DIR`):
+/// (bytes the driver reads, bytes it writes back).
+pub fn ioctl_sizes(cmd: u32) -> (usize, usize) {
+    let size = ((cmd >> 16) & 0x3fff) as usize;
+    match cmd >> 30 {
+        1 => (size, 0),    // _IOW: user to driver
+        2 => (0, size),    // _IOR: driver to user
+        3 => (size, size), // _IOWR
+        _ => (0, 0),       // _IO
+    }
+}
+
+/// A served CUSE device.
+pub struct Server {
+    dev: Arc<File>,
+    handler: Arc<dyn Handler>,
+    name: String,
+}
+
+fn reply(dev: &File, unique: u64, error: Errno, parts: &[&[u8]]) -> io::Result<()> {
+    let len = 16 + parts.iter().map(|p| p.len()).sum::<usize>();
+    let header = OutHeader { len: len as u32, error: -error, unique };
+    let mut msg = Vec::with_capacity(len);
+    msg.extend_from_slice(bytes(&header));
+    for p in parts {
+        msg.extend_from_slice(p);
+    }
+    // One write per reply: /dev/cuse takes a whole message at once.
+    match (&*dev).write(&msg) {
+        Ok(_) => Ok(()),
+        // The request was interrupted or its caller died: nothing to answer.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl Server {
+    /// Open /dev/cuse and create the node.
+    pub fn create(info: &DeviceInfo, handler: Arc<dyn Handler>) -> io::Result<Server> {
+        let dev = OpenOptions::new().read(true).write(true).open("/dev/cuse").map_err(|e| {
+            io::Error::new(e.kind(), format!("/dev/cuse: {e} (is the cuse module loaded? modprobe cuse)"))
+        })?;
+        let mut buf = vec![0u8; MAX_PAYLOAD + 4096];
+        let n = (&dev).read(&mut buf)?;
+        let header: InHeader = read(&buf[..n]).ok_or_else(|| io::Error::other("short CUSE_INIT request"))?;
+        if header.opcode != CUSE_INIT {
+            return Err(io::Error::other(format!("expected CUSE_INIT, got opcode {}", header.opcode)));
+        }
+        let init: CuseInitIn = read(&buf[40..n]).ok_or_else(|| io::Error::other("short CUSE_INIT body"))?;
+        if init.major != KERNEL_VERSION {
+            return Err(io::Error::other(format!(
+                "the kernel speaks FUSE {}.{}, we speak {KERNEL_VERSION}",
+                init.major, init.minor
+            )));
+        }
+        let out = CuseInitOut {
+            major: KERNEL_VERSION,
+            minor: init.minor.min(KERNEL_MINOR),
+            flags: CUSE_UNRESTRICTED_IOCTL,
+            max_read: MAX_PAYLOAD as u32,
+            max_write: MAX_PAYLOAD as u32,
+            dev_major: info.major,
+            dev_minor: info.minor,
+            ..CuseInitOut::default()
+        };
+        let devinfo = format!("DEVNAME={}\0", info.name);
+        reply(&dev, header.unique, 0, &[bytes(&out), devinfo.as_bytes()])?;
+        Ok(Server { dev: Arc::new(dev), handler, name: info.name.clone() })
+    }
+
+    /// Serve requests until `stop` is set or the kernel ends the device.
+    pub fn run(&self, stop: &AtomicBool) -> io::Result<()> {
+        let mut buf = vec![0u8; MAX_PAYLOAD + 4096];
+        while !stop.load(Ordering::Acquire) {
+            let n = match (&*self.dev).read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::ENOENT)) => {
+                    continue
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(()), // unmounted / device gone
+                Err(e) => return Err(e),
+            };
+            let Some(h) = read::<InHeader>(&buf[..n]) else {
+                log::warn!("{}: a request shorter than its header", self.name);
+                continue;
+            };
+            let body = buf[40.min(n)..n].to_vec();
+            let req = Request { unique: h.unique, pid: h.pid, uid: h.uid, gid: h.gid };
+            match h.opcode {
+                FUSE_INTERRUPT | FUSE_DESTROY => {} // no reply for either
+                FUSE_OPEN | FUSE_POLL | FUSE_FLUSH => self.dispatch(h.opcode, req, body),
+                _ => {
+                    let (dev, handler, name) = (self.dev.clone(), self.handler.clone(), self.name.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("cuse-{}", h.opcode))
+                        .spawn(move || Self::handle(&dev, &*handler, &name, h.opcode, req, &body));
+                    if let Err(e) = spawned {
+                        log::warn!("{}: no thread for a request ({e}); answering EAGAIN", self.name);
+                        let _ = reply(&self.dev, req.unique, libc::EAGAIN, &[]);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch(&self, opcode: u32, req: Request, body: Vec<u8>) {
+        Self::handle(&self.dev, &*self.handler, &self.name, opcode, req, &body);
+    }
+
+    fn handle(dev: &File, handler: &dyn Handler, name: &str, opcode: u32, req: Request, body: &[u8]) {
+        let r = match opcode {
+            FUSE_OPEN => match read::<OpenIn>(body) {
+                Some(o) => match handler.open(&req, o.flags) {
+                    Ok(fh) => {
+                        let out = OpenOut { fh, open_flags: FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE, padding: 0 };
+                        reply(dev, req.unique, 0, &[bytes(&out)])
+                    }
+                    Err(e) => reply(dev, req.unique, e, &[]),
+                },
+                None => reply(dev, req.unique, libc::EINVAL, &[]),
+            },
+            FUSE_READ => match read::<ReadWriteIn>(body) {
+                Some(r) => match handler.read(&req, r.fh, r.size.min(MAX_PAYLOAD as u32), r.flags) {
+                    Ok(data) => reply(dev, req.unique, 0, &[&data[..data.len().min(r.size as usize)]]),
+                    Err(e) => reply(dev, req.unique, e, &[]),
+                },
+                None => reply(dev, req.unique, libc::EINVAL, &[]),
+            },
+            FUSE_WRITE => match read::<ReadWriteIn>(body) {
+                Some(w) => {
+                    let data = &body[40.min(body.len())..];
+                    let data = &data[..data.len().min(w.size as usize)];
+                    match handler.write(&req, w.fh, data, w.flags) {
+                        Ok(n) => reply(dev, req.unique, 0, &[bytes(&WriteOut { size: n, padding: 0 })]),
+                        Err(e) => reply(dev, req.unique, e, &[]),
+                    }
+                }
+                None => reply(dev, req.unique, libc::EINVAL, &[]),
+            },
+            FUSE_IOCTL => match read::<IoctlIn>(body) {
+                Some(io) => Self::ioctl(dev, handler, req, &io, &body[32.min(body.len())..]),
+                None => reply(dev, req.unique, libc::EINVAL, &[]),
+            },
+            FUSE_POLL => match read::<PollIn>(body) {
+                Some(p) => match handler.poll(&req, p.fh, p.events) {
+                    Ok(revents) => reply(dev, req.unique, 0, &[bytes(&PollOut { revents, padding: 0 })]),
+                    Err(e) => reply(dev, req.unique, e, &[]),
+                },
+                None => reply(dev, req.unique, libc::EINVAL, &[]),
+            },
+            FUSE_FLUSH => match read::<ReleaseIn>(body) {
+                Some(f) => match handler.flush(&req, f.fh) {
+                    Ok(()) => reply(dev, req.unique, 0, &[]),
+                    Err(e) => reply(dev, req.unique, e, &[]),
+                },
+                None => reply(dev, req.unique, libc::EINVAL, &[]),
+            },
+            FUSE_RELEASE => {
+                if let Some(r) = read::<ReleaseIn>(body) {
+                    handler.release(&req, r.fh);
+                }
+                reply(dev, req.unique, 0, &[])
+            }
+            other => {
+                log::debug!("{name}: unsupported request {other}");
+                reply(dev, req.unique, libc::ENOSYS, &[])
+            }
+        };
+        if let Err(e) = r {
+            log::warn!("{name}: replying: {e}");
+        }
+    }
+
+    /// Unrestricted ioctls: the kernel does not know the argument's size, so
+    /// the first call asks (RETRY) with iovecs from the command's encoding;
+    /// the retry brings the input and room for the output.
+    fn ioctl(dev: &File, handler: &dyn Handler, req: Request, io: &IoctlIn, data: &[u8]) -> io::Result<()> {
+        let (need_in, need_out) = ioctl_sizes(io.cmd);
+        if (io.in_size as usize) < need_in || (io.out_size as usize) < need_out {
+            if io.flags & FUSE_IOCTL_UNRESTRICTED == 0 {
+                return reply(dev, req.unique, libc::EINVAL, &[]);
+            }
+            let mut iovs = Vec::new();
+            if need_in > 0 {
+                iovs.push(IoctlIovec { base: io.arg, len: need_in as u64 });
+            }
+            if need_out > 0 {
+                iovs.push(IoctlIovec { base: io.arg, len: need_out as u64 });
+            }
+            let out = IoctlOut {
+                result: 0,
+                flags: FUSE_IOCTL_RETRY,
+                in_iovs: u32::from(need_in > 0),
+                out_iovs: u32::from(need_out > 0),
+            };
+            let iov_bytes: Vec<u8> = iovs.iter().flat_map(|v| bytes(v).to_vec()).collect();
+            return reply(dev, req.unique, 0, &[bytes(&out), &iov_bytes]);
+        }
+        match handler.ioctl(&req, io.fh, io.cmd, &data[..need_in.min(data.len())]) {
+            Ok((result, out_data)) => {
+                let n = out_data.len().min(io.out_size as usize).min(need_out);
+                let out = IoctlOut { result, flags: 0, in_iovs: 0, out_iovs: 0 };
+                reply(dev, req.unique, 0, &[bytes(&out), &out_data[..n]])
+            }
+            Err(e) => reply(dev, req.unique, e, &[]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioctl_numbers_encode_their_sizes() {
+        // SNDCTL_DSP_SPEED = _IOWR('P', 2, int)
+        assert_eq!(ioctl_sizes(0xc004_5002), (4, 4));
+        // SNDCTL_DSP_GETOSPACE = _IOR('P', 12, audio_buf_info) (16 bytes)
+        assert_eq!(ioctl_sizes(0x8010_500c), (0, 16));
+        // SNDCTL_DSP_RESET = _IO('P', 0)
+        assert_eq!(ioctl_sizes(0x0000_5000), (0, 0));
+        // An _IOW
+        assert_eq!(ioctl_sizes(0x4004_500a), (4, 0));
+    }
+}

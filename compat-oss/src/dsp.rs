@@ -1,0 +1,261 @@
+//! `/dev/dsp`: the OSS digital audio device on mixer streams.
+//!
+//! Each open gets its own mixer client in the format, rate and channel count
+//! the program sets with SNDCTL_DSP_SETFMT / CHANNELS / SPEED (defaults: 8-bit
+//! unsigned mono 8 kHz, as OSS). Writes block until they fit (or return
+//! EAGAIN with O_NONBLOCK); close plays out what is queued (OSS semantics).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use outboard_cuse::{Errno, Handler, Request};
+use outboard_mixer::engine::Engine;
+use outboard_mixer::format::SampleFormat;
+use outboard_mixer::stream::{Playback, StreamParams};
+
+use crate::soundcard::*;
+
+/// How long a blocking write or a close may wait for the device.
+const BLOCK_LIMIT: Duration = Duration::from_secs(10);
+
+/// An OSS format number to a sample format.
+pub fn format_from_oss(afmt: u32) -> Option<SampleFormat> {
+    Some(match afmt {
+        AFMT_U8 => SampleFormat::U8,
+        AFMT_S8 => SampleFormat::S8,
+        AFMT_S16_LE => SampleFormat::S16Le,
+        AFMT_S16_BE => SampleFormat::S16Be,
+        AFMT_S32_LE => SampleFormat::S32Le,
+        AFMT_S32_BE => SampleFormat::S32Be,
+        AFMT_S24_LE => SampleFormat::S24Le,
+        AFMT_S24_BE => SampleFormat::S24Be,
+        AFMT_S24_PACKED => SampleFormat::S24_3Le,
+        AFMT_FLOAT => SampleFormat::F32Le,
+        AFMT_MU_LAW => SampleFormat::MuLaw,
+        AFMT_A_LAW => SampleFormat::ALaw,
+        _ => return None,
+    })
+}
+
+/// The formats SNDCTL_DSP_GETFMTS reports.
+pub const SUPPORTED_FORMATS: u32 = AFMT_U8
+    | AFMT_S8
+    | AFMT_S16_LE
+    | AFMT_S16_BE
+    | AFMT_S32_LE
+    | AFMT_S32_BE
+    | AFMT_S24_LE
+    | AFMT_S24_BE
+    | AFMT_S24_PACKED
+    | AFMT_FLOAT
+    | AFMT_MU_LAW
+    | AFMT_A_LAW;
+
+struct Open {
+    afmt: u32,
+    rate: u32,
+    channels: u16,
+    /// Fragment size (bytes) and count, as SETFRAGMENT asked.
+    frag_size: usize,
+    frags: usize,
+    playback: Option<Playback>,
+    writable: bool,
+}
+
+impl Open {
+    fn format(&self) -> SampleFormat {
+        format_from_oss(self.afmt).unwrap_or(SampleFormat::U8)
+    }
+    fn frame_bytes(&self) -> usize {
+        self.format().bytes() * usize::from(self.channels)
+    }
+    fn params(&self) -> StreamParams {
+        let frame = self.frame_bytes().max(1);
+        let period = (self.frag_size / frame).max(16);
+        StreamParams {
+            buffer_frames: period * self.frags.max(2),
+            ..StreamParams::new(self.format(), self.rate, self.channels, period)
+        }
+    }
+}
+
+/// The handler behind /dev/dsp.
+pub struct Dsp {
+    engine: Arc<Engine>,
+    opens: Mutex<HashMap<u64, Arc<Mutex<Open>>>>,
+    next: AtomicU64,
+}
+
+fn int_arg(input: &[u8]) -> Result<i32, Errno> {
+    input.get(..4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok_or(libc::EINVAL)
+}
+
+fn int_reply(v: i32) -> Result<(i32, Vec<u8>), Errno> {
+    Ok((0, v.to_le_bytes().to_vec()))
+}
+
+impl Dsp {
+    pub fn new(engine: Arc<Engine>) -> Dsp {
+        Dsp { engine, opens: Mutex::new(HashMap::new()), next: AtomicU64::new(1) }
+    }
+
+    fn get(&self, fh: u64) -> Result<Arc<Mutex<Open>>, Errno> {
+        self.opens.lock().unwrap_or_else(|e| e.into_inner()).get(&fh).cloned().ok_or(libc::EBADF)
+    }
+
+    /// The open's mixer stream, created at the first write with the format
+    /// set until then.
+    fn stream<'a>(&self, open: &'a mut Open) -> Result<&'a mut Playback, Errno> {
+        if open.playback.is_none() {
+            let p = self.engine.playback(open.params()).map_err(|e| {
+                log::warn!("/dev/dsp: {e}");
+                libc::EINVAL
+            })?;
+            open.playback = Some(p);
+        }
+        open.playback.as_mut().ok_or(libc::EIO)
+    }
+}
+
+impl Handler for Dsp {
+    fn open(&self, req: &Request, flags: u32) -> Result<u64, Errno> {
+        let accmode = flags & libc::O_ACCMODE as u32;
+        if accmode != libc::O_WRONLY as u32 && accmode != libc::O_RDWR as u32 {
+            // Capture is not wired to a device yet.
+            return Err(libc::ENODEV);
+        }
+        let fh = self.next.fetch_add(1, Ordering::Relaxed);
+        let open =
+            Open { afmt: AFMT_U8, rate: 8000, channels: 1, frag_size: 4096, frags: 8, playback: None, writable: true };
+        self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(Mutex::new(open)));
+        log::info!("/dev/dsp: opened by pid {} (fh {fh})", req.pid);
+        Ok(fh)
+    }
+
+    fn release(&self, req: &Request, fh: u64) {
+        let open = self.opens.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
+        if let Some(open) = open {
+            let open = open.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = &open.playback {
+                // OSS plays out what was written before close returns.
+                if let Err(e) = p.drain(BLOCK_LIMIT) {
+                    log::warn!("/dev/dsp: pid {}: draining at close: {e}", req.pid);
+                }
+            }
+        }
+    }
+
+    fn read(&self, _req: &Request, _fh: u64, _size: u32, _flags: u32) -> Result<Vec<u8>, Errno> {
+        Err(libc::EINVAL)
+    }
+
+    fn write(&self, _req: &Request, fh: u64, data: &[u8], flags: u32) -> Result<u32, Errno> {
+        let open = self.get(fh)?;
+        let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+        if !open.writable {
+            return Err(libc::EBADF);
+        }
+        let fb = open.frame_bytes();
+        let whole = data.len() / fb * fb;
+        let p = self.stream(&mut open)?;
+        if flags & libc::O_NONBLOCK as u32 != 0 {
+            let n = p.write(&data[..whole]).map_err(|_| libc::EIO)?;
+            if n == 0 && whole > 0 {
+                return Err(libc::EAGAIN);
+            }
+            return Ok((n * fb) as u32);
+        }
+        p.write_all(&data[..whole], BLOCK_LIMIT).map_err(|_| libc::EIO)?;
+        // A trailing partial frame is taken and dropped (the program cannot
+        // sensibly resend it alone).
+        Ok(data.len() as u32)
+    }
+
+    fn ioctl(&self, _req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        let open = self.get(fh)?;
+        let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+        let reopen = |open: &mut Open| open.playback = None; // new parameters take effect at the next write
+        match cmd {
+            SNDCTL_DSP_RESET => {
+                if let Some(p) = &open.playback {
+                    let _ = p.reset(BLOCK_LIMIT);
+                }
+                Ok((0, Vec::new()))
+            }
+            SNDCTL_DSP_SYNC => {
+                if let Some(p) = &open.playback {
+                    p.drain(BLOCK_LIMIT).map_err(|_| libc::EIO)?;
+                }
+                Ok((0, Vec::new()))
+            }
+            SNDCTL_DSP_POST => {
+                if let Some(p) = &open.playback {
+                    p.start();
+                }
+                Ok((0, Vec::new()))
+            }
+            SNDCTL_DSP_SPEED => {
+                let want = int_arg(input)?;
+                let rate = want.clamp(8_000, 192_000) as u32;
+                if rate != open.rate {
+                    open.rate = rate;
+                    reopen(&mut open);
+                }
+                int_reply(rate as i32)
+            }
+            SNDCTL_DSP_CHANNELS => {
+                let ch = int_arg(input)?.clamp(1, 8) as u16;
+                if ch != open.channels {
+                    open.channels = ch;
+                    reopen(&mut open);
+                }
+                int_reply(i32::from(ch))
+            }
+            SNDCTL_DSP_STEREO => {
+                let ch = if int_arg(input)? != 0 { 2 } else { 1 };
+                if ch != open.channels {
+                    open.channels = ch;
+                    reopen(&mut open);
+                }
+                int_reply(i32::from(ch - 1))
+            }
+            SNDCTL_DSP_SETFMT => {
+                let want = int_arg(input)? as u32;
+                if want != AFMT_QUERY && format_from_oss(want).is_some() && want != open.afmt {
+                    open.afmt = want;
+                    reopen(&mut open);
+                }
+                int_reply(open.afmt as i32)
+            }
+            SNDCTL_DSP_GETFMTS => int_reply(SUPPORTED_FORMATS as i32),
+            SNDCTL_DSP_GETBLKSIZE => int_reply(open.frag_size as i32),
+            SNDCTL_DSP_SETFRAGMENT => {
+                let v = int_arg(input)?;
+                let shift = (v & 0xffff).clamp(4, 17);
+                let count = ((v >> 16) & 0x7fff).clamp(2, 256);
+                open.frag_size = 1 << shift;
+                open.frags = count as usize;
+                reopen(&mut open);
+                int_reply((count << 16) | shift)
+            }
+            SNDCTL_DSP_GETOSPACE => {
+                let frag = open.frag_size.max(1);
+                let free = match &open.playback {
+                    Some(p) => p.avail() * open.frame_bytes(),
+                    None => frag * open.frags,
+                };
+                let info = [(free / frag) as i32, open.frags as i32, frag as i32, free as i32];
+                Ok((0, info.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            }
+            SNDCTL_DSP_GETODELAY => {
+                let delay = open.playback.as_ref().map(|p| p.delay() * open.frame_bytes()).unwrap_or(0);
+                int_reply(delay as i32)
+            }
+            SNDCTL_DSP_NONBLOCK => Ok((0, Vec::new())),
+            SNDCTL_DSP_GETCAPS => int_reply((DSP_CAP_TRIGGER | DSP_CAP_REALTIME) as i32),
+            _ => Err(libc::EINVAL),
+        }
+    }
+}

@@ -1,0 +1,41 @@
+# oss-play: an unmodified program (Python's ossaudiodev) plays a 48 kHz S16
+# stereo signal to /dev/dsp, served by `outboard serve` through CUSE on top of
+# the mixer and the HDA driver; SIGTERM then stops the daemon, which removes
+# the node. Host: QEMU's wav holds the signal bit for bit.
+DESCRIPTION="OSS /dev/dsp through CUSE: Python's ossaudiodev plays 48 kHz S16 stereo, bit-exact at the emulated HDA"
+HDA=duplex
+HDA_MIXER=off
+USB=none
+TIMEOUT=240
+
+guest() {
+  local bin="$OUTBOARD_BIN_DIR" d addr i
+  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 11
+  "$bin/outboard" serve --bind "$addr" --period 4096 >"$RESULTS/serve.log" 2>&1 &
+  local pid=$!
+  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
+  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  python3 - "$RESULTS/sent.raw" <<'PY' | tee "$RESULTS/client.txt"
+import ossaudiodev, sys
+data = open(sys.argv[1], "rb").read()
+dsp = ossaudiodev.open("/dev/dsp", "w")
+print("setfmt", dsp.setfmt(ossaudiodev.AFMT_S16_LE))
+print("channels", dsp.channels(2))
+print("speed", dsp.speed(48000))
+dsp.writeall(data)
+dsp.close()
+print("wrote", len(data))
+PY
+  kill -TERM "$pid"
+  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+  cat "$RESULTS/serve.log"
+  [[ ! -e /dev/dsp ]] || { echo "/dev/dsp is still there after SIGTERM"; return 1; }
+}
+
+check() {
+  grep -q '^setfmt 16$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  grep -q '^speed 48000$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  grep -q '^stopped: /dev/dsp removed' "$RESULTS/serve.log" || { cat "$RESULTS/serve.log"; return 1; }
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw"
+}
