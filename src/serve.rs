@@ -1,14 +1,17 @@
 //! `outboard serve`: the daemon. Brings up a device, runs the mixer engine on
-//! it, and serves the OSS `/dev/dsp` node through CUSE until SIGTERM or
-//! SIGINT, then removes the node and leaves the device quiet.
+//! its playback and capture streams, and serves the OSS `/dev/dsp` and
+//! `/dev/audio` nodes through CUSE until SIGTERM or SIGINT, then removes the
+//! nodes and leaves the device quiet.
 
+use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use outboard_cuse::{DeviceInfo, Server};
 use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_mixer::engine::Engine;
-use outboard_oss::dsp::Dsp;
+use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
 
 use crate::args::Args;
 use crate::hda_cmd::{device_options, open_device};
@@ -39,32 +42,89 @@ fn catch_signals() -> Result<(), String> {
     Ok(())
 }
 
-/// `outboard serve DEVICE [--bind] [--name dsp] [--rate 48000] [--period 1024]`
+/// `outboard serve DEVICE [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4]`
 pub fn run(mut args: Args) -> Result<(), String> {
     let bind = args.flag("--bind");
     let options = device_options(&mut args)?;
     let name: String = args.option("--name")?.unwrap_or_else(|| "dsp".to_string());
     let rate: u32 = args.option("--rate")?.unwrap_or(48_000);
     let period: usize = args.option("--period")?.unwrap_or(1024);
-    let device =
-        args.positional().ok_or("usage: outboard serve DEVICE [--bind] [--name dsp] [--rate HZ] [--period FRAMES]")?;
+    let periods: usize = args.option("--periods")?.unwrap_or(4);
+    let device = args
+        .positional()
+        .ok_or("usage: outboard serve DEVICE [--bind] [--name dsp] [--rate HZ] [--period FRAMES] [--periods N]")?;
     args.finish()?;
     catch_signals()?;
 
     let (dev, _emu) = open_device(&device, bind, &options)?;
-    let cfg = PcmConfig { format: SampleFormat::S16Le, rate, channels: 2, period_frames: period, periods: 4 };
+    let cfg = PcmConfig { format: SampleFormat::S16Le, rate, channels: 2, period_frames: period, periods };
     let pcm = dev.open_pcm(Direction::Playback, cfg).map_err(|e| e.to_string())?;
-    let engine = Arc::new(Engine::start(Box::new(pcm)).map_err(|e| e.to_string())?);
-    let server =
-        Server::create(&DeviceInfo { name: name.clone(), major: 0, minor: 0 }, Arc::new(Dsp::new(engine.clone())))
-            .map_err(|e| format!("creating /dev/{name}: {e}"))?;
-    println!("serving /dev/{name} on {} ({rate} Hz, 16-bit stereo, {period}-frame periods)", dev.name());
-    let result = server.run(&STOP).map_err(|e| format!("/dev/{name}: {e}"));
-    drop(server); // the node goes away with /dev/cuse's descriptor
+    let capture = match dev.open_pcm(Direction::Capture, cfg) {
+        Ok(c) => Some(Box::new(c) as Box<dyn outboard_hal::pcm::PcmStream>),
+        Err(e) => {
+            log::info!("{}: no capture ({e}); /dev/{name} is playback only", dev.name());
+            None
+        }
+    };
+    let engine = Arc::new(Engine::start_with(Some(Box::new(pcm)), capture).map_err(|e| e.to_string())?);
+    let audio = if name == "dsp" { "audio".to_string() } else { format!("audio-{name}") };
+    let nodes = [(name.clone(), DSP_DEFAULTS), (audio, AUDIO_DEFAULTS)];
+    let mut servers = Vec::new();
+    for (node, defaults) in &nodes {
+        let handler = Arc::new(Dsp::new(engine.clone(), &format!("/dev/{node}"), *defaults));
+        let server = Server::create(&DeviceInfo { name: node.clone(), major: 0, minor: 0 }, handler)
+            .map_err(|e| format!("creating /dev/{node}: {e}"))?;
+        let label = node.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("cuse {node}"))
+            .spawn(move || {
+                let r = server.run(&STOP);
+                drop(server); // the node goes away with /dev/cuse's descriptor
+                r.map_err(|e| format!("/dev/{label}: {e}"))
+            })
+            .map_err(|e| e.to_string())?;
+        servers.push(thread);
+    }
+    println!(
+        "serving {} on {} ({rate} Hz, 16-bit stereo, {period}-frame periods{})",
+        nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and "),
+        dev.name(),
+        if engine.capture_config().is_some() { ", playback and capture" } else { ", playback" }
+    );
+    while !STOP.load(Ordering::SeqCst) && servers.iter().all(|t| !t.is_finished()) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    STOP.store(true, Ordering::SeqCst);
+    // Interrupt each server's blocking read on /dev/cuse.
+    for t in &servers {
+        // SAFETY: the thread is still joinable (not joined yet), so its
+        // pthread_t is valid; SIGTERM's handler only sets STOP.
+        unsafe { libc::pthread_kill(t.as_pthread_t(), libc::SIGTERM) };
+    }
+    let mut result = Ok(());
+    for t in servers {
+        match t.join() {
+            Ok(Err(e)) => result = Err(e),
+            Err(_) => result = Err("a CUSE server thread panicked".to_string()),
+            Ok(Ok(())) => {}
+        }
+    }
+    let stats = engine.stats();
+    println!(
+        "engine: {} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
+        stats.periods.load(Ordering::Relaxed),
+        stats.late_wakeups.load(Ordering::Relaxed),
+        stats.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        stats.device_errors.load(Ordering::Relaxed)
+    );
     if let Ok(engine) = Arc::try_unwrap(engine) {
         drop(engine.stop());
     }
     drop(dev); // streams stopped, controller in reset: quiet
-    println!("stopped: /dev/{name} removed, {} left quiet", device);
+    println!(
+        "stopped: {} removed, {} left quiet",
+        nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and "),
+        device
+    );
     result
 }

@@ -1,9 +1,12 @@
-//! `/dev/dsp`: the OSS digital audio device on mixer streams.
+//! `/dev/dsp` and `/dev/audio`: the OSS digital audio devices on mixer streams.
 //!
-//! Each open gets its own mixer client in the format, rate and channel count
-//! the program sets with SNDCTL_DSP_SETFMT / CHANNELS / SPEED (defaults: 8-bit
-//! unsigned mono 8 kHz, as OSS). Writes block until they fit (or return
-//! EAGAIN with O_NONBLOCK); close plays out what is queued (OSS semantics).
+//! Each open gets its own mixer clients (playback for O_WRONLY, capture for
+//! O_RDONLY, both for O_RDWR) in the format, rate and channel count the
+//! program sets with SNDCTL_DSP_SETFMT / CHANNELS / SPEED (defaults: 8-bit
+//! unsigned mono 8 kHz for /dev/dsp, mu-law mono 8 kHz for /dev/audio, as
+//! OSS). Writes block until they fit and reads until they are filled (or
+//! return what there is, EAGAIN when nothing, with O_NONBLOCK); close plays
+//! out what is queued (OSS semantics).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +16,7 @@ use std::time::Duration;
 use outboard_cuse::{Errno, Handler, Request};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
-use outboard_mixer::stream::{Playback, StreamParams};
+use outboard_mixer::stream::{Capture, Playback, StreamParams};
 
 use crate::soundcard::*;
 
@@ -61,7 +64,9 @@ struct Open {
     frag_size: usize,
     frags: usize,
     playback: Option<Playback>,
+    capture: Option<Capture>,
     writable: bool,
+    readable: bool,
 }
 
 impl Open {
@@ -81,9 +86,24 @@ impl Open {
     }
 }
 
-/// The handler behind /dev/dsp.
+/// A node's defaults: OSS format, rate, channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Defaults {
+    pub afmt: u32,
+    pub rate: u32,
+    pub channels: u16,
+}
+
+/// /dev/dsp's defaults: unsigned 8-bit mono at 8 kHz.
+pub const DSP_DEFAULTS: Defaults = Defaults { afmt: AFMT_U8, rate: 8000, channels: 1 };
+/// /dev/audio's defaults: mu-law mono at 8 kHz (Sun audio).
+pub const AUDIO_DEFAULTS: Defaults = Defaults { afmt: AFMT_MU_LAW, rate: 8000, channels: 1 };
+
+/// The handler behind /dev/dsp (or /dev/audio).
 pub struct Dsp {
     engine: Arc<Engine>,
+    defaults: Defaults,
+    node: String,
     opens: Mutex<HashMap<u64, Arc<Mutex<Open>>>>,
     next: AtomicU64,
 }
@@ -97,8 +117,9 @@ fn int_reply(v: i32) -> Result<(i32, Vec<u8>), Errno> {
 }
 
 impl Dsp {
-    pub fn new(engine: Arc<Engine>) -> Dsp {
-        Dsp { engine, opens: Mutex::new(HashMap::new()), next: AtomicU64::new(1) }
+    /// A node called `node` ("/dev/dsp") with these defaults.
+    pub fn new(engine: Arc<Engine>, node: &str, defaults: Defaults) -> Dsp {
+        Dsp { engine, defaults, node: node.to_string(), opens: Mutex::new(HashMap::new()), next: AtomicU64::new(1) }
     }
 
     fn get(&self, fh: u64) -> Result<Arc<Mutex<Open>>, Errno> {
@@ -110,27 +131,56 @@ impl Dsp {
     fn stream<'a>(&self, open: &'a mut Open) -> Result<&'a mut Playback, Errno> {
         if open.playback.is_none() {
             let p = self.engine.playback(open.params()).map_err(|e| {
-                log::warn!("/dev/dsp: {e}");
+                log::warn!("{}: {e}", self.node);
                 libc::EINVAL
             })?;
             open.playback = Some(p);
         }
         open.playback.as_mut().ok_or(libc::EIO)
     }
+
+    /// The open's capture stream, created at the first read.
+    fn capture<'a>(&self, open: &'a mut Open) -> Result<&'a mut Capture, Errno> {
+        if open.capture.is_none() {
+            let params =
+                StreamParams { buffer_frames: open.params().buffer_frames.max(open.rate as usize), ..open.params() };
+            let c = self.engine.capture(params).map_err(|e| {
+                log::warn!("{}: {e}", self.node);
+                libc::EINVAL
+            })?;
+            c.start();
+            open.capture = Some(c);
+        }
+        open.capture.as_mut().ok_or(libc::EIO)
+    }
 }
 
 impl Handler for Dsp {
     fn open(&self, req: &Request, flags: u32) -> Result<u64, Errno> {
         let accmode = flags & libc::O_ACCMODE as u32;
-        if accmode != libc::O_WRONLY as u32 && accmode != libc::O_RDWR as u32 {
-            // Capture is not wired to a device yet.
-            return Err(libc::ENODEV);
+        let writable = accmode == libc::O_WRONLY as u32 || accmode == libc::O_RDWR as u32;
+        let readable = accmode == libc::O_RDONLY as u32 || accmode == libc::O_RDWR as u32;
+        if (writable && self.engine.playback_config().is_none()) || (readable && self.engine.capture_config().is_none())
+        {
+            return Err(libc::ENODEV); // the device cannot go that way
         }
         let fh = self.next.fetch_add(1, Ordering::Relaxed);
-        let open =
-            Open { afmt: AFMT_U8, rate: 8000, channels: 1, frag_size: 4096, frags: 8, playback: None, writable: true };
+        let d = self.defaults;
+        let open = Open {
+            afmt: d.afmt,
+            rate: d.rate,
+            channels: d.channels,
+            // 16 fragments of 8 KiB, as Linux's OSS emulation offers by
+            // default: room for a program (or a slow guest) to be late.
+            frag_size: 8192,
+            frags: 16,
+            playback: None,
+            capture: None,
+            writable,
+            readable,
+        };
         self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(Mutex::new(open)));
-        log::info!("/dev/dsp: opened by pid {} (fh {fh})", req.pid);
+        log::info!("{}: opened by pid {} (fh {fh})", self.node, req.pid);
         Ok(fh)
     }
 
@@ -141,14 +191,31 @@ impl Handler for Dsp {
             if let Some(p) = &open.playback {
                 // OSS plays out what was written before close returns.
                 if let Err(e) = p.drain(BLOCK_LIMIT) {
-                    log::warn!("/dev/dsp: pid {}: draining at close: {e}", req.pid);
+                    log::warn!("{}: pid {}: draining at close: {e}", self.node, req.pid);
                 }
             }
         }
     }
 
-    fn read(&self, _req: &Request, _fh: u64, _size: u32, _flags: u32) -> Result<Vec<u8>, Errno> {
-        Err(libc::EINVAL)
+    fn read(&self, _req: &Request, fh: u64, size: u32, flags: u32) -> Result<Vec<u8>, Errno> {
+        let open = self.get(fh)?;
+        let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+        if !open.readable {
+            return Err(libc::EBADF);
+        }
+        let fb = open.frame_bytes();
+        let mut buf = vec![0u8; size as usize / fb * fb];
+        let c = self.capture(&mut open)?;
+        if flags & libc::O_NONBLOCK as u32 != 0 {
+            let n = c.read(&mut buf).map_err(|_| libc::EIO)?;
+            if n == 0 && !buf.is_empty() {
+                return Err(libc::EAGAIN);
+            }
+            buf.truncate(n * fb);
+            return Ok(buf);
+        }
+        c.read_exact(&mut buf, BLOCK_LIMIT).map_err(|_| libc::EIO)?;
+        Ok(buf)
     }
 
     fn write(&self, _req: &Request, fh: u64, data: &[u8], flags: u32) -> Result<u32, Errno> {
@@ -176,11 +243,18 @@ impl Handler for Dsp {
     fn ioctl(&self, _req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         let open = self.get(fh)?;
         let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
-        let reopen = |open: &mut Open| open.playback = None; // new parameters take effect at the next write
+        // New parameters take effect at the next write or read.
+        let reopen = |open: &mut Open| {
+            open.playback = None;
+            open.capture = None;
+        };
         match cmd {
             SNDCTL_DSP_RESET => {
                 if let Some(p) = &open.playback {
                     let _ = p.reset(BLOCK_LIMIT);
+                }
+                if let Some(c) = open.capture.as_mut() {
+                    c.reset();
                 }
                 Ok((0, Vec::new()))
             }
@@ -247,6 +321,12 @@ impl Handler for Dsp {
                     None => frag * open.frags,
                 };
                 let info = [(free / frag) as i32, open.frags as i32, frag as i32, free as i32];
+                Ok((0, info.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            }
+            SNDCTL_DSP_GETISPACE => {
+                let frag = open.frag_size.max(1);
+                let ready = open.capture.as_ref().map(|c| c.avail() * open.frame_bytes()).unwrap_or(0);
+                let info = [(ready / frag) as i32, open.frags as i32, frag as i32, ready as i32];
                 Ok((0, info.iter().flat_map(|v| v.to_le_bytes()).collect()))
             }
             SNDCTL_DSP_GETODELAY => {

@@ -12,7 +12,7 @@ guest() {
   local bin="$OUTBOARD_BIN_DIR" d addr i
   for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 11
-  "$bin/outboard" serve --bind "$addr" --period 4096 >"$RESULTS/serve.log" 2>&1 &
+  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
   local pid=$!
   for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
   [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
@@ -36,6 +36,6 @@ PY
 check() {
   grep -q '^setfmt 16$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
   grep -q '^speed 48000$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
-  grep -q '^stopped: /dev/dsp removed' "$RESULTS/serve.log" || { cat "$RESULTS/serve.log"; return 1; }
+  grep -q '^stopped: /dev/dsp and /dev/audio removed' "$RESULTS/serve.log" || { cat "$RESULTS/serve.log"; return 1; }
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw"
 }

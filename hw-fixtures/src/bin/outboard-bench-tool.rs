@@ -7,6 +7,10 @@
 //! outboard-bench-tool compare-capture FED CAPTURED [--channels N]
 //!     exit 0 when what was captured (after any leading silence) is a
 //!     stretch of what was fed to the device, sample for sample
+//! outboard-bench-tool tones RECORDING --freqs F1,F2 --levels L1,L2 [--rate R] [--channels N]
+//!     exit 0 when the middle of what was recorded holds those tones at those
+//!     levels (dBFS, within 0.2 dB) on every channel and nothing else above
+//!     -70 dBFS (no clicks, gaps or stray tones)
 //! outboard-bench-tool signal OUT [--seconds S] [--seed N] [--rate R]
 //!     write the S16 stereo test signal (a .wav labelled R Hz, default 48000; or raw bytes)
 //! ```
@@ -84,6 +88,54 @@ fn run(args: &[String]) -> Result<(), String> {
                     offset / channels
                 )),
                 Match::NotFound => Err("the captured samples appear nowhere in what was fed".into()),
+            }
+        }
+        Some("tones") => {
+            let rec =
+                args.get(1).ok_or("usage: tones RECORDING --freqs F1,F2 --levels L1,L2 [--rate R] [--channels N]")?;
+            let list = |name: &str| -> Result<Vec<f64>, String> {
+                let i = args.iter().position(|a| a == name).ok_or(format!("{name} is required"))?;
+                args.get(i + 1)
+                    .ok_or(format!("{name} needs values"))?
+                    .split(',')
+                    .map(|v| v.parse::<f64>().map_err(|e| format!("{name} {v}: {e}")))
+                    .collect()
+            };
+            let (freqs, levels) = (list("--freqs")?, list("--levels")?);
+            let rate = match args.iter().position(|a| a == "--rate") {
+                Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).ok_or("--rate needs a number")?,
+                None => 48_000u32,
+            };
+            let channels = channels_arg(args)?;
+            let all = samples(rec, channels)?;
+            let first = all.iter().position(|&s| s != 0).unwrap_or(0) / channels;
+            let last = all.iter().rposition(|&s| s != 0).unwrap_or(0) / channels;
+            if last <= first + rate as usize / 2 {
+                return Err(format!("{rec}: less than half a second of sound"));
+            }
+            // The middle half of the sound, away from starts and ends.
+            let (from, to) = (first + (last - first) / 4, last - (last - first) / 4);
+            let mut ok = true;
+            for c in 0..channels {
+                let x = outboard_fixtures::analysis::channel(&all[from * channels..to * channels], channels, c);
+                let (amps, residual) = outboard_fixtures::analysis::fit_tones(&x, rate, &freqs);
+                for ((f, a), want) in freqs.iter().zip(&amps).zip(&levels) {
+                    let db = 20.0 * a.log10();
+                    let good = (db - want).abs() < 0.2;
+                    ok &= good;
+                    println!(
+                        "channel {c}: {f} Hz at {db:.2} dBFS (expected {want:.2}) {}",
+                        if good { "ok" } else { "WRONG" }
+                    );
+                }
+                let clean = residual < -70.0;
+                ok &= clean;
+                println!("channel {c}: everything else {residual:.1} dBFS {}", if clean { "ok" } else { "TOO LOUD" });
+            }
+            if ok {
+                Ok(())
+            } else {
+                Err("the recording is not those tones alone".into())
             }
         }
         Some("signal") => {

@@ -1,0 +1,40 @@
+# oss-capture: a known signal is fed to the emulated codec's line-in; a
+# program reads /dev/dsp (O_RDONLY, 48 kHz S16 stereo) through the mixer's
+# capture and the HDA driver. Host: what it read is a stretch of what was fed,
+# bit for bit.
+DESCRIPTION="OSS: line-in read from /dev/dsp, bit-exact"
+HDA=duplex
+USB=none
+TIMEOUT=240
+
+prepare() {
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 20 --seed 12
+  HDA_INPUT="$RESULTS/in.raw"
+}
+
+guest() {
+  local bin="$OUTBOARD_BIN_DIR" d addr i
+  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
+  local pid=$!
+  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
+  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  python3 - "$RESULTS/captured.raw" <<'PY' | tee "$RESULTS/client.txt"
+import ossaudiodev, sys
+dsp = ossaudiodev.open("/dev/dsp", "r")
+dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2); dsp.speed(48000)
+data = b""
+while len(data) < 48000 * 4:
+    data += dsp.read(48000 * 4 - len(data))
+dsp.close()
+open(sys.argv[1], "wb").write(data)
+print("read", len(data))
+PY
+  kill -TERM "$pid"
+  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+}
+
+check() {
+  grep -q '^read 192000$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare-capture "$RESULTS/in.raw" "$RESULTS/captured.raw"
+}

@@ -1,0 +1,34 @@
+# oss-rate: a program plays a 1 kHz tone at 44.1 kHz to /dev/dsp; the mixer
+# resamples it onto the 48 kHz device. Host: the emulated codec got a 1 kHz
+# tone at the right level and nothing else.
+DESCRIPTION="OSS: a 44.1 kHz client on the 48 kHz device, right frequency and level, no glitch"
+HDA=duplex
+HDA_MIXER=off
+USB=none
+TIMEOUT=240
+
+guest() {
+  local bin="$OUTBOARD_BIN_DIR" d addr i
+  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
+  local pid=$!
+  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
+  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  python3 - <<'PY' | tee "$RESULTS/client.txt"
+import math, ossaudiodev, struct
+frames = 44100 * 3
+data = b"".join(struct.pack("<hh", v, v) for v in (round(0.25 * 32767 * math.sin(2 * math.pi * 1000 * n / 44100)) for n in range(frames)))
+dsp = ossaudiodev.open("/dev/dsp", "w")
+dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2)
+print("speed", dsp.speed(44100))
+dsp.writeall(data)
+dsp.close()
+PY
+  kill -TERM "$pid"
+  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+}
+
+check() {
+  grep -q '^speed 44100$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" tones "$HDA_OUT_WAV" --freqs 1000 --levels -12.04
+}
