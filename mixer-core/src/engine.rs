@@ -277,6 +277,8 @@ fn conversion(from: u32, to: u32, channels: usize, period: usize) -> Result<Opti
 struct Control {
     add: Sender<Slot>,
     retired: Receiver<Slot>,
+    /// Clients handed to the engine and not yet handed back.
+    clients: usize,
 }
 
 type Devices = (Option<Box<dyn PcmStream>>, Option<Box<dyn PcmStream>>);
@@ -339,7 +341,7 @@ impl Engine {
             .spawn(move || run(playback, capture, add_rx, retire_tx, stop2, stats2, master2))
             .map_err(|e| StreamError::Invalid(format!("cannot start the engine thread: {e}")))?;
         Ok(Engine {
-            control: Mutex::new(Control { add, retired }),
+            control: Mutex::new(Control { add, retired, clients: 0 }),
             master,
             stop,
             stats,
@@ -406,11 +408,20 @@ impl Engine {
 
     fn add(&self, slot: Slot) -> Result<(), StreamError> {
         let mut c = self.control.lock().unwrap_or_else(|e| e.into_inner());
-        while c.retired.recv().is_some() {} // free finished clients here, not on the engine thread
+        while c.retired.recv().is_some() {
+            c.clients -= 1; // freed here, not on the engine thread
+        }
+        let full = || StreamError::Invalid(format!("the engine is full ({MAX_CLIENTS} clients)"));
+        if c.clients >= MAX_CLIENTS {
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(full());
+        }
         c.add.send(Box::new(slot)).map_err(|_| {
             self.stats.refused.fetch_add(1, Ordering::Relaxed);
-            StreamError::Invalid(format!("the engine is full ({MAX_CLIENTS} clients)"))
-        })
+            full()
+        })?;
+        c.clients += 1;
+        Ok(())
     }
 
     /// A new playback client.
