@@ -25,6 +25,7 @@ commands:
                              record from the driver alone
   hda-codec FILE [--json]    parse a codec dump (/proc/asound/card*/codec#*, alsa-info) and show the paths
   serve DEVICE [--bind]      the daemon: the mixer on DEVICE and an OSS /dev/dsp through CUSE (SIGTERM stops it)
+  clients                    which programs hold the daemon's nodes: pid, program, mode, format, state, xruns
   list                       sound hardware on this machine and whether Outboard can drive it
   probe vfio [--bind] [ADDR] bring up an HDA controller through VFIO: reset, codec round trips, interrupts
   probe usbfs [--id VID:PID] stream a known signal to a USB audio device's isochronous endpoint
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Some("record") => hda_cmd::record(args),
         Some("hda-codec") => hda_cmd::hda_codec(args),
         Some("serve") => serve::run(args),
+        Some("clients") => serve::clients(args),
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}");
             Ok(())

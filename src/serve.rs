@@ -13,10 +13,54 @@ use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
 
+use std::io::Write;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+
 use crate::args::Args;
 use crate::hda_cmd::{device_options, open_device};
 
 static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Where `outboard serve` answers `outboard clients`.
+pub const CONTROL_SOCKET: &str = "/run/outboard.sock";
+
+/// Answer each connection on the control socket with the client listing.
+fn control_loop(listener: UnixListener, handlers: Vec<Arc<Dsp>>) {
+    if listener.set_nonblocking(true).is_err() {
+        return;
+    }
+    while !STOP.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((mut conn, _)) => {
+                let mut text = String::new();
+                for h in &handlers {
+                    for c in h.clients() {
+                        text += &format!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                            c.node, c.pid, c.program, c.mode, c.format, c.state, c.xruns
+                        );
+                    }
+                }
+                let _ = conn.write_all(text.as_bytes());
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// `outboard clients [--control PATH]`: who holds which node.
+pub fn clients(mut args: Args) -> Result<(), String> {
+    let control: PathBuf = args.option("--control")?.unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET));
+    args.finish()?;
+    let mut conn = UnixStream::connect(&control)
+        .map_err(|e| format!("{}: {e} (is `outboard serve` running?)", control.display()))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut text).map_err(|e| format!("{}: {e}", control.display()))?;
+    println!("NODE\tPID\tPROGRAM\tMODE\tFORMAT\tSTATE\tXRUNS");
+    print!("{text}");
+    Ok(())
+}
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
@@ -47,6 +91,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let bind = args.flag("--bind");
     let options = device_options(&mut args)?;
     let name: String = args.option("--name")?.unwrap_or_else(|| "dsp".to_string());
+    let control: PathBuf = args.option("--control")?.unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET));
     let rate: u32 = args.option("--rate")?.unwrap_or(48_000);
     let period: usize = args.option("--period")?.unwrap_or(1024);
     let periods: usize = args.option("--periods")?.unwrap_or(4);
@@ -70,8 +115,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let audio = if name == "dsp" { "audio".to_string() } else { format!("audio-{name}") };
     let nodes = [(name.clone(), DSP_DEFAULTS), (audio, AUDIO_DEFAULTS)];
     let mut servers = Vec::new();
+    let mut handlers = Vec::new();
     for (node, defaults) in &nodes {
         let handler = Arc::new(Dsp::new(engine.clone(), &format!("/dev/{node}"), *defaults));
+        handlers.push(handler.clone());
         let server = Server::create(&DeviceInfo { name: node.clone(), major: 0, minor: 0 }, handler)
             .map_err(|e| format!("creating /dev/{node}: {e}"))?;
         let label = node.clone();
@@ -85,6 +132,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         servers.push(thread);
     }
+    let _ = std::fs::remove_file(&control); // a stale socket from a killed daemon
+    let listener = UnixListener::bind(&control).map_err(|e| format!("{}: {e}", control.display()))?;
+    let control_thread = std::thread::spawn(move || control_loop(listener, handlers));
     println!(
         "serving {} on {} ({rate} Hz, 16-bit stereo, {period}-frame periods{})",
         nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and "),
@@ -101,6 +151,8 @@ pub fn run(mut args: Args) -> Result<(), String> {
         // pthread_t is valid; SIGTERM's handler only sets STOP.
         unsafe { libc::pthread_kill(t.as_pthread_t(), libc::SIGTERM) };
     }
+    let _ = control_thread.join();
+    let _ = std::fs::remove_file(&control);
     let mut result = Ok(());
     for t in servers {
         match t.join() {

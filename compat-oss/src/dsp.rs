@@ -57,6 +57,7 @@ pub const SUPPORTED_FORMATS: u32 = AFMT_U8
     | AFMT_A_LAW;
 
 struct Open {
+    pid: u32,
     afmt: u32,
     rate: u32,
     channels: u16,
@@ -99,8 +100,32 @@ pub const DSP_DEFAULTS: Defaults = Defaults { afmt: AFMT_U8, rate: 8000, channel
 /// /dev/audio's defaults: mu-law mono at 8 kHz (Sun audio).
 pub const AUDIO_DEFAULTS: Defaults = Defaults { afmt: AFMT_MU_LAW, rate: 8000, channels: 1 };
 
+/// One open of the node, for `outboard clients`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub node: String,
+    pub pid: u32,
+    /// The program's name (/proc/PID/comm), if it still runs.
+    pub program: String,
+    /// "r", "w" or "rw".
+    pub mode: &'static str,
+    pub format: String,
+    /// "idle" (no stream yet) or the playback stream's state.
+    pub state: String,
+    pub xruns: u64,
+}
+
+/// What the listing needs of an open without taking its lock.
+#[derive(Clone, Debug)]
+struct Meta {
+    pid: u32,
+    mode: &'static str,
+    format: String,
+}
+
 /// The handler behind /dev/dsp (or /dev/audio).
 pub struct Dsp {
+    meta: Mutex<HashMap<u64, Meta>>,
     engine: Arc<Engine>,
     defaults: Defaults,
     node: String,
@@ -119,7 +144,64 @@ fn int_reply(v: i32) -> Result<(i32, Vec<u8>), Errno> {
 impl Dsp {
     /// A node called `node` ("/dev/dsp") with these defaults.
     pub fn new(engine: Arc<Engine>, node: &str, defaults: Defaults) -> Dsp {
-        Dsp { engine, defaults, node: node.to_string(), opens: Mutex::new(HashMap::new()), next: AtomicU64::new(1) }
+        Dsp {
+            engine,
+            defaults,
+            node: node.to_string(),
+            meta: Mutex::new(HashMap::new()),
+            opens: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    /// Every open right now. An open blocked in a read or write holds its
+    /// lock; the listing does not wait for it and shows it as running.
+    pub fn clients(&self) -> Vec<ClientInfo> {
+        let opens: Vec<(u64, Arc<Mutex<Open>>)> =
+            self.opens.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (*k, v.clone())).collect();
+        let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut out: Vec<ClientInfo> = opens
+            .iter()
+            .filter_map(|(fh, o)| {
+                let m = meta.get(fh)?;
+                let (state, xruns, format) = match o.try_lock() {
+                    Ok(o) => {
+                        let xruns = o.playback.as_ref().map(|p| p.xruns()).unwrap_or(0)
+                            + o.capture.as_ref().map(|c| c.xruns()).unwrap_or(0);
+                        let state = match (&o.playback, &o.capture) {
+                            (Some(p), _) => format!("{:?}", p.state()).to_lowercase(),
+                            (None, Some(c)) => format!("{:?}", c.state()).to_lowercase(),
+                            (None, None) => "idle".into(),
+                        };
+                        (state, xruns, format!("{:?} {} Hz {} ch", o.format(), o.rate, o.channels))
+                    }
+                    Err(_) => ("running".into(), 0, m.format.clone()),
+                };
+                Some(ClientInfo {
+                    node: self.node.clone(),
+                    pid: m.pid,
+                    program: std::fs::read_to_string(format!("/proc/{}/comm", m.pid))
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default(),
+                    mode: m.mode,
+                    format,
+                    state,
+                    xruns,
+                })
+            })
+            .collect();
+        out.sort_by_key(|c| c.pid);
+        out
+    }
+
+    fn remember(&self, fh: u64, open: &Open) {
+        let mode = match (open.readable, open.writable) {
+            (true, true) => "rw",
+            (true, false) => "r",
+            _ => "w",
+        };
+        let format = format!("{:?} {} Hz {} ch", open.format(), open.rate, open.channels);
+        self.meta.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Meta { pid: open.pid, mode, format });
     }
 
     fn get(&self, fh: u64) -> Result<Arc<Mutex<Open>>, Errno> {
@@ -167,6 +249,7 @@ impl Handler for Dsp {
         let fh = self.next.fetch_add(1, Ordering::Relaxed);
         let d = self.defaults;
         let open = Open {
+            pid: req.pid,
             afmt: d.afmt,
             rate: d.rate,
             channels: d.channels,
@@ -179,6 +262,7 @@ impl Handler for Dsp {
             writable,
             readable,
         };
+        self.remember(fh, &open);
         self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(Mutex::new(open)));
         log::info!("{}: opened by pid {} (fh {fh})", self.node, req.pid);
         Ok(fh)
@@ -186,6 +270,7 @@ impl Handler for Dsp {
 
     fn release(&self, req: &Request, fh: u64) {
         let open = self.opens.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
+        self.meta.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
         if let Some(open) = open {
             let open = open.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(p) = &open.playback {
@@ -240,7 +325,19 @@ impl Handler for Dsp {
         Ok(data.len() as u32)
     }
 
-    fn ioctl(&self, _req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+    fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        let r = self.ioctl_inner(req, fh, cmd, input);
+        if let Ok(open) = self.get(fh) {
+            if let Ok(open) = open.try_lock() {
+                self.remember(fh, &open);
+            }
+        }
+        r
+    }
+}
+
+impl Dsp {
+    fn ioctl_inner(&self, _req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         let open = self.get(fh)?;
         let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
         // New parameters take effect at the next write or read.

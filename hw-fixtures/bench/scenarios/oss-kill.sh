@@ -1,0 +1,60 @@
+# oss-kill: two programs play through /dev/dsp; one is killed (SIGKILL) in
+# the middle of a write. The other plays on to its end, the daemon lives,
+# and `outboard clients` lists both before and only the survivor after.
+DESCRIPTION="OSS: a client killed mid-write; the other plays on, the daemon lives, clients forgets it"
+HDA=duplex
+HDA_MIXER=off
+USB=none
+TIMEOUT=240
+
+guest() {
+  local bin="$OUTBOARD_BIN_DIR" d addr i
+  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
+  local pid=$!
+  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
+  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  cat >"$RESULTS/tone.py" <<'PY'
+import math, ossaudiodev, struct, sys
+freq, seconds = int(sys.argv[1]), float(sys.argv[2])
+cycle = 48000 // freq  # whole cycles: one is computed, then repeated
+one = b"".join(struct.pack("<hh", v, v) for v in (round(0.25 * 32767 * math.sin(2 * math.pi * n / cycle)) for n in range(cycle)))
+data = one * int(48000 * seconds / cycle)
+dsp = ossaudiodev.open("/dev/dsp", "w")
+dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2); dsp.speed(48000)
+dsp.writeall(data)
+dsp.close()
+print("played", freq)
+PY
+  python3 "$RESULTS/tone.py" 1000 6 >"$RESULTS/survivor.txt" &
+  local survivor=$!
+  python3 "$RESULTS/tone.py" 480 30 >"$RESULTS/victim.txt" &
+  local victim=$!
+  for ((i = 0; i < 100; i++)); do
+    (( $("$bin/outboard" clients | grep -c python3) == 2 )) && break
+    sleep 0.1
+  done
+  "$bin/outboard" clients | tee "$RESULTS/clients-before.txt"
+  kill -KILL "$victim"
+  wait "$victim" 2>/dev/null || true
+  sleep 1
+  "$bin/outboard" clients | tee "$RESULTS/clients-after.txt"
+  echo "victim=$victim survivor=$survivor" >"$RESULTS/pids.txt"
+  wait "$survivor" || { echo "the surviving client failed"; return 1; }
+  kill -0 "$pid" || { echo "the daemon died"; cat "$RESULTS/serve.log"; return 1; }
+  kill -TERM "$pid"
+  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+  cat "$RESULTS/serve.log"
+}
+
+check() {
+  local victim survivor
+  victim="$(sed -n 's/victim=\([0-9]*\).*/\1/p' "$RESULTS/pids.txt")"
+  survivor="$(sed -n 's/.*survivor=\([0-9]*\)/\1/p' "$RESULTS/pids.txt")"
+  grep -q "^/dev/dsp	$victim	python3	w	S16Le 48000 Hz 2 ch	running" "$RESULTS/clients-before.txt" || { echo "the victim was not listed"; cat "$RESULTS/clients-before.txt"; return 1; }
+  grep -q "^/dev/dsp	$survivor	python3	w	" "$RESULTS/clients-before.txt" || { echo "the survivor was not listed"; return 1; }
+  if grep -q "	$victim	" "$RESULTS/clients-after.txt"; then echo "the killed client is still listed"; cat "$RESULTS/clients-after.txt"; return 1; fi
+  grep -q "	$survivor	" "$RESULTS/clients-after.txt" || { echo "the survivor vanished"; return 1; }
+  grep -q '^played 1000' "$RESULTS/survivor.txt" || { echo "the survivor did not finish"; return 1; }
+  grep -q '^stopped: ' "$RESULTS/serve.log"
+}
