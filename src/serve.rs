@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use outboard_cuse::Handler;
 use outboard_cuse::{DeviceInfo, Server};
 use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
+use outboard_oss::mixer::Mixer;
 
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -113,13 +115,18 @@ pub fn run(mut args: Args) -> Result<(), String> {
     };
     let engine = Arc::new(Engine::start_with(Some(Box::new(pcm)), capture).map_err(|e| e.to_string())?);
     let audio = if name == "dsp" { "audio".to_string() } else { format!("audio-{name}") };
-    let nodes = [(name.clone(), DSP_DEFAULTS), (audio, AUDIO_DEFAULTS)];
-    let mut servers = Vec::new();
+    let mixer_name = if name == "dsp" { "mixer".to_string() } else { format!("mixer-{name}") };
     let mut handlers = Vec::new();
-    for (node, defaults) in &nodes {
-        let handler = Arc::new(Dsp::new(engine.clone(), &format!("/dev/{node}"), *defaults));
+    let mut nodes: Vec<(String, Arc<dyn Handler>)> = Vec::new();
+    for (node, defaults) in [(name.clone(), DSP_DEFAULTS), (audio, AUDIO_DEFAULTS)] {
+        let handler = Arc::new(Dsp::new(engine.clone(), &format!("/dev/{node}"), defaults));
         handlers.push(handler.clone());
-        let server = Server::create(&DeviceInfo { name: node.clone(), major: 0, minor: 0 }, handler)
+        nodes.push((node, handler));
+    }
+    nodes.push((mixer_name, Arc::new(Mixer::new(engine.clone()))));
+    let mut servers = Vec::new();
+    for (node, handler) in &nodes {
+        let server = Server::create(&DeviceInfo { name: node.clone(), major: 0, minor: 0 }, handler.clone())
             .map_err(|e| format!("creating /dev/{node}: {e}"))?;
         let label = node.clone();
         let thread = std::thread::Builder::new()

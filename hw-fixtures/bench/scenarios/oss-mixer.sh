@@ -1,0 +1,40 @@
+# oss-mixer: a program sets /dev/mixer's volume to 50 (of 100) and plays a
+# -12 dBFS 1 kHz tone through /dev/dsp. Host: the tone arrives 6.02 dB lower
+# (level 50 is half the amplitude), with nothing else.
+DESCRIPTION="OSS: a /dev/mixer volume change moves the output level by the expected dB"
+HDA=duplex
+HDA_MIXER=off
+USB=none
+TIMEOUT=240
+
+guest() {
+  local bin="$OUTBOARD_BIN_DIR" d addr i
+  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
+  local pid=$!
+  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp && -c /dev/mixer ]] && break; sleep 0.1; done
+  [[ -c /dev/mixer ]] || { echo "/dev/mixer did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  python3 - <<'PY' | tee "$RESULTS/client.txt"
+import math, ossaudiodev, struct
+mixer = ossaudiodev.openmixer("/dev/mixer")
+print("controls", mixer.controls() & (1 << ossaudiodev.SOUND_MIXER_VOLUME) != 0)
+print("before", mixer.get(ossaudiodev.SOUND_MIXER_VOLUME))
+mixer.set(ossaudiodev.SOUND_MIXER_VOLUME, (50, 50))
+print("after", mixer.get(ossaudiodev.SOUND_MIXER_VOLUME))
+one = b"".join(struct.pack("<hh", v, v) for v in (round(0.25 * 32767 * math.sin(2 * math.pi * n / 48)) for n in range(48)))
+dsp = ossaudiodev.open("/dev/dsp", "w")
+dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2); dsp.speed(48000)
+dsp.writeall(one * 3000)
+dsp.close()
+mixer.close()
+PY
+  kill -TERM "$pid"
+  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+}
+
+check() {
+  grep -q '^controls True$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  grep -q '^before (100, 100)$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  grep -q '^after (50, 50)$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" tones "$HDA_OUT_WAV" --freqs 1000 --levels -18.06
+}
