@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use outboard_cuse::{Errno, Handler, Request};
+use outboard_cuse::{Errno, Handler, PollWaker, Request};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::{Capture, Playback, StreamParams};
@@ -68,6 +68,8 @@ struct Open {
     capture: Option<Capture>,
     writable: bool,
     readable: bool,
+    /// SNDCTL_DSP_NONBLOCK was called: reads and writes never block.
+    nonblock: bool,
 }
 
 impl Open {
@@ -123,13 +125,36 @@ struct Meta {
     format: String,
 }
 
+const POLLIN: u32 = libc::POLLIN as u32;
+const POLLOUT: u32 = libc::POLLOUT as u32;
+
+/// Which of `events` an open is ready for: writable once a fragment is free
+/// (or before its stream exists), readable once anything was captured.
+fn readiness(open: &Open, events: u32) -> u32 {
+    let mut ready = 0;
+    if events & POLLOUT != 0 && open.writable {
+        let room = open.playback.as_ref().map(|p| p.avail() * open.frame_bytes()).unwrap_or(usize::MAX);
+        if room >= open.frag_size.min(open.params().buffer_frames * open.frame_bytes()) {
+            ready |= POLLOUT;
+        }
+    }
+    if events & POLLIN != 0 && open.readable && open.capture.as_ref().is_some_and(|c| c.avail() > 0) {
+        ready |= POLLIN;
+    }
+    ready
+}
+
 /// The handler behind /dev/dsp (or /dev/audio).
 pub struct Dsp {
     meta: Mutex<HashMap<u64, Meta>>,
+    /// Pollers waiting for their file to become ready, and the thread that
+    /// watches for it (started at the first one).
+    wakers: Arc<Mutex<Vec<(u64, u32, PollWaker)>>>,
+    watcher: std::sync::OnceLock<()>,
     engine: Arc<Engine>,
     defaults: Defaults,
     node: String,
-    opens: Mutex<HashMap<u64, Arc<Mutex<Open>>>>,
+    opens: Arc<Mutex<HashMap<u64, Arc<Mutex<Open>>>>>,
     next: AtomicU64,
 }
 
@@ -149,7 +174,9 @@ impl Dsp {
             defaults,
             node: node.to_string(),
             meta: Mutex::new(HashMap::new()),
-            opens: Mutex::new(HashMap::new()),
+            wakers: Arc::new(Mutex::new(Vec::new())),
+            watcher: std::sync::OnceLock::new(),
+            opens: Arc::new(Mutex::new(HashMap::new())),
             next: AtomicU64::new(1),
         }
     }
@@ -192,6 +219,31 @@ impl Dsp {
             .collect();
         out.sort_by_key(|c| c.pid);
         out
+    }
+
+    /// Start the thread that wakes pollers once their file is ready.
+    fn watch(&self) {
+        self.watcher.get_or_init(|| {
+            let (opens, wakers) = (self.opens.clone(), self.wakers.clone());
+            let spawned = std::thread::Builder::new().name("oss poll".into()).spawn(move || loop {
+                std::thread::sleep(Duration::from_millis(5));
+                let mut w = wakers.lock().unwrap_or_else(|e| e.into_inner());
+                let opens = opens.lock().unwrap_or_else(|e| e.into_inner());
+                w.retain(|(fh, events, waker)| match opens.get(fh) {
+                    None => false, // closed: nothing to wake
+                    Some(o) => match o.try_lock() {
+                        Ok(o) if readiness(&o, *events) != 0 => {
+                            waker.wake();
+                            false
+                        }
+                        _ => true,
+                    },
+                });
+            });
+            if let Err(e) = spawned {
+                log::warn!("no poll watcher thread: {e}");
+            }
+        });
     }
 
     fn remember(&self, fh: u64, open: &Open) {
@@ -261,11 +313,34 @@ impl Handler for Dsp {
             capture: None,
             writable,
             readable,
+            nonblock: false,
         };
         self.remember(fh, &open);
         self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(Mutex::new(open)));
         log::info!("{}: opened by pid {} (fh {fh})", self.node, req.pid);
         Ok(fh)
+    }
+
+    fn poll(&self, _req: &Request, fh: u64, events: u32, waker: Option<PollWaker>) -> Result<u32, Errno> {
+        let open = self.get(fh)?;
+        let ready = {
+            let mut o = match open.try_lock() {
+                Ok(o) => o,
+                Err(_) => return Ok(0), // busy in a read or write: not ready
+            };
+            // Polling for input starts capture, as reading would.
+            if events & POLLIN != 0 && o.readable && o.capture.is_none() {
+                let _ = self.capture(&mut o);
+            }
+            readiness(&o, events)
+        };
+        if ready == 0 {
+            if let Some(w) = waker {
+                self.wakers.lock().unwrap_or_else(|e| e.into_inner()).push((fh, events, w));
+                self.watch();
+            }
+        }
+        Ok(ready)
     }
 
     fn release(&self, req: &Request, fh: u64) {
@@ -290,8 +365,9 @@ impl Handler for Dsp {
         }
         let fb = open.frame_bytes();
         let mut buf = vec![0u8; size as usize / fb * fb];
+        let nonblock = open.nonblock || flags & libc::O_NONBLOCK as u32 != 0;
         let c = self.capture(&mut open)?;
-        if flags & libc::O_NONBLOCK as u32 != 0 {
+        if nonblock {
             let n = c.read(&mut buf).map_err(|_| libc::EIO)?;
             if n == 0 && !buf.is_empty() {
                 return Err(libc::EAGAIN);
@@ -311,8 +387,9 @@ impl Handler for Dsp {
         }
         let fb = open.frame_bytes();
         let whole = data.len() / fb * fb;
+        let nonblock = open.nonblock || flags & libc::O_NONBLOCK as u32 != 0;
         let p = self.stream(&mut open)?;
-        if flags & libc::O_NONBLOCK as u32 != 0 {
+        if nonblock {
             let n = p.write(&data[..whole]).map_err(|_| libc::EIO)?;
             if n == 0 && whole > 0 {
                 return Err(libc::EAGAIN);
@@ -430,7 +507,10 @@ impl Dsp {
                 let delay = open.playback.as_ref().map(|p| p.delay() * open.frame_bytes()).unwrap_or(0);
                 int_reply(delay as i32)
             }
-            SNDCTL_DSP_NONBLOCK => Ok((0, Vec::new())),
+            SNDCTL_DSP_NONBLOCK => {
+                open.nonblock = true;
+                Ok((0, Vec::new()))
+            }
             SNDCTL_DSP_GETCAPS => int_reply((DSP_CAP_TRIGGER | DSP_CAP_REALTIME) as i32),
             _ => Err(libc::EINVAL),
         }

@@ -26,6 +26,11 @@ pub const FUSE_IOCTL_UNRESTRICTED: u32 = 1 << 1;
 /// fuse_ioctl_out.flags: call again with these iovecs filled in.
 pub const FUSE_IOCTL_RETRY: u32 = 1 << 2;
 pub const FUSE_IOCTL_32BIT: u32 = 1 << 3;
+/// fuse_poll_in.flags: the kernel wants a notification when ready.
+pub const FUSE_POLL_SCHEDULE_NOTIFY: u32 = 1 << 0;
+/// Notification code (in fuse_out_header.error) for a poll wakeup.
+pub const FUSE_NOTIFY_POLL: i32 = 1;
+
 /// fuse_open_out.open_flags: reads and writes bypass the page cache.
 pub const FOPEN_DIRECT_IO: u32 = 1 << 0;
 /// fuse_open_out.open_flags: the file is not seekable.
@@ -166,6 +171,12 @@ pub struct PollOut {
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
+pub struct PollWakeupOut {
+    pub kh: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct InterruptIn {
     pub unique: u64,
 }
@@ -206,6 +217,8 @@ unsafe impl Pod for PollIn {}
 unsafe impl Pod for PollOut {}
 // SAFETY: as above.
 unsafe impl Pod for InterruptIn {}
+// SAFETY: as above.
+unsafe impl Pod for PollWakeupOut {}
 
 /// Read a struct from the front of `bytes`, if there are enough.
 pub fn read<T: Pod>(bytes: &[u8]) -> Option<T> {

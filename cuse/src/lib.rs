@@ -44,13 +44,43 @@ pub trait Handler: Send + Sync + 'static {
     /// `_IOW`/`_IOWR`); returns the ioctl's result and the bytes to copy back
     /// (for `_IOR`/`_IOWR`, at most the argument's size).
     fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno>;
-    /// Which of `events` (POLLIN, POLLOUT) are ready.
-    fn poll(&self, _req: &Request, _fh: u64, events: u32) -> Result<u32, Errno> {
+    /// Which of `events` (POLLIN, POLLOUT) are ready. When none are and
+    /// `waker` is given, the handler calls [`PollWaker::wake`] once they may
+    /// be (the kernel then polls again).
+    fn poll(&self, _req: &Request, _fh: u64, events: u32, _waker: Option<PollWaker>) -> Result<u32, Errno> {
         Ok(events)
     }
     /// close() on one of the open's descriptors.
     fn flush(&self, _req: &Request, _fh: u64) -> Result<(), Errno> {
         Ok(())
+    }
+}
+
+/// Wakes a poller: sends FUSE_NOTIFY_POLL for the kernel's poll handle.
+#[derive(Clone, Debug)]
+pub struct PollWaker {
+    dev: Arc<File>,
+    kh: u64,
+}
+
+impl PollWaker {
+    /// Tell the kernel to poll this handle again.
+    pub fn wake(&self) {
+        let wakeup = PollWakeupOut { kh: self.kh };
+        let len = 16 + std::mem::size_of::<PollWakeupOut>();
+        // A notification: unique 0, the notify code in the error field.
+        let header = OutHeader { len: len as u32, error: FUSE_NOTIFY_POLL, unique: 0 };
+        let mut msg = Vec::with_capacity(len);
+        msg.extend_from_slice(bytes(&header));
+        msg.extend_from_slice(bytes(&wakeup));
+        if let Err(e) = (&*self.dev).write(&msg) {
+            log::debug!("poll wakeup: {e}");
+        }
+    }
+
+    /// The kernel's handle for this poll.
+    pub fn handle(&self) -> u64 {
+        self.kh
     }
 }
 
@@ -176,7 +206,7 @@ impl Server {
         Self::handle(&self.dev, &*self.handler, &self.name, opcode, req, &body);
     }
 
-    fn handle(dev: &File, handler: &dyn Handler, name: &str, opcode: u32, req: Request, body: &[u8]) {
+    fn handle(dev: &Arc<File>, handler: &dyn Handler, name: &str, opcode: u32, req: Request, body: &[u8]) {
         let r = match opcode {
             FUSE_OPEN => match read::<OpenIn>(body) {
                 Some(o) => match handler.open(&req, o.flags) {
@@ -211,7 +241,12 @@ impl Server {
                 None => reply(dev, req.unique, libc::EINVAL, &[]),
             },
             FUSE_POLL => match read::<PollIn>(body) {
-                Some(p) => match handler.poll(&req, p.fh, p.events) {
+                Some(p) => match handler.poll(
+                    &req,
+                    p.fh,
+                    p.events,
+                    (p.flags & FUSE_POLL_SCHEDULE_NOTIFY != 0).then(|| PollWaker { dev: dev.clone(), kh: p.kh }),
+                ) {
                     Ok(revents) => reply(dev, req.unique, 0, &[bytes(&PollOut { revents, padding: 0 })]),
                     Err(e) => reply(dev, req.unique, e, &[]),
                 },
