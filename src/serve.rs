@@ -14,6 +14,7 @@ use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
 use outboard_oss::mixer::Mixer;
+use outboard_oss::sndstat::SndStat;
 
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -48,6 +49,35 @@ fn control_loop(listener: UnixListener, handlers: Vec<Arc<Dsp>>) {
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
+    }
+}
+
+/// The gid of `group` from /etc/group.
+fn group_id(group: &str) -> Option<u32> {
+    std::fs::read_to_string("/etc/group").ok()?.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next() == Some(group)).then(|| f.nth(1).and_then(|g| g.parse().ok())).flatten()
+    })
+}
+
+/// Give a new node its owner root:`group` and `mode` (as a kernel driver's
+/// udev rule would), once devtmpfs has created it.
+fn set_owner(path: &std::path::Path, group: &str, mode: u32) {
+    for _ in 0..100 {
+        if path.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let gid = group_id(group);
+    if gid.is_none() {
+        log::warn!("{}: no group `{group}`; leaving the node's owner as it is", path.display());
+    }
+    if let Err(e) = std::os::unix::fs::chown(path, Some(0), gid) {
+        log::warn!("{}: chown: {e}", path.display());
+    }
+    if let Err(e) = std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)) {
+        log::warn!("{}: chmod: {e}", path.display());
     }
 }
 
@@ -94,6 +124,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let options = device_options(&mut args)?;
     let name: String = args.option("--name")?.unwrap_or_else(|| "dsp".to_string());
     let control: PathBuf = args.option("--control")?.unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET));
+    let group: String = args.option("--group")?.unwrap_or_else(|| "audio".to_string());
+    let mode = u32::from_str_radix(&args.option::<String>("--mode")?.unwrap_or_else(|| "0660".into()), 8)
+        .map_err(|e| format!("--mode: {e} (octal, e.g. 0660)"))?;
     let rate: u32 = args.option("--rate")?.unwrap_or(48_000);
     let period: usize = args.option("--period")?.unwrap_or(1024);
     let periods: usize = args.option("--periods")?.unwrap_or(4);
@@ -124,6 +157,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
         nodes.push((node, handler));
     }
     nodes.push((mixer_name, Arc::new(Mixer::new(engine.clone()))));
+    if name == "dsp" {
+        let line = format!("0: Outboard {} ({rate} Hz, 16-bit stereo)", dev.name());
+        nodes.push(("sndstat".to_string(), Arc::new(SndStat::new(&[line]))));
+    }
     let mut servers = Vec::new();
     for (node, handler) in &nodes {
         let server = Server::create(&DeviceInfo { name: node.clone(), major: 0, minor: 0 }, handler.clone())
@@ -138,6 +175,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())?;
         servers.push(thread);
+    }
+    for (node, _) in &nodes {
+        set_owner(&PathBuf::from(format!("/dev/{node}")), &group, mode);
     }
     let _ = std::fs::remove_file(&control); // a stale socket from a killed daemon
     let listener = UnixListener::bind(&control).map_err(|e| format!("{}: {e}", control.display()))?;

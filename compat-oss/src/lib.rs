@@ -11,4 +11,5 @@
 
 pub mod dsp;
 pub mod mixer;
+pub mod sndstat;
 pub mod soundcard;

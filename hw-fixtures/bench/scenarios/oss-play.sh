@@ -16,6 +16,9 @@ guest() {
   local pid=$!
   for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
   [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  sleep 0.5
+  stat -c '%A %U:%G %n' /dev/dsp /dev/audio /dev/mixer /dev/sndstat | tee "$RESULTS/nodes.txt"
+  cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
   python3 - "$RESULTS/sent.raw" <<'PY' | tee "$RESULTS/client.txt"
 import ossaudiodev, sys
 data = open(sys.argv[1], "rb").read()
@@ -35,7 +38,9 @@ PY
 
 check() {
   grep -q '^setfmt 16$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
+  grep -q '^crw-rw---- root:audio /dev/dsp$' "$RESULTS/nodes.txt" || { echo "/dev/dsp is not root:audio 0660"; cat "$RESULTS/nodes.txt"; return 1; }
+  grep -q '^Audio devices:$' "$RESULTS/sndstat.txt" || { cat "$RESULTS/sndstat.txt"; return 1; }
   grep -q '^speed 48000$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
-  grep -q '^stopped: /dev/dsp and /dev/audio removed' "$RESULTS/serve.log" || { cat "$RESULTS/serve.log"; return 1; }
+  grep -q '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat removed' "$RESULTS/serve.log" || { cat "$RESULTS/serve.log"; return 1; }
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw"
 }
