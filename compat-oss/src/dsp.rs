@@ -16,7 +16,7 @@ use std::time::Duration;
 use outboard_cuse::{Errno, Handler, PollWaker, Request};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
-use outboard_mixer::stream::{Capture, Playback, StreamParams};
+use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
 
 use crate::soundcard::*;
 
@@ -70,6 +70,9 @@ struct Open {
     readable: bool,
     /// SNDCTL_DSP_NONBLOCK was called: reads and writes never block.
     nonblock: bool,
+    /// SETPLAYVOL / SETRECVOL, kept for streams made later.
+    play_gain: f32,
+    rec_gain: f32,
 }
 
 impl Open {
@@ -268,6 +271,7 @@ impl Dsp {
                 log::warn!("{}: {e}", self.node);
                 libc::EINVAL
             })?;
+            p.set_gain(open.play_gain);
             open.playback = Some(p);
         }
         open.playback.as_mut().ok_or(libc::EIO)
@@ -283,6 +287,7 @@ impl Dsp {
                 libc::EINVAL
             })?;
             c.start();
+            c.set_gain(open.rec_gain);
             open.capture = Some(c);
         }
         open.capture.as_mut().ok_or(libc::EIO)
@@ -314,6 +319,8 @@ impl Handler for Dsp {
             writable,
             readable,
             nonblock: false,
+            play_gain: 1.0,
+            rec_gain: 1.0,
         };
         self.remember(fh, &open);
         self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(Mutex::new(open)));
@@ -512,6 +519,86 @@ impl Dsp {
                 Ok((0, Vec::new()))
             }
             SNDCTL_DSP_GETCAPS => int_reply((DSP_CAP_TRIGGER | DSP_CAP_REALTIME) as i32),
+            SNDCTL_DSP_GETTRIGGER => {
+                let out = open.playback.as_ref().is_some_and(|p| p.state() == StreamState::Running);
+                let inp = open.capture.as_ref().is_some_and(|c| c.state() == StreamState::Running);
+                int_reply((u32::from(out) * PCM_ENABLE_OUTPUT | u32::from(inp) * PCM_ENABLE_INPUT) as i32)
+            }
+            SNDCTL_DSP_SETTRIGGER => {
+                let v = int_arg(input)? as u32;
+                if let Some(p) = &open.playback {
+                    if v & PCM_ENABLE_OUTPUT != 0 {
+                        p.start();
+                        p.pause(false);
+                    } else {
+                        p.pause(true);
+                    }
+                }
+                if v & PCM_ENABLE_INPUT != 0 && open.readable {
+                    let c = self.capture(&mut open)?;
+                    c.start();
+                    c.pause(false);
+                } else if let Some(c) = &open.capture {
+                    c.pause(true);
+                }
+                Ok((0, Vec::new()))
+            }
+            SNDCTL_DSP_GETOPTR | SNDCTL_DSP_GETIPTR => {
+                let fb = open.frame_bytes() as u64;
+                let buffer = open.params().buffer_frames as u64 * fb;
+                let done = if cmd == SNDCTL_DSP_GETOPTR {
+                    open.playback.as_ref().map(|p| p.hw_ptr() * fb).unwrap_or(0)
+                } else {
+                    open.capture.as_ref().map(|c| (c.appl_ptr() + c.avail() as u64) * fb).unwrap_or(0)
+                };
+                let blocks = done / open.frag_size.max(1) as u64;
+                let info = [done as i32, blocks as i32, (done % buffer.max(1)) as i32];
+                Ok((0, info.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            }
+            SNDCTL_DSP_CURRENT_OPTR | SNDCTL_DSP_CURRENT_IPTR => {
+                let (samples, fifo) = if cmd == SNDCTL_DSP_CURRENT_OPTR {
+                    open.playback.as_ref().map(|p| (p.hw_ptr(), p.delay())).unwrap_or((0, 0))
+                } else {
+                    open.capture.as_ref().map(|c| (c.appl_ptr() + c.avail() as u64, c.avail())).unwrap_or((0, 0))
+                };
+                let mut out = vec![0u8; 144];
+                out[..8].copy_from_slice(&(samples as i64).to_le_bytes());
+                out[8..12].copy_from_slice(&(fifo as i32).to_le_bytes());
+                Ok((0, out))
+            }
+            SNDCTL_DSP_GETPLAYVOL | SNDCTL_DSP_GETRECVOL => {
+                let gain = if cmd == SNDCTL_DSP_GETPLAYVOL { open.play_gain } else { open.rec_gain };
+                let v = (gain * 100.0).round() as i32;
+                int_reply(v | (v << 8))
+            }
+            SNDCTL_DSP_SETPLAYVOL | SNDCTL_DSP_SETRECVOL => {
+                let v = int_arg(input)? as u32;
+                let (l, r) = ((v & 0xff).min(100), ((v >> 8) & 0xff).min(100));
+                let gain = (l + r) as f32 / 200.0;
+                if cmd == SNDCTL_DSP_SETPLAYVOL {
+                    open.play_gain = gain;
+                    if let Some(p) = &open.playback {
+                        p.set_gain(gain);
+                    }
+                } else {
+                    open.rec_gain = gain;
+                    if let Some(c) = &open.capture {
+                        c.set_gain(gain);
+                    }
+                }
+                int_reply((l | (r << 8)) as i32)
+            }
+            SNDCTL_DSP_GETERROR => {
+                let mut out = vec![0u8; 112];
+                let under = open.playback.as_ref().map(|p| p.xruns()).unwrap_or(0) as i32;
+                let over = open.capture.as_ref().map(|c| c.xruns()).unwrap_or(0) as i32;
+                out[..4].copy_from_slice(&under.to_le_bytes());
+                out[4..8].copy_from_slice(&over.to_le_bytes());
+                Ok((0, out))
+            }
+            // Cooked mode (format conversion) is always on; silence and skip
+            // act on what is queued, which the mixer plays or drops itself.
+            SNDCTL_DSP_COOKEDMODE | SNDCTL_DSP_SILENCE | SNDCTL_DSP_SKIP => Ok((0, Vec::new())),
             _ => Err(libc::EINVAL),
         }
     }

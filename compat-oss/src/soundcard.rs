@@ -24,6 +24,25 @@ pub const SNDCTL_DSP_GETISPACE: u32 = ioc(READ, 13, 16);
 pub const SNDCTL_DSP_NONBLOCK: u32 = ioc(NONE, 14, 0);
 pub const SNDCTL_DSP_GETCAPS: u32 = ioc(READ, 15, 4);
 pub const SNDCTL_DSP_GETODELAY: u32 = ioc(READ, 23, 4);
+pub const SNDCTL_DSP_GETTRIGGER: u32 = ioc(READ, 16, 4);
+pub const SNDCTL_DSP_SETTRIGGER: u32 = ioc(WRITE, 16, 4);
+/// count_info: bytes, blocks, ptr (3 ints).
+pub const SNDCTL_DSP_GETIPTR: u32 = ioc(READ, 17, 12);
+pub const SNDCTL_DSP_GETOPTR: u32 = ioc(READ, 18, 12);
+pub const SNDCTL_DSP_GETPLAYVOL: u32 = ioc(READ, 24, 4);
+pub const SNDCTL_DSP_SETPLAYVOL: u32 = ioc(READ | WRITE, 24, 4);
+pub const SNDCTL_DSP_GETRECVOL: u32 = ioc(READ, 41, 4);
+pub const SNDCTL_DSP_SETRECVOL: u32 = ioc(READ | WRITE, 41, 4);
+/// audio_errinfo: 8 ints, 2 longs, 16 ints of filler (112 bytes on x86_64).
+pub const SNDCTL_DSP_GETERROR: u32 = ioc(READ, 25, 112);
+pub const SNDCTL_DSP_COOKEDMODE: u32 = ioc(WRITE, 30, 4);
+pub const SNDCTL_DSP_SILENCE: u32 = ioc(NONE, 31, 0);
+pub const SNDCTL_DSP_SKIP: u32 = ioc(NONE, 32, 0);
+/// oss_count_t: long long samples, int fifo_samples, int filler[32] (144 bytes).
+pub const SNDCTL_DSP_CURRENT_IPTR: u32 = ioc(READ, 35, 144);
+pub const SNDCTL_DSP_CURRENT_OPTR: u32 = ioc(READ, 36, 144);
+pub const PCM_ENABLE_INPUT: u32 = 1;
+pub const PCM_ENABLE_OUTPUT: u32 = 2;
 
 pub const AFMT_QUERY: u32 = 0x0000_0000;
 pub const AFMT_MU_LAW: u32 = 0x0000_0001;
@@ -58,5 +77,10 @@ mod tests {
         assert_eq!(SNDCTL_DSP_GETFMTS, 0x8004_500b);
         assert_eq!(SNDCTL_DSP_GETOSPACE, 0x8010_500c);
         assert_eq!(SNDCTL_DSP_GETODELAY, 0x8004_5017);
+        assert_eq!(SNDCTL_DSP_GETOPTR, 0x800c_5012);
+        assert_eq!(SNDCTL_DSP_SETTRIGGER, 0x4004_5010);
+        assert_eq!(SNDCTL_DSP_GETERROR, 0x8070_5019);
+        assert_eq!(SNDCTL_DSP_CURRENT_OPTR, 0x8090_5024);
+        assert_eq!(SNDCTL_DSP_SETPLAYVOL, 0xc004_5018);
     }
 }
