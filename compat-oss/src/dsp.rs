@@ -522,7 +522,7 @@ impl Dsp {
             SNDCTL_DSP_GETTRIGGER => {
                 let out = open.playback.as_ref().is_some_and(|p| p.state() == StreamState::Running);
                 let inp = open.capture.as_ref().is_some_and(|c| c.state() == StreamState::Running);
-                int_reply((u32::from(out) * PCM_ENABLE_OUTPUT | u32::from(inp) * PCM_ENABLE_INPUT) as i32)
+                int_reply(((u32::from(out) * PCM_ENABLE_OUTPUT) | (u32::from(inp) * PCM_ENABLE_INPUT)) as i32)
             }
             SNDCTL_DSP_SETTRIGGER => {
                 let v = int_arg(input)? as u32;
