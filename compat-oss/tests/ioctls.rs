@@ -30,7 +30,7 @@ fn pointers_delay_volume_and_errors_follow_playback() {
     for (cmd, v) in [(SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32), (SNDCTL_DSP_CHANNELS, 2), (SNDCTL_DSP_SPEED, 48_000)] {
         dsp.ioctl(&REQ, fh, cmd, &v.to_le_bytes()).unwrap();
     }
-    let (_, vol) = dsp.ioctl(&REQ, fh, SNDCTL_DSP_SETPLAYVOL, &(50 | (50 << 8) as i32).to_le_bytes()).unwrap();
+    let (_, vol) = dsp.ioctl(&REQ, fh, SNDCTL_DSP_SETPLAYVOL, &(50i32 | (50 << 8)).to_le_bytes()).unwrap();
     assert_eq!(ints(&vol), vec![50 | (50 << 8)]);
     assert_eq!(ints(&dsp.ioctl(&REQ, fh, SNDCTL_DSP_GETPLAYVOL, &[]).unwrap().1), vec![50 | (50 << 8)]);
 
