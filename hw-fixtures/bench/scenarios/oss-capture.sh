@@ -7,18 +7,16 @@ HDA=duplex
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 prepare() {
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 20 --seed 12
   HDA_INPUT="$RESULTS/in.raw"
 }
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
-  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
-  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR"
+  start_serve --period 4096 --periods 8
   python3 - "$RESULTS/captured.raw" <<'PY' | tee "$RESULTS/client.txt"
 import ossaudiodev, sys
 dsp = ossaudiodev.open("/dev/dsp", "r")
@@ -30,8 +28,7 @@ dsp.close()
 open(sys.argv[1], "wb").write(data)
 print("read", len(data))
 PY
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+  stop_serve
 }
 
 check() {

@@ -7,19 +7,17 @@ HDA=duplex
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 prepare() {
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 20 --seed 13
   HDA_INPUT="$RESULTS/in.raw"
 }
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  local bin="$OUTBOARD_BIN_DIR"
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 14
-  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
-  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  start_serve --period 4096 --periods 8
   python3 - "$RESULTS/sent.raw" "$RESULTS/captured.raw" <<'PY' | tee "$RESULTS/client.txt"
 import ossaudiodev, sys
 out = open(sys.argv[1], "rb").read()
@@ -27,19 +25,21 @@ dsp = ossaudiodev.open("/dev/dsp", "rw")
 dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2); dsp.speed(48000)
 got = b""
 chunk = 4096 * 4
-# Keep two chunks of playback queued ahead, as duplex programs do: a read
-# waits for a whole chunk of capture, and playback must not run dry meanwhile.
-dsp.write(out[:2 * chunk])
-for at in range(2 * chunk, len(out), chunk):
+# Keep four chunks of playback queued ahead, as duplex programs do: a read
+# waits for a whole chunk of capture, which arrives a device period at a time
+# (up to two periods late when it just missed one), and playback must not run
+# dry meanwhile.
+ahead = 4
+dsp.write(out[:ahead * chunk])
+for at in range(ahead * chunk, len(out), chunk):
     dsp.write(out[at:at + chunk])
     got += dsp.read(chunk)
-got += dsp.read(2 * chunk)
+got += dsp.read(ahead * chunk)
 dsp.close()
 open(sys.argv[2], "wb").write(got)
 print("wrote", len(out), "read", len(got))
 PY
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+  stop_serve
 }
 
 check() {

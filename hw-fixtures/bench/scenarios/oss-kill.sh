@@ -7,13 +7,11 @@ HDA_MIXER=off
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
-  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
-  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR"
+  start_serve --period 4096 --periods 8
   cat >"$RESULTS/tone.py" <<'PY'
 import math, ossaudiodev, struct, sys
 freq, seconds = int(sys.argv[1]), float(sys.argv[2])
@@ -41,10 +39,8 @@ PY
   "$bin/outboard" clients | tee "$RESULTS/clients-after.txt"
   echo "victim=$victim survivor=$survivor" >"$RESULTS/pids.txt"
   wait "$survivor" || { echo "the surviving client failed"; return 1; }
-  kill -0 "$pid" || { echo "the daemon died"; cat "$RESULTS/serve.log"; return 1; }
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
-  cat "$RESULTS/serve.log"
+  kill -0 "$SERVE_PID" || { echo "the daemon died"; cat "$RESULTS/serve.log"; return 1; }
+  stop_serve
 }
 
 check() {

@@ -8,13 +8,11 @@ HDA_MIXER=off
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
-  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
-  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR"
+  start_serve --period 4096 --periods 8
   cat >"$RESULTS/tone.py" <<'PY'
 import math, ossaudiodev, struct, sys
 freq, amp = float(sys.argv[1]), float(sys.argv[2])
@@ -31,9 +29,7 @@ PY
   python3 "$RESULTS/tone.py" 1000 0.125 &
   local b=$!
   wait "$a" && wait "$b" || { echo "a client failed"; return 1; }
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
-  cat "$RESULTS/serve.log"
+  stop_serve
 }
 
 check() {

@@ -7,13 +7,11 @@ HDA_MIXER=off
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
-  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp && -c /dev/mixer ]] && break; sleep 0.1; done
-  [[ -c /dev/mixer ]] || { echo "/dev/mixer did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR"
+  start_serve --period 4096 --periods 8
   python3 - <<'PY' | tee "$RESULTS/client.txt"
 import math, ossaudiodev, struct
 mixer = ossaudiodev.openmixer("/dev/mixer")
@@ -28,8 +26,7 @@ dsp.writeall(one * 3000)
 dsp.close()
 mixer.close()
 PY
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+  stop_serve
 }
 
 check() {

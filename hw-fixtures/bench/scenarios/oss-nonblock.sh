@@ -8,13 +8,11 @@ HDA_MIXER=off
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
-  "$bin/outboard" serve --bind "$addr" --period 1024 --periods 4 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
-  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR"
+  start_serve --period 1024 --periods 4
   python3 - <<'PY' | tee "$RESULTS/client.txt"
 import errno, fcntl, os, select, struct, time
 SETFMT, CHANNELS, SPEED, NONBLOCK = 0xc0045005, 0xc0045006, 0xc0045002, 0x500e
@@ -46,8 +44,7 @@ fcntl.ioctl(fd, NONBLOCK)
 fill_then_poll(fd, "dsp_nonblock")
 os.close(fd)
 PY
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+  stop_serve
 }
 
 check() {

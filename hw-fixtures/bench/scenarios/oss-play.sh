@@ -8,14 +8,12 @@ HDA_MIXER=off
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  local bin="$OUTBOARD_BIN_DIR"
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 11
-  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
-  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  start_serve --period 4096 --periods 8
   sleep 0.5
   stat -c '%A %U:%G %n' /dev/dsp /dev/audio /dev/mixer /dev/sndstat | tee "$RESULTS/nodes.txt"
   cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
@@ -30,9 +28,7 @@ dsp.writeall(data)
 dsp.close()
 print("wrote", len(data))
 PY
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
-  cat "$RESULTS/serve.log"
+  stop_serve
   [[ ! -e /dev/dsp ]] || { echo "/dev/dsp is still there after SIGTERM"; return 1; }
 }
 

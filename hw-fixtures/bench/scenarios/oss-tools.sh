@@ -7,23 +7,19 @@ HDA=duplex
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 prepare() {
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 20 --seed 15
   HDA_INPUT="$RESULTS/in.raw"
 }
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr i
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
-  "$bin/outboard" serve --bind "$addr" --period 4096 --periods 8 >"$RESULTS/serve.log" 2>&1 &
-  local pid=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp ]] && break; sleep 0.1; done
-  [[ -c /dev/dsp ]] || { echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR"
+  start_serve --period 4096 --periods 8
   sox -V2 -D -n -b 16 -r 48000 -c 2 -e signed -t oss /dev/dsp synth 3 sine 1000 vol 0.25
   sox -V2 -D -b 16 -r 48000 -c 2 -e signed -t oss /dev/dsp -t raw "$RESULTS/captured.raw" trim 0 1
-  kill -TERM "$pid"
-  wait "$pid" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
-  cat "$RESULTS/serve.log"
+  stop_serve
 }
 
 check() {

@@ -1,0 +1,31 @@
+# Helpers for scenarios that run the project's binaries in the guest
+# (source "$BENCH_DIR/lib/outboard.sh" from a scenario file).
+
+# The emulated HDA controller's PCI address (class 0403).
+hda_address() {
+  local d
+  for d in /sys/bus/pci/devices/*; do
+    if [[ "$(<"$d/class")" == 0x0403* ]]; then basename "$d"; return 0; fi
+  done
+  echo "no HDA controller in the guest" >&2
+  return 1
+}
+
+# start_serve [ARGS...]: `outboard serve --bind <the HDA> ARGS` in the
+# background, logging to $RESULTS/serve.log; waits for /dev/dsp. Sets SERVE_PID.
+start_serve() {
+  local addr i
+  addr="$(hda_address)"
+  "$OUTBOARD_BIN_DIR/outboard" serve --bind "$addr" "$@" >"$RESULTS/serve.log" 2>&1 &
+  SERVE_PID=$!
+  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp && -c /dev/mixer ]] && return 0; sleep 0.1; done
+  echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"
+  return 1
+}
+
+# stop_serve: SIGTERM the daemon and check it stopped cleanly.
+stop_serve() {
+  kill -TERM "$SERVE_PID"
+  wait "$SERVE_PID" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
+  cat "$RESULTS/serve.log"
+}
