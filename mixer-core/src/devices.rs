@@ -1,7 +1,8 @@
 //! Emulated devices behind [`PcmStream`]: a null device (consumes as fast as
 //! it is asked), a device paced by the real-time clock (for latency work), a
-//! recording device that keeps what it played, and a capture device fed
-//! from memory (a WAV file's data, a test signal).
+//! recording device that keeps what it played, a capture device fed from
+//! memory (a test signal), and WAV-file devices that play into a file or
+//! capture from one ([`MemoryDevice::wav_sink`], [`MemoryDevice::wav_source`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,6 +57,57 @@ pub struct MemoryDevice {
     direction: Direction,
     /// Capture: what the device "hears", in order; silence after the end.
     source: Vec<u8>,
+    /// A WAV file to write what was played into, at drop.
+    wav: Option<WavOut>,
+}
+
+struct WavOut {
+    file: std::fs::File,
+    keep: Arc<Mutex<Vec<u8>>>,
+    bits: u16,
+}
+
+/// The data chunk of a RIFF/WAVE file.
+fn wav_data(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]) as usize;
+        if &bytes[at..at + 4] == b"data" {
+            return bytes.get(at + 8..(at + 8 + size).min(bytes.len()));
+        }
+        at += 8 + size + (size & 1);
+    }
+    None
+}
+
+impl Drop for MemoryDevice {
+    fn drop(&mut self) {
+        let Some(w) = self.wav.take() else { return };
+        let data = w.keep.lock().unwrap_or_else(|e| e.into_inner());
+        let (ch, rate) = (u32::from(self.config.channels), self.config.rate);
+        let block = ch * u32::from(w.bits / 8);
+        let mut head = Vec::with_capacity(44);
+        head.extend_from_slice(b"RIFF");
+        head.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        head.extend_from_slice(b"WAVEfmt ");
+        head.extend_from_slice(&16u32.to_le_bytes());
+        head.extend_from_slice(&1u16.to_le_bytes());
+        head.extend_from_slice(&(ch as u16).to_le_bytes());
+        head.extend_from_slice(&rate.to_le_bytes());
+        head.extend_from_slice(&(rate * block).to_le_bytes());
+        head.extend_from_slice(&(block as u16).to_le_bytes());
+        head.extend_from_slice(&w.bits.to_le_bytes());
+        head.extend_from_slice(b"data");
+        head.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        let mut f = &w.file;
+        if let Err(e) = std::io::Write::write_all(&mut f, &head).and_then(|()| std::io::Write::write_all(&mut f, &data))
+        {
+            log::warn!("writing the WAV file: {e}");
+        }
+    }
 }
 
 impl MemoryDevice {
@@ -71,12 +123,43 @@ impl MemoryDevice {
             keep: None,
             direction: Direction::Playback,
             source: Vec::new(),
+            wav: None,
         }
     }
 
     /// A capture device that hears `source` (then silence).
     pub fn capture(config: PcmConfig, source: Vec<u8>, pacing: Pacing) -> MemoryDevice {
-        MemoryDevice { direction: Direction::Capture, source, ..Self::null(config, pacing) }
+        let mut d = Self::null(config, pacing);
+        d.direction = Direction::Capture;
+        d.source = source;
+        d
+    }
+
+    /// A playback device that writes everything it plays to a WAV file
+    /// (integer PCM formats), completed when the device is dropped.
+    pub fn wav_sink(config: PcmConfig, path: &std::path::Path, pacing: Pacing) -> std::io::Result<MemoryDevice> {
+        let bits = match config.format {
+            outboard_hal::pcm::SampleFormat::U8 => 8,
+            outboard_hal::pcm::SampleFormat::S16Le => 16,
+            outboard_hal::pcm::SampleFormat::S24_3Le => 24,
+            outboard_hal::pcm::SampleFormat::S32Le => 32,
+            other => {
+                return Err(std::io::Error::other(format!("a WAV file of {other:?}: use U8, S16LE, S24_3LE or S32LE")))
+            }
+        };
+        let file = std::fs::File::create(path)?;
+        let (mut d, keep) = Self::recording(config, pacing);
+        d.wav = Some(WavOut { file, keep, bits });
+        Ok(d)
+    }
+
+    /// A capture device that hears a WAV file's PCM data (then silence). The
+    /// file's format must be the device's: its data is taken as it is.
+    pub fn wav_source(config: PcmConfig, path: &std::path::Path, pacing: Pacing) -> std::io::Result<MemoryDevice> {
+        let bytes = std::fs::read(path)?;
+        let data =
+            wav_data(&bytes).ok_or_else(|| std::io::Error::other(format!("{}: not a PCM WAV file", path.display())))?;
+        Ok(Self::capture(config, data.to_vec(), pacing))
     }
 
     /// A device that records everything it plays into the returned buffer.
