@@ -21,8 +21,20 @@ fn main() {
     let cfg = PcmConfig { format: SampleFormat::S32Le, rate: 48_000, channels: 2, period_frames: 32, periods: 4 };
     // OUTBOARD_RT_BUSY=0 leaves out the busy process, for comparison.
     let with_busy = std::env::var("OUTBOARD_RT_BUSY").map(|v| v != "0").unwrap_or(true);
-    let mut busy = with_busy
-        .then(|| Command::new("sh").arg("-c").arg("while :; do :; done").spawn().expect("a busy-loop process"));
+    // OUTBOARD_RT_PIN=1 keeps the benchmark (engine and feeder) on CPU 0 and
+    // the busy process on CPU 1, as an audio box would isolate its cores.
+    let pin = std::env::var("OUTBOARD_RT_PIN").map(|v| v == "1").unwrap_or(false);
+    if pin {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
+        // sched_setaffinity only read and write that local set.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+    let busy_cmd = if pin { "exec taskset -c 1 sh -c 'while :; do :; done'" } else { "while :; do :; done" };
+    let mut busy = with_busy.then(|| Command::new("sh").arg("-c").arg(busy_cmd).spawn().expect("a busy-loop process"));
     let steal_before = steal_ticks();
     let engine = Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).expect("engine");
     let mut clients: Vec<_> = (0..8)
@@ -61,7 +73,11 @@ fn main() {
         let _ = b.wait();
     }
     let steal = steal_ticks().saturating_sub(steal_before);
-    let busy_text = if with_busy { "one core kept busy by another process" } else { "no other load" };
+    let busy_text = match (with_busy, pin) {
+        (true, true) => "another process keeping CPU 1 busy, the engine pinned to CPU 0",
+        (true, false) => "one core kept busy by another process",
+        (false, _) => "no other load",
+    };
     println!("engine, 32-frame periods at 48 kHz (0.67 ms), 8 S16 clients, {busy_text}:");
     println!("  ran {elapsed:.1} s: {periods} periods ({:.0} expected)", elapsed * 48_000.0 / 32.0);
     println!("  missed periods (wakeup more than a period late): {missed}");
