@@ -57,6 +57,9 @@ pub struct MemoryDevice {
     direction: Direction,
     /// Capture: what the device "hears", in order; silence after the end.
     source: Vec<u8>,
+    /// Real-time pacing runs this many ppm fast (positive) or slow: a
+    /// device whose crystal is off, for drift tests.
+    clock_ppm: f64,
     /// A WAV file to write what was played into, at drop.
     wav: Option<WavOut>,
 }
@@ -123,6 +126,7 @@ impl MemoryDevice {
             keep: None,
             direction: Direction::Playback,
             source: Vec::new(),
+            clock_ppm: 0.0,
             wav: None,
         }
     }
@@ -160,6 +164,12 @@ impl MemoryDevice {
         let data =
             wav_data(&bytes).ok_or_else(|| std::io::Error::other(format!("{}: not a PCM WAV file", path.display())))?;
         Ok(Self::capture(config, data.to_vec(), pacing))
+    }
+
+    /// Let the device's clock run `ppm` parts per million fast (or slow).
+    pub fn with_clock_ppm(mut self, ppm: f64) -> MemoryDevice {
+        self.clock_ppm = ppm;
+        self
     }
 
     /// A device that records everything it plays into the returned buffer.
@@ -232,7 +242,8 @@ impl PcmStream for MemoryDevice {
             });
         }
         if self.pacing == Pacing::RealTime {
-            let due = self.started.unwrap_or_else(Instant::now) + self.config.period_time() * (self.periods as u32 + 1);
+            let nominal = self.config.period_time() * (self.periods as u32 + 1);
+            let due = self.started.unwrap_or_else(Instant::now) + nominal.div_f64(1.0 + self.clock_ppm * 1e-6);
             sleep_until(due);
         }
         // The period that just "played" leaves the ring (or, capturing, the

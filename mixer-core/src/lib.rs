@@ -16,6 +16,7 @@
 //!
 //! Depends on `outboard-hal` only (for the PCM-stream trait): never on a driver.
 
+pub mod bridge;
 pub mod chmap;
 pub mod devices;
 pub mod drift;
