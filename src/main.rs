@@ -4,6 +4,7 @@
 //! node layers together (docs/ARCHITECTURE.md).
 
 mod args;
+mod config;
 mod demo;
 mod hda_cmd;
 mod list;
@@ -24,7 +25,7 @@ commands:
   record DEVICE FILE.wav [--seconds N] [--rate R] [--bits B] [--channels C]
                              record from the driver alone
   hda-codec FILE [--json]    parse a codec dump (/proc/asound/card*/codec#*, alsa-info) and show the paths
-  serve DEVICE [--bind]      the daemon: the mixer on DEVICE and an OSS /dev/dsp through CUSE (SIGTERM stops it)
+  serve DEVICE [--config F]  the daemon: the mixer on DEVICE and an OSS /dev/dsp through CUSE (SIGTERM stops it)
   clients                    which programs hold the daemon's nodes: pid, program, mode, format, state, xruns
   list                       sound hardware on this machine and whether Outboard can drive it
   probe vfio [--bind] [ADDR] bring up an HDA controller through VFIO: reset, codec round trips, interrupts

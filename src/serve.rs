@@ -118,21 +118,59 @@ fn catch_signals() -> Result<(), String> {
     Ok(())
 }
 
-/// `outboard serve DEVICE [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4]`
+/// `outboard serve [DEVICE] [--config FILE] [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4]`
+///
+/// Options on the command line win over the same settings in the config file.
+/// An integer setting from the config file, checked to fit `T`.
+fn config_number<T: TryFrom<i64>>(
+    config: &std::collections::HashMap<String, crate::config::Value>,
+    key: &str,
+) -> Result<Option<T>, String> {
+    match config.get(key) {
+        Some(crate::config::Value::Int(n)) => {
+            T::try_from(*n).map(Some).map_err(|_| format!("config: `{key} = {n}` is out of range"))
+        }
+        _ => Ok(None),
+    }
+}
+
 pub fn run(mut args: Args) -> Result<(), String> {
-    let bind = args.flag("--bind");
+    let config = match args.option::<PathBuf>("--config")? {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            crate::config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Default::default(),
+    };
+    let cfg_str = |key: &str| match config.get(key) {
+        Some(crate::config::Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let bind = args.flag("--bind") || config.get("bind") == Some(&crate::config::Value::Bool(true));
     let options = device_options(&mut args)?;
-    let name: String = args.option("--name")?.unwrap_or_else(|| "dsp".to_string());
-    let control: PathBuf = args.option("--control")?.unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET));
-    let group: String = args.option("--group")?.unwrap_or_else(|| "audio".to_string());
-    let mode = u32::from_str_radix(&args.option::<String>("--mode")?.unwrap_or_else(|| "0660".into()), 8)
-        .map_err(|e| format!("--mode: {e} (octal, e.g. 0660)"))?;
-    let rate: u32 = args.option("--rate")?.unwrap_or(48_000);
-    let period: usize = args.option("--period")?.unwrap_or(1024);
-    let periods: usize = args.option("--periods")?.unwrap_or(4);
-    let device = args
-        .positional()
-        .ok_or("usage: outboard serve DEVICE [--bind] [--name dsp] [--rate HZ] [--period FRAMES] [--periods N]")?;
+    let name: String = args.option("--name")?.or_else(|| cfg_str("node")).unwrap_or_else(|| "dsp".to_string());
+    let control: PathBuf = args
+        .option("--control")?
+        .or_else(|| cfg_str("control").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET));
+    let group: String = args.option("--group")?.or_else(|| cfg_str("group")).unwrap_or_else(|| "audio".to_string());
+    let mode = args.option::<String>("--mode")?.or_else(|| cfg_str("mode")).unwrap_or_else(|| "0660".into());
+    let mode = u32::from_str_radix(&mode, 8).map_err(|e| format!("mode {mode:?}: {e} (octal, e.g. 0660)"))?;
+    let rate: u32 = match args.option("--rate")? {
+        Some(r) => r,
+        None => config_number(&config, "rate")?.unwrap_or(48_000),
+    };
+    let period: usize = match args.option("--period")? {
+        Some(p) => p,
+        None => config_number(&config, "period")?.unwrap_or(1024),
+    };
+    let periods: usize = match args.option("--periods")? {
+        Some(p) => p,
+        None => config_number(&config, "periods")?.unwrap_or(4),
+    };
+    let device = args.positional().or_else(|| cfg_str("device")).ok_or(
+        "usage: outboard serve DEVICE [--config FILE] [--bind] [--name dsp] [--rate HZ] [--period FRAMES] [--periods N]",
+    )?;
     args.finish()?;
     catch_signals()?;
 

@@ -57,3 +57,22 @@ fn bad_input_gets_a_clear_error_and_no_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_bad_serve_config_is_refused_naming_the_line() {
+    let dir = std::env::temp_dir().join(format!("outboard-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (text, expect) in [
+        ("rate = 48000\nperods = 4\n", "line 2: `perods = 4`: unknown key"),
+        ("rate = 99999999999\n", "`rate = 99999999999` is out of range"),
+        ("period = \"big\"\n", "`period` takes an integer"),
+        ("node = \"x\"\n", "usage: outboard serve DEVICE"),
+    ] {
+        let file = dir.join("outboard.toml");
+        std::fs::write(&file, text).unwrap();
+        let (ok, stdout, stderr) = outboard(&["serve", "--config", file.to_str().unwrap()]);
+        assert!(!ok, "{text:?} was accepted: {stdout}");
+        assert!(stderr.contains(expect), "{text:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
