@@ -16,7 +16,9 @@ prepare() {
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR"
-  start_serve --period 4096 --periods 8
+  # The daemon's settings from a config file, as a boot-time daemon takes them.
+  printf 'period = 4096  # frames\nperiods = 8\ngroup = "root"\n' >"$RESULTS/outboard.toml"
+  start_serve --config "$RESULTS/outboard.toml"
   python3 - "$RESULTS/captured.raw" <<'PY' | tee "$RESULTS/client.txt"
 import ossaudiodev, sys
 dsp = ossaudiodev.open("/dev/dsp", "r")
@@ -32,6 +34,7 @@ PY
 }
 
 check() {
+  grep -q "4096-frame periods" "$RESULTS/serve.log" || { echo "the config's period was not used"; cat "$RESULTS/serve.log"; return 1; }
   grep -q '^read 192000$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare-capture "$RESULTS/in.raw" "$RESULTS/captured.raw"
 }
