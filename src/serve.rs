@@ -254,14 +254,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
         stats.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
         stats.device_errors.load(Ordering::Relaxed)
     );
-    if let Ok(engine) = Arc::try_unwrap(engine) {
-        drop(engine.stop());
+    let removed = nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and ");
+    // The handlers hold the engine, and the engine the device's streams and
+    // their register mappings: all must go before the device, or VFIO cannot
+    // release the device's group.
+    drop(nodes);
+    match Arc::try_unwrap(engine) {
+        Ok(engine) => drop(engine.stop()),
+        Err(_) => log::warn!("the engine is still shared at shutdown; it stops with the process"),
     }
     drop(dev); // streams stopped, controller in reset: quiet
-    println!(
-        "stopped: {} removed, {} left quiet",
-        nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and "),
-        device
-    );
+    println!("stopped: {removed} removed, {device} left quiet");
     result
 }

@@ -28,4 +28,9 @@ stop_serve() {
   kill -TERM "$SERVE_PID"
   wait "$SERVE_PID" || { echo "outboard serve failed"; cat "$RESULTS/serve.log"; return 1; }
   cat "$RESULTS/serve.log"
+  # A clean stop logs no error or warning (a VFIO group still busy at exit
+  # means something kept the device's mappings past shutdown).
+  if grep -E "^outboard: (error|warn)" "$RESULTS/serve.log"; then
+    echo "the daemon logged errors"; return 1
+  fi
 }
