@@ -360,37 +360,3 @@ fn wav_file_devices_play_into_a_file_and_capture_from_one() {
     assert!(MemoryDevice::wav_source(cfg, &dir.join("missing.wav"), Pacing::Immediate).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
-
-#[test]
-fn a_bridge_follows_two_drifting_clocks_without_xruns() {
-    // Device A captures at a clock 2000 ppm fast; device B plays at nominal
-    // rate. Over 8 s that is 768 frames too many, so without tracking B's
-    // queue would end 768 frames above the bridge's target. The target is
-    // 50 ms deep so the test survives a loaded CI machine's scheduling stalls.
-    let cfg = PcmConfig { format: SampleFormat::F32Le, rate: 48_000, channels: 1, period_frames: 240, periods: 4 };
-    let tone: Vec<u8> = (0..48_000 * 20).flat_map(|n| ((n as f32 * 0.05).sin() * 0.25).to_le_bytes()).collect();
-    let a = Engine::start_with(
-        None,
-        Some(Box::new(MemoryDevice::capture(cfg, tone, Pacing::RealTime).with_clock_ppm(2000.0))),
-    )
-    .unwrap();
-    let b = Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).unwrap();
-    let params = StreamParams { buffer_frames: 9600, ..StreamParams::new(SampleFormat::F32Le, 48_000, 1, 240) };
-    let bridge =
-        outboard_mixer::bridge::Bridge::start(a.capture(params).unwrap(), b.playback(params).unwrap(), 2400).unwrap();
-    std::thread::sleep(Duration::from_secs(8));
-    let ppm = bridge.stats().ppm();
-    let fill = bridge.stats().fill.load(std::sync::atomic::Ordering::Relaxed);
-    let (capture, playback) = bridge.stop().unwrap();
-    assert_eq!(capture.xruns(), 0, "capture overran");
-    assert!(
-        fill > 1900 && fill < 2900,
-        "the queue wandered to {fill} frames (target 2400; untracked it would pass 3100)"
-    );
-    assert!((-3000.0..-1000.0).contains(&ppm), "the tracker is following the 2000 ppm drift: {ppm:.0} ppm");
-    assert!(
-        playback.xruns() <= 1,
-        "playback underran {} times (one at the start is the prefill's edge)",
-        playback.xruns()
-    );
-}
