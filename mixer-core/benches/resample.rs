@@ -12,36 +12,13 @@
 //!
 //! A counting allocator checks that `process` allocates nothing.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use outboard_mixer::resample::measure::{fit_sine, sine};
 use outboard_mixer::resample::Resampler;
 
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for GlobalAlloc::alloc is passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for GlobalAlloc::dealloc is passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for GlobalAlloc::realloc is passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
 const FREQ: f64 = 1000.0;
 const AMPLITUDE: f64 = 0.5;
@@ -79,11 +56,11 @@ fn bench(case: &Case, seconds: usize, runs: usize) {
     for _ in 0..runs {
         r.reset();
         r.set_ratio_adjust(case.ppm).expect("valid adjustment");
-        let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+        let allocations = counting_alloc::allocations();
         let t0 = Instant::now();
         frames = convert(&mut r, &input, &mut out);
         best = best.min(t0.elapsed().as_secs_f64());
-        assert_eq!(ALLOCATIONS.load(Ordering::Relaxed), allocations, "process allocated");
+        assert_eq!(counting_alloc::allocations(), allocations, "process allocated");
     }
     let out_freq = FREQ / (f64::from(case.out_rate) * (1.0 + case.ppm * 1e-6));
     let fits: Vec<_> = (0..ch).map(|c| fit_sine(&out[SKIP * ch..frames * ch], ch, c, out_freq)).collect();

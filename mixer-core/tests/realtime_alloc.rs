@@ -2,8 +2,7 @@
 //! monitor recording, a counting allocator sees no allocation while the
 //! engine runs in steady state. (Its own test binary: nothing else runs.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,29 +12,8 @@ use outboard_mixer::format::SampleFormat;
 use outboard_mixer::pcm::PcmConfig;
 use outboard_mixer::stream::StreamParams;
 
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for GlobalAlloc::alloc is passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for GlobalAlloc::dealloc is passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for GlobalAlloc::realloc is passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[test]
 fn the_engine_loop_does_not_allocate() {
@@ -62,10 +40,10 @@ fn the_engine_loop_does_not_allocate() {
         (a, b, mon)
     });
     std::thread::sleep(Duration::from_millis(100)); // steady state
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting_alloc::allocations();
     let periods_before = engine.stats().periods.load(Ordering::Relaxed);
     std::thread::sleep(Duration::from_millis(300));
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = counting_alloc::allocations() - before;
     let periods = engine.stats().periods.load(Ordering::Relaxed) - periods_before;
     stop.store(true, Ordering::Relaxed);
     let _clients = writer.join().unwrap();
