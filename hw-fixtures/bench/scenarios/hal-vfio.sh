@@ -10,12 +10,11 @@ HDA=duplex
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 guest() {
-  local bin="$OUTBOARD_BIN_DIR/outboard" d addr=""
-  for d in /sys/bus/pci/devices/*; do
-    [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"
-  done
-  [[ -n "$addr" ]] || { echo "no HDA controller in the guest"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR/outboard" addr
+  addr="$(hda_address)" || return 1
 
   # Bad input: each must fail with a message naming the device, not a panic.
   if "$bin" probe vfio 0000:00:1f.7 2>"$RESULTS/missing.err"; then echo "a missing device succeeded"; return 1; fi

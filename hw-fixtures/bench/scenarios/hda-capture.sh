@@ -7,14 +7,16 @@ HDA=duplex
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 prepare() {
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 8 --seed 6
   HDA_INPUT="$RESULTS/in.raw"
 }
 
 guest() {
-  local d addr
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  local addr
+  addr="$(hda_address)" || return 1
   "$OUTBOARD_BIN_DIR/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 --period 4096 | tee "$RESULTS/record.txt"
 }
 

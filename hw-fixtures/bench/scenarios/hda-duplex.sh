@@ -6,14 +6,16 @@ HDA=duplex
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 prepare() {
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 8 --seed 7
   HDA_INPUT="$RESULTS/in.raw"
 }
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  local bin="$OUTBOARD_BIN_DIR" addr
+  addr="$(hda_address)" || return 1
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.wav" --seconds 2 --seed 8
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 8
   "$bin/outboard" record --bind "$addr" "$RESULTS/captured.wav" --seconds 2 --period 4096 --play "$RESULTS/sent.wav" | tee "$RESULTS/duplex.txt"

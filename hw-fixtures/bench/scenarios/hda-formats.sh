@@ -8,6 +8,8 @@ DESCRIPTION="HDA driver: every format the emulated codec advertises plays and re
 HDA=duplex
 USB=none
 TIMEOUT=300
+
+source "$BENCH_DIR/lib/outboard.sh"
 RATES="16000 22050 32000 44100 48000 88200 96000"
 
 prepare() {
@@ -18,8 +20,8 @@ prepare() {
 }
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr rate
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  local bin="$OUTBOARD_BIN_DIR" addr rate
+  addr="$(hda_address)" || return 1
   "$bin/outboard" info --bind "$addr" | tee "$RESULTS/info.txt"
   for rate in $RATES; do
     "$bin/outboard-bench-tool" signal "$RESULTS/sent-$rate.wav" --seconds 0.5 --seed "$rate" --rate "$rate"

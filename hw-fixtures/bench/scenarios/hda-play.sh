@@ -8,9 +8,11 @@ HDA_MIXER=off
 USB=none
 TIMEOUT=240
 
+source "$BENCH_DIR/lib/outboard.sh"
+
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" d addr
-  for d in /sys/bus/pci/devices/*; do [[ "$(<"$d/class")" == 0x0403* ]] && addr="$(basename "$d")"; done
+  local bin="$OUTBOARD_BIN_DIR" addr
+  addr="$(hda_address)" || return 1
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.wav" --seconds 2 --seed 5
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 5
   "$bin/outboard" info --bind "$addr" | tee "$RESULTS/info.txt"
