@@ -118,22 +118,32 @@ fn catch_signals() -> Result<(), String> {
     Ok(())
 }
 
-/// `outboard serve [DEVICE] [--config FILE] [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4]`
-///
-/// Options on the command line win over the same settings in the config file.
-/// An integer setting from the config file, checked to fit `T`.
-fn config_number<T: TryFrom<i64>>(
+/// An integer setting: `--KEY VALUE` on the command line, else `KEY = VALUE`
+/// in the config file (checked to fit `T`), else `default`.
+fn number<T>(
+    args: &mut Args,
     config: &std::collections::HashMap<String, crate::config::Value>,
     key: &str,
-) -> Result<Option<T>, String> {
+    default: T,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + TryFrom<i64>,
+    T::Err: std::fmt::Display,
+{
+    if let Some(v) = args.option(&format!("--{key}"))? {
+        return Ok(v);
+    }
     match config.get(key) {
         Some(crate::config::Value::Int(n)) => {
-            T::try_from(*n).map(Some).map_err(|_| format!("config: `{key} = {n}` is out of range"))
+            T::try_from(*n).map_err(|_| format!("config: `{key} = {n}` is out of range"))
         }
-        _ => Ok(None),
+        _ => Ok(default),
     }
 }
 
+/// `outboard serve [DEVICE] [--config FILE] [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4]`
+///
+/// Options on the command line win over the same settings in the config file.
 pub fn run(mut args: Args) -> Result<(), String> {
     let config = match args.option::<PathBuf>("--config")? {
         Some(path) => {
@@ -156,18 +166,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let group: String = args.option("--group")?.or_else(|| cfg_str("group")).unwrap_or_else(|| "audio".to_string());
     let mode = args.option::<String>("--mode")?.or_else(|| cfg_str("mode")).unwrap_or_else(|| "0660".into());
     let mode = u32::from_str_radix(&mode, 8).map_err(|e| format!("mode {mode:?}: {e} (octal, e.g. 0660)"))?;
-    let rate: u32 = match args.option("--rate")? {
-        Some(r) => r,
-        None => config_number(&config, "rate")?.unwrap_or(48_000),
-    };
-    let period: usize = match args.option("--period")? {
-        Some(p) => p,
-        None => config_number(&config, "period")?.unwrap_or(1024),
-    };
-    let periods: usize = match args.option("--periods")? {
-        Some(p) => p,
-        None => config_number(&config, "periods")?.unwrap_or(4),
-    };
+    let rate: u32 = number(&mut args, &config, "rate", 48_000)?;
+    let period: usize = number(&mut args, &config, "period", 1024)?;
+    let periods: usize = number(&mut args, &config, "periods", 4)?;
     let device = args.positional().or_else(|| cfg_str("device")).ok_or(
         "usage: outboard serve DEVICE [--config FILE] [--bind] [--name dsp] [--rate HZ] [--period FRAMES] [--periods N]",
     )?;
