@@ -13,4 +13,5 @@
 pub mod analysis;
 pub mod hda;
 pub mod signal;
+pub mod usb;
 pub mod wav;

@@ -1,0 +1,1 @@
+//! Recorded USB audio descriptor sets (being written).

@@ -1,0 +1,1 @@
+//! An emulated high-speed UAC2 device (being written).

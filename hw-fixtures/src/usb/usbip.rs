@@ -1,0 +1,1 @@
+//! A USB/IP server for emulated USB functions (being written).
