@@ -1,0 +1,348 @@
+//! Opening a USB audio device: its model, quirks, the interfaces it claims,
+//! choosing an alt setting, setting the rate and starting a stream.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
+use outboard_hal::usb::UsbDevice;
+
+use crate::controls::{self, VolumeRange};
+use crate::model::{feature, AltSetting, DeviceModel, EntityKind, Rates, UacVersion};
+use crate::quirks::{self, QuirkOverride, Quirks};
+use crate::stream::{UacStream, UrbPlan};
+use crate::{Error, Result};
+
+/// What a caller wants of a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamRequest {
+    pub rate: u32,
+    /// `None`: stereo if offered, else the most channels.
+    pub channels: Option<u16>,
+    /// `None`: the deepest format offered.
+    pub format: Option<SampleFormat>,
+    pub period_frames: usize,
+    pub periods: usize,
+}
+
+/// A feature unit's controls on one stream's path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeatureControl {
+    pub unit: u8,
+    /// Channels (0 = master) with a volume control.
+    pub volume_channels: Vec<u8>,
+    /// Channels with a mute control.
+    pub mute_channels: Vec<u8>,
+    /// The master's (or first channel's) volume range, if the device told it.
+    pub range: Option<VolumeRange>,
+}
+
+/// An opened USB audio function.
+pub struct UacDevice {
+    dev: Arc<dyn UsbDevice>,
+    model: DeviceModel,
+    quirks: Quirks,
+    claimed: Mutex<Vec<u8>>,
+}
+
+impl std::fmt::Debug for UacDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UacDevice").field("device", &self.dev.name()).field("id", &self.model.id).finish()
+    }
+}
+
+fn depth(format: SampleFormat) -> u32 {
+    format.bits() * 8 + format.bytes() as u32
+}
+
+impl UacDevice {
+    /// Parse the device's descriptors, look up its quirks, claim its control
+    /// interface and (UAC2) ask its clocks which rates they offer.
+    pub fn open(dev: Arc<dyn UsbDevice>, overrides: &[QuirkOverride]) -> Result<UacDevice> {
+        let mut model = crate::parse::parse_device(dev.descriptors(), dev.speed(), dev.name())?;
+        let quirks = quirks::lookup(model.id, overrides);
+        if quirks != Quirks::default() {
+            log::info!("{}: quirks {quirks}", dev.name());
+        }
+        dev.claim_interface(model.control_interface)?;
+        let mut uac = UacDevice { dev, model: model.clone(), quirks, claimed: Mutex::new(vec![model.control_interface]) };
+        if model.version == UacVersion::V2 {
+            for s in &mut model.streams {
+                for alt in &mut s.alts {
+                    alt.rates = uac.clock_rates_for(alt);
+                }
+            }
+        }
+        uac.model = model;
+        Ok(uac)
+    }
+
+    fn clock_rates_for(&self, alt: &AltSetting) -> Rates {
+        let Some(clock) = self.model.clock_source_of(alt.terminal) else {
+            log::warn!("{}: terminal {} has no clock source; its alt setting is unusable", self.dev.name(), alt.terminal);
+            return Rates::Discrete(Vec::new());
+        };
+        match controls::clock_rates(self.dev.as_ref(), &self.model, clock) {
+            Ok(r) => r,
+            Err(e) => {
+                log::info!("{}: clock {clock} gave no rate range ({e}); using its current rate", self.dev.name());
+                match controls::clock_rate(self.dev.as_ref(), &self.model, clock) {
+                    Ok(r) if r > 0 => Rates::Discrete(vec![r]),
+                    _ => Rates::Discrete(Vec::new()),
+                }
+            }
+        }
+    }
+
+    pub fn model(&self) -> &DeviceModel {
+        &self.model
+    }
+    pub fn quirks(&self) -> Quirks {
+        self.quirks
+    }
+    pub fn usb(&self) -> &Arc<dyn UsbDevice> {
+        &self.dev
+    }
+    pub fn name(&self) -> &str {
+        self.dev.name()
+    }
+
+    fn after_control(&self) {
+        let d = self.quirks.control_delay();
+        if !d.is_zero() {
+            std::thread::sleep(d);
+        }
+    }
+
+    /// The alt setting that best fits a request.
+    pub fn choose_alt(
+        &self,
+        direction: Direction,
+        rate: u32,
+        channels: Option<u16>,
+        format: Option<SampleFormat>,
+    ) -> Result<AltSetting> {
+        let all: Vec<&AltSetting> = self.model.streams(direction).flat_map(|s| s.alts.iter()).collect();
+        let fits = |a: &&&AltSetting| {
+            a.rates.contains(rate)
+                && channels.is_none_or(|c| a.channels == c)
+                && format.is_none_or(|f| a.format == f)
+                && a.format_type == 1
+        };
+        let mut candidates: Vec<&AltSetting> = all.iter().filter(fits).copied().collect();
+        candidates.sort_by_key(|a| {
+            let stereo = u32::from(a.channels != 2);
+            (if channels.is_none() { stereo } else { 0 }, std::cmp::Reverse(depth(a.format)), std::cmp::Reverse(a.channels))
+        });
+        candidates.first().map(|a| (*a).clone()).ok_or_else(|| Error::NoMatch {
+            device: self.dev.name().into(),
+            direction: if direction == Direction::Playback { "playback" } else { "capture" },
+            wanted: format!(
+                "{rate} Hz{}{}",
+                channels.map(|c| format!(", {c} channels")).unwrap_or_default(),
+                format.map(|f| format!(", {f:?}")).unwrap_or_default()
+            ),
+            offers: if all.is_empty() {
+                "nothing".into()
+            } else {
+                all.iter()
+                    .map(|a| format!("alt {}: {:?} {} ch {}", a.alt, a.format, a.channels, rates_text(&a.rates)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        })
+    }
+
+    fn control_result(&self, r: Result<()>) -> Result<()> {
+        match r {
+            Err(e) if self.quirks.contains(Quirks::IGNORE_CTL_ERROR) => {
+                log::info!("{}: control error ignored (quirk): {e}", self.dev.name());
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Set the rate an alt setting streams at: UAC1 through its endpoint,
+    /// UAC2 through its clock source. A device that STALLs the request while
+    /// offering only that rate is fine (QEMU's usb-audio does).
+    pub fn set_rate(&self, alt: &AltSetting, rate: u32) -> Result<()> {
+        let r = match self.model.version {
+            UacVersion::V1 => self.set_rate_v1(alt, rate),
+            UacVersion::V2 => self.set_rate_v2(alt, rate),
+        };
+        self.control_result(r)
+    }
+
+    fn set_rate_v1(&self, alt: &AltSetting, rate: u32) -> Result<()> {
+        let only = matches!(&alt.rates, Rates::Discrete(v) if v.len() == 1 && v[0] == rate);
+        if only && self.quirks.contains(Quirks::FIXED_RATE) {
+            return Ok(());
+        }
+        let ep = alt.endpoint.address;
+        let set = controls::set_endpoint_rate_v1(self.dev.as_ref(), ep, rate);
+        self.after_control();
+        match set {
+            Ok(()) => {}
+            Err(Error::Hal(outboard_hal::Error::Stall { .. })) if only || !alt.rate_control => {
+                log::info!("{}: endpoint {ep:#04x} refused the rate request; it runs at {rate} Hz anyway", self.dev.name());
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+        if self.quirks.contains(Quirks::GET_SAMPLE_RATE) || !alt.rate_control {
+            return Ok(());
+        }
+        match controls::get_endpoint_rate_v1(self.dev.as_ref(), ep) {
+            Ok(got) if got != rate => {
+                log::info!("{}: endpoint {ep:#04x} reports {got} Hz after being set to {rate} Hz", self.dev.name());
+            }
+            Ok(_) => {}
+            Err(e) => log::info!("{}: reading the rate back failed: {e}", self.dev.name()),
+        }
+        self.after_control();
+        Ok(())
+    }
+
+    fn set_rate_v2(&self, alt: &AltSetting, rate: u32) -> Result<()> {
+        let name = self.dev.name();
+        let clock = self.model.clock_source_of(alt.terminal).ok_or_else(|| Error::Control {
+            device: name.into(),
+            what: format!("terminal {} has no clock source", alt.terminal),
+        })?;
+        let (writable, validity) = match self.model.entity(clock).map(|e| &e.kind) {
+            Some(EntityKind::ClockSource { frequency_writable, validity_readable, .. }) => {
+                (*frequency_writable, *validity_readable)
+            }
+            _ => (false, false),
+        };
+        if writable {
+            controls::set_clock_rate(self.dev.as_ref(), &self.model, clock, rate)?;
+            self.after_control();
+        }
+        if !self.quirks.contains(Quirks::GET_SAMPLE_RATE) {
+            let got = controls::clock_rate(self.dev.as_ref(), &self.model, clock)?;
+            self.after_control();
+            if got != rate {
+                return Err(Error::Control {
+                    device: name.into(),
+                    what: format!(
+                        "clock {clock} runs at {got} Hz, not the {rate} Hz asked for{}",
+                        if writable { "" } else { " (its rate is not programmable)" }
+                    ),
+                });
+            }
+        }
+        if validity && !self.quirks.contains(Quirks::IGNORE_CLOCK_SOURCE) {
+            let valid = controls::clock_valid(self.dev.as_ref(), &self.model, clock)?;
+            self.after_control();
+            if !valid {
+                return Err(Error::Control { device: name.into(), what: format!("clock {clock} reports it is not valid at {rate} Hz") });
+            }
+        }
+        Ok(())
+    }
+
+    fn claim(&self, interface: u8) -> Result<()> {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        if !claimed.contains(&interface) {
+            self.dev.claim_interface(interface)?;
+            claimed.push(interface);
+        }
+        Ok(())
+    }
+
+    fn select_alt(&self, alt: &AltSetting) -> Result<()> {
+        if self.quirks.contains(Quirks::FORCE_IFACE_RESET) {
+            self.dev.set_alt_setting(alt.interface, 0)?;
+        }
+        self.dev.set_alt_setting(alt.interface, alt.alt)?;
+        if self.quirks.contains(Quirks::IFACE_DELAY) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// Choose an alt setting, select it, set the rate, and make a stream
+    /// (not yet started). Dropping the stream returns the interface to alt 0.
+    pub fn open_stream(&self, direction: Direction, req: StreamRequest, plan: Option<UrbPlan>) -> Result<UacStream> {
+        let alt = self.choose_alt(direction, req.rate, req.channels, req.format)?;
+        self.claim(alt.interface)?;
+        let iface_first = self.model.version == UacVersion::V1 || self.quirks.contains(Quirks::SET_IFACE_FIRST);
+        if iface_first {
+            self.select_alt(&alt)?;
+            self.set_rate(&alt, req.rate)?;
+        } else {
+            self.set_rate(&alt, req.rate)?;
+            self.select_alt(&alt)?;
+        }
+        let config = PcmConfig {
+            format: alt.format,
+            rate: req.rate,
+            channels: alt.channels,
+            period_frames: req.period_frames,
+            periods: req.periods,
+        };
+        let dev = Arc::clone(&self.dev);
+        let interface = alt.interface;
+        let back_to_zero: Box<dyn FnOnce() + Send> = Box::new(move || {
+            if let Err(e) = dev.set_alt_setting(interface, 0) {
+                log::debug!("{}: leaving alt 0 on interface {interface}: {e}", dev.name());
+            }
+        });
+        Ok(UacStream::new(Arc::clone(&self.dev), alt, self.model.speed, config, plan, Some(back_to_zero))?)
+    }
+
+    /// Feature units on the path of a direction's first streaming interface,
+    /// with their volume ranges.
+    pub fn feature_controls(&self, direction: Direction) -> Vec<FeatureControl> {
+        let Some(terminal) = self.model.streams(direction).flat_map(|s| s.alts.first()).map(|a| a.terminal).next() else {
+            return Vec::new();
+        };
+        self.model
+            .feature_units_on_path(terminal)
+            .into_iter()
+            .map(|unit| {
+                let volume_channels = controls::channels_with(&self.model, unit, feature::VOLUME);
+                let mute_channels = controls::channels_with(&self.model, unit, feature::MUTE);
+                let range = volume_channels
+                    .first()
+                    .and_then(|ch| controls::volume_range(self.dev.as_ref(), &self.model, unit, *ch).ok());
+                FeatureControl { unit, volume_channels, mute_channels, range }
+            })
+            .collect()
+    }
+
+    /// Set every volume channel of a feature unit to `db` (clamped to its
+    /// range) and clear its mutes.
+    pub fn set_unit_volume_db(&self, control: &FeatureControl, db: f64) -> Result<()> {
+        for &ch in &control.volume_channels {
+            let range = controls::volume_range(self.dev.as_ref(), &self.model, control.unit, ch)?;
+            self.control_result(controls::set_volume(self.dev.as_ref(), &self.model, control.unit, ch, range.raw_for_db(db)))?;
+            self.after_control();
+        }
+        for &ch in &control.mute_channels {
+            self.control_result(controls::set_mute(self.dev.as_ref(), &self.model, control.unit, ch, false))?;
+            self.after_control();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for UacDevice {
+    fn drop(&mut self) {
+        for i in self.claimed.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            let _ = self.dev.release_interface(i);
+        }
+    }
+}
+
+/// Rates as text ("48000 Hz", "44100/48000 Hz", "8000-96000 Hz").
+pub fn rates_text(r: &Rates) -> String {
+    match r {
+        Rates::Discrete(v) if v.is_empty() => "no rates".into(),
+        Rates::Discrete(v) => format!("{} Hz", v.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("/")),
+        Rates::Continuous { min, max } => format!("{min}-{max} Hz"),
+        Rates::FromClock => "rates from the clock".into(),
+    }
+}
