@@ -1,1 +1,0 @@
-//! A USB/IP server for emulated USB functions (being written).

@@ -1,0 +1,728 @@
+//! One USB/IP session: the device side of the data phase, over a connected
+//! stream socket, for any [`UsbFunction`].
+//!
+//! A reader thread takes USBIP_CMD_SUBMIT / USBIP_CMD_UNLINK off the socket
+//! and hands them to the session thread, which owns the function, keeps one
+//! queue per endpoint and writes every reply. Control requests are answered at
+//! once. Isochronous URBs complete in real time on a monotonic schedule per
+//! endpoint: a URB of N packets at interval I starts at the next (micro)frame
+//! or where the endpoint's previous URB ended, whichever is later, and
+//! completes N×I (micro)frames after its start. A stream therefore runs at the
+//! bus's rate however far ahead the host submits. Interrupt and bulk IN URBs
+//! are polled once per interval until the function has data (an empty answer
+//! is a NAK).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use outboard_hal::usb::descriptors::configurations;
+use outboard_hal::usb::mem::UsbFunction;
+use outboard_hal::usb::{Speed, Transfer, TransferKind, TransferStatus};
+
+use super::ep0::{parse_setup, Ep0};
+use super::wire::{self, Be32, CmdSubmit, CmdUnlink, HeaderBasic, IsoPacketDescriptor, RetSubmit, RetUnlink, Wire};
+use super::{Error, Result};
+
+/// Longest a message may take to arrive once its first byte has.
+const MESSAGE_DEADLINE: Duration = Duration::from_secs(5);
+/// Longest a reply may wait for the peer to read.
+const WRITE_DEADLINE: Duration = Duration::from_secs(5);
+/// How often idle threads look at the stop flag.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+/// Bounds on what a peer may ask for (vhci-hcd sends far less).
+const MAX_TRANSFER: i32 = 16 << 20;
+const MAX_PACKETS: i32 = 4096;
+/// (Micro)frames; USB's longest is 2^15 microframes.
+const MAX_INTERVAL: i32 = 1 << 16;
+
+/// A connected stream socket the server can run over.
+pub trait Socket: Read + Write + Send + Sized + 'static {
+    fn try_clone_socket(&self) -> io::Result<Self>;
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()>;
+    fn shutdown_both(&self);
+}
+
+impl Socket for UnixStream {
+    fn try_clone_socket(&self) -> io::Result<Self> {
+        self.try_clone()
+    }
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(read)?;
+        self.set_write_timeout(write)
+    }
+    fn shutdown_both(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Socket for std::net::TcpStream {
+    fn try_clone_socket(&self) -> io::Result<Self> {
+        self.try_clone()
+    }
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(read)?;
+        self.set_write_timeout(write)
+    }
+    fn shutdown_both(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// What one endpoint has moved (completed URBs only).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    pub urbs: u64,
+    /// Isochronous packets.
+    pub packets: u64,
+    /// Payload bytes (isochronous: the packets' actual lengths).
+    pub bytes: u64,
+    /// Isochronous packets that completed with an error status.
+    pub packet_errors: u64,
+    /// Bus time the completed isochronous URBs covered (N × interval each).
+    pub bus_time: Duration,
+}
+
+/// Counters of a session.
+#[derive(Clone, Debug, Default)]
+pub struct SessionStats {
+    pub control_requests: u64,
+    /// Control requests that ended in an error (STALL).
+    pub control_errors: u64,
+    /// URBs cancelled by USBIP_CMD_UNLINK before they completed.
+    pub unlinked: u64,
+    /// By endpoint address (bit 7 = IN).
+    pub endpoints: BTreeMap<u8, EndpointStats>,
+}
+
+/// Why a session ended without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The peer closed the connection (vhci-hcd does on detach).
+    PeerClosed,
+    /// [`ServerHandle::stop`] was called.
+    Stopped,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    stats: Mutex<SessionStats>,
+}
+
+/// Stops a running server and reads its counters; cheap to clone.
+#[derive(Clone)]
+pub struct ServerHandle(Arc<Shared>);
+
+impl ServerHandle {
+    /// End the session: the socket is closed, which the peer sees as an unplug.
+    pub fn stop(&self) {
+        self.0.stop.store(true, Ordering::SeqCst);
+    }
+    pub fn stats(&self) -> SessionStats {
+        self.0.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A USB/IP server for one emulated function.
+pub struct Server {
+    function: Box<dyn UsbFunction>,
+    speed: Speed,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Serve `function` as a device of this bus speed (it sets the
+    /// (micro)frame length isochronous intervals count in).
+    pub fn new(function: Box<dyn UsbFunction>, speed: Speed) -> Server {
+        let shared = Arc::new(Shared { stop: AtomicBool::new(false), stats: Mutex::new(SessionStats::default()) });
+        Server { function, speed, shared }
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle(self.shared.clone())
+    }
+
+    /// Run the session until the peer closes the connection or the handle
+    /// stops it. A malformed or unexpected message ends it with an error.
+    /// The socket is shut down on return, so the peer sees the device go.
+    pub fn run<S: Socket>(self, socket: S) -> Result<SessionEnd> {
+        let io_err = |what: &str| {
+            let what = what.to_string();
+            move |source| Error::Io { what, source }
+        };
+        socket.set_timeouts(Some(IDLE_POLL), Some(WRITE_DEADLINE)).map_err(io_err("setting socket timeouts"))?;
+        let reader_socket = socket.try_clone_socket().map_err(io_err("cloning the socket"))?;
+        let (tx, rx) = mpsc::channel();
+        let reader_stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let stop = reader_stop.clone();
+            std::thread::Builder::new()
+                .name("usbip-rx".into())
+                .spawn(move || read_loop(reader_socket, &tx, &stop))
+                .map_err(io_err("starting the reader thread"))?
+        };
+        let unit = match self.speed {
+            Speed::High | Speed::Super | Speed::SuperPlus => Duration::from_micros(125),
+            _ => Duration::from_millis(1),
+        };
+        let descriptors = self.function.descriptors();
+        let mut session = Session {
+            function: self.function,
+            ep0: Ep0::default(),
+            kinds: endpoint_kinds(&descriptors),
+            queues: BTreeMap::new(),
+            t0: Instant::now(),
+            unit,
+            frame_mask: if unit < Duration::from_millis(1) { 0x3fff } else { 0x7ff },
+            socket,
+            shared: self.shared.clone(),
+        };
+        let result = session.run(&rx);
+        match &result {
+            Ok(end) => log::info!("usbip: session ended ({end:?})"),
+            Err(e) => log::error!("usbip: session ended: {e}"),
+        }
+        reader_stop.store(true, Ordering::SeqCst);
+        session.socket.shutdown_both();
+        if reader.join().is_err() {
+            log::error!("usbip: the reader thread panicked");
+        }
+        result
+    }
+}
+
+/// Each endpoint address's transfer type, over every configuration and alt setting.
+fn endpoint_kinds(descriptors: &[u8]) -> HashMap<u8, TransferKind> {
+    let mut kinds = HashMap::new();
+    for config in configurations(descriptors) {
+        for alt in &config.interfaces {
+            for ep in &alt.endpoints {
+                let kind = match ep.transfer_type() {
+                    1 => TransferKind::Isochronous,
+                    2 => TransferKind::Bulk,
+                    3 => TransferKind::Interrupt,
+                    _ => continue,
+                };
+                kinds.insert(ep.address, kind);
+            }
+        }
+    }
+    kinds
+}
+
+/// A USBIP_CMD_SUBMIT with its payload, checked.
+#[derive(Debug)]
+pub(crate) struct Submit {
+    seqnum: u32,
+    /// Endpoint address (bit 7 = IN).
+    address: u8,
+    transfer_buffer_length: usize,
+    /// As sent; echoed in the reply.
+    number_of_packets: i32,
+    interval: u64,
+    setup: [u8; 8],
+    /// OUT data (the whole transfer buffer).
+    data: Vec<u8>,
+    /// Isochronous packets: (offset, length) in the transfer buffer.
+    iso: Vec<(u32, u32)>,
+}
+
+enum Event {
+    Submit(Box<Submit>),
+    Unlink { seqnum: u32, target: u32 },
+    Closed,
+    Failed(Error),
+}
+
+enum Fill {
+    Full,
+    Closed,
+    Stopped,
+}
+
+/// Fill `buf` from the socket. `idle` allows waiting forever for the first
+/// byte (between messages); inside a message the rest must come within
+/// [`MESSAGE_DEADLINE`].
+fn read_full(socket: &mut impl Read, buf: &mut [u8], idle: bool, stop: &AtomicBool) -> Result<Fill> {
+    let mut got = 0;
+    let mut deadline = (!idle).then(|| Instant::now() + MESSAGE_DEADLINE);
+    while got < buf.len() {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(Fill::Stopped);
+        }
+        match socket.read(&mut buf[got..]) {
+            Ok(0) if got == 0 && idle => return Ok(Fill::Closed),
+            Ok(0) => {
+                return Err(Error::Protocol(format!(
+                    "the peer closed the connection {got} bytes into a {}-byte read",
+                    buf.len()
+                )))
+            }
+            Ok(n) => {
+                got += n;
+                deadline.get_or_insert_with(|| Instant::now() + MESSAGE_DEADLINE);
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                if deadline.is_some_and(|d| Instant::now() > d) {
+                    return Err(Error::Protocol(format!(
+                        "a message stopped arriving: {got} of {} bytes in {} s",
+                        buf.len(),
+                        MESSAGE_DEADLINE.as_secs()
+                    )));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if got == 0 && idle && e.kind() == io::ErrorKind::ConnectionReset => return Ok(Fill::Closed),
+            Err(source) => return Err(Error::Io { what: "reading from the peer".into(), source }),
+        }
+    }
+    Ok(Fill::Full)
+}
+
+fn read_loop(mut socket: impl Read, tx: &Sender<Event>, stop: &AtomicBool) {
+    let event = loop {
+        match read_message(&mut socket, stop) {
+            Ok(Some(e)) => {
+                if tx.send(e).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => break Event::Closed,
+            Err(e) => break Event::Failed(e),
+        }
+    };
+    let _ = tx.send(event);
+}
+
+/// One command from the peer; `None` when the connection closed (or the
+/// session is stopping) between messages.
+fn read_message(socket: &mut impl Read, stop: &AtomicBool) -> Result<Option<Event>> {
+    let mut header = [0u8; wire::HEADER_SIZE];
+    match read_full(socket, &mut header, true, stop)? {
+        Fill::Full => {}
+        Fill::Closed | Fill::Stopped => return Ok(None),
+    }
+    let mut more = |n: usize| -> Result<Option<Vec<u8>>> {
+        let mut v = vec![0; n];
+        Ok(match read_full(socket, &mut v, false, stop)? {
+            Fill::Full => Some(v),
+            Fill::Closed | Fill::Stopped => None,
+        })
+    };
+    match wire::command_of(&header) {
+        wire::CMD_SUBMIT => {
+            let cmd = CmdSubmit::from_array(header);
+            let seqnum = cmd.basic.seqnum.get();
+            let bad = |what: String| Error::Protocol(format!("CMD_SUBMIT seqnum {seqnum}: {what}"));
+            let direction = cmd.basic.direction.get();
+            let ep = cmd.basic.ep.get();
+            if direction > wire::DIR_IN || ep > 15 {
+                return Err(bad(format!("direction {direction}, endpoint {ep}")));
+            }
+            let len = cmd.transfer_buffer_length.get_signed();
+            if !(0..=MAX_TRANSFER).contains(&len) {
+                return Err(bad(format!("transfer_buffer_length {len}")));
+            }
+            let np = cmd.number_of_packets.get_signed();
+            if np > MAX_PACKETS {
+                return Err(bad(format!("number_of_packets {np}")));
+            }
+            let interval = cmd.interval.get_signed();
+            if interval > MAX_INTERVAL {
+                return Err(bad(format!("interval {interval}")));
+            }
+            let len = len as usize;
+            let data = if direction == wire::DIR_OUT && len > 0 {
+                let Some(d) = more(len)? else { return Ok(None) };
+                d
+            } else {
+                Vec::new()
+            };
+            let packets = np.max(0) as usize;
+            let mut iso = Vec::with_capacity(packets);
+            if packets > 0 {
+                let Some(raw) = more(packets * wire::ISO_DESCRIPTOR_SIZE)? else { return Ok(None) };
+                for (i, chunk) in raw.chunks_exact(wire::ISO_DESCRIPTOR_SIZE).enumerate() {
+                    let Some(d) = IsoPacketDescriptor::from_bytes(chunk) else {
+                        return Err(bad(format!("packet descriptor {i} is {} bytes", chunk.len())));
+                    };
+                    let (offset, length) = (d.offset.get(), d.length.get());
+                    if u64::from(offset) + u64::from(length) > len as u64 {
+                        return Err(bad(format!("packet {i} at {offset}+{length} is outside the {len}-byte buffer")));
+                    }
+                    iso.push((offset, length));
+                }
+            }
+            Ok(Some(Event::Submit(Box::new(Submit {
+                seqnum,
+                address: ep as u8 | if direction == wire::DIR_IN { 0x80 } else { 0 },
+                transfer_buffer_length: len,
+                number_of_packets: np,
+                interval: interval.max(1) as u64,
+                setup: cmd.setup,
+                data,
+                iso,
+            }))))
+        }
+        wire::CMD_UNLINK => {
+            let cmd = CmdUnlink::from_array(header);
+            Ok(Some(Event::Unlink { seqnum: cmd.basic.seqnum.get(), target: cmd.unlink_seqnum.get() }))
+        }
+        other => Err(Error::Protocol(format!(
+            "unexpected command {other:#010x} (seqnum {}): a server takes only CMD_SUBMIT and CMD_UNLINK",
+            u32::from_be_bytes([header[4], header[5], header[6], header[7]])
+        ))),
+    }
+}
+
+struct Pending {
+    submit: Submit,
+    kind: TransferKind,
+    start_tick: u64,
+    /// The (micro)frame at whose start it completes (or is next polled).
+    due_tick: u64,
+}
+
+#[derive(Default)]
+struct EndpointQueue {
+    urbs: VecDeque<Pending>,
+    /// Where the next URB's schedule starts at the earliest.
+    next_free: u64,
+    /// Where the last completed URB ended.
+    completed_end: u64,
+}
+
+struct Session<S: Socket> {
+    function: Box<dyn UsbFunction>,
+    ep0: Ep0,
+    kinds: HashMap<u8, TransferKind>,
+    queues: BTreeMap<u8, EndpointQueue>,
+    t0: Instant,
+    /// One (micro)frame.
+    unit: Duration,
+    /// Reported start_frame: the frame number's 11 bits (high speed: and the microframe).
+    frame_mask: u64,
+    socket: S,
+    shared: Arc<Shared>,
+}
+
+/// The errno a status is reported as (0 or negative).
+pub(crate) fn errno(status: TransferStatus) -> i32 {
+    match status {
+        TransferStatus::Completed => 0,
+        TransferStatus::Cancelled => -libc::ECONNRESET,
+        TransferStatus::Stall => -libc::EPIPE,
+        TransferStatus::Disconnected => -libc::ESHUTDOWN,
+        TransferStatus::Overflow => -libc::EOVERFLOW,
+        TransferStatus::Error(e) => -e.abs(),
+    }
+}
+
+impl<S: Socket> Session<S> {
+    fn run(&mut self, rx: &Receiver<Event>) -> Result<SessionEnd> {
+        loop {
+            if self.shared.stop.load(Ordering::SeqCst) {
+                return Ok(SessionEnd::Stopped);
+            }
+            self.complete_due()?;
+            let wait = match self.queues.values().filter_map(|q| q.urbs.front()).map(|p| p.due_tick).min() {
+                Some(t) => self.tick_time(t).saturating_duration_since(Instant::now()).min(IDLE_POLL),
+                None => IDLE_POLL,
+            };
+            match rx.recv_timeout(wait) {
+                Ok(Event::Submit(s)) => self.submit(*s)?,
+                Ok(Event::Unlink { seqnum, target }) => self.unlink(seqnum, target)?,
+                Ok(Event::Closed) => return Ok(SessionEnd::PeerClosed),
+                Ok(Event::Failed(e)) => return Err(e),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Error::Protocol("the reader thread ended without a word".into()))
+                }
+            }
+        }
+    }
+
+    fn now_tick(&self) -> u64 {
+        (self.t0.elapsed().as_nanos() / self.unit.as_nanos()) as u64
+    }
+
+    fn tick_time(&self, tick: u64) -> Instant {
+        self.t0 + Duration::from_nanos((self.unit.as_nanos() as u64).saturating_mul(tick))
+    }
+
+    fn stats(&self) -> std::sync::MutexGuard<'_, SessionStats> {
+        self.shared.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.socket.write_all(bytes).map_err(|source| Error::Io { what: "writing a reply to the peer".into(), source })
+    }
+
+    fn submit(&mut self, s: Submit) -> Result<()> {
+        if s.address & 0x7f == 0 {
+            return self.control(s);
+        }
+        let kind = match self.kinds.get(&s.address) {
+            Some(&k) => k,
+            None => {
+                log::warn!("usbip: URB {} for endpoint {:#04x}, which no descriptor declares", s.seqnum, s.address);
+                return self.reply_error(&s, -libc::EPIPE);
+            }
+        };
+        if kind == TransferKind::Isochronous && s.iso.is_empty() {
+            log::warn!("usbip: isochronous URB {} without packets", s.seqnum);
+            return self.reply_error(&s, -libc::EINVAL);
+        }
+        let now = self.now_tick();
+        let q = self.queues.entry(s.address).or_default();
+        let (start_tick, due_tick) = match kind {
+            TransferKind::Isochronous => {
+                let start = (now + 1).max(q.next_free);
+                (start, start + s.iso.len() as u64 * s.interval)
+            }
+            TransferKind::Interrupt => {
+                let due = (now + s.interval).max(q.next_free);
+                (due, due)
+            }
+            TransferKind::Bulk => {
+                let due = now.max(q.next_free);
+                (due, due)
+            }
+        };
+        q.next_free = due_tick;
+        q.urbs.push_back(Pending { submit: s, kind, start_tick, due_tick });
+        Ok(())
+    }
+
+    fn unlink(&mut self, seqnum: u32, target: u32) -> Result<()> {
+        let mut found = false;
+        for q in self.queues.values_mut() {
+            if let Some(i) = q.urbs.iter().position(|p| p.submit.seqnum == target) {
+                q.urbs.remove(i);
+                if q.urbs.is_empty() {
+                    // A stream stopped: the next one starts from now, not
+                    // after URBs that will never run.
+                    q.next_free = q.completed_end;
+                }
+                found = true;
+                break;
+            }
+        }
+        if found {
+            self.stats().unlinked += 1;
+        }
+        log::debug!("usbip: unlink {target}: {}", if found { "cancelled" } else { "already completed" });
+        let ret = RetUnlink {
+            basic: HeaderBasic::reply(wire::RET_UNLINK, seqnum),
+            status: Be32::signed(if found { -libc::ECONNRESET } else { 0 }),
+            ..RetUnlink::default()
+        };
+        self.send(&ret.to_bytes())
+    }
+
+    /// Complete every queued URB whose time has come, in time order.
+    fn complete_due(&mut self) -> Result<()> {
+        loop {
+            let now = self.now_tick();
+            let next = self
+                .queues
+                .iter()
+                .filter_map(|(&a, q)| q.urbs.front().map(|p| (p.due_tick, a)))
+                .filter(|&(due, _)| due <= now)
+                .min();
+            let Some((_, address)) = next else { return Ok(()) };
+            let Some(q) = self.queues.get_mut(&address) else { return Ok(()) };
+            let Some(p) = q.urbs.pop_front() else { return Ok(()) };
+            match p.kind {
+                TransferKind::Isochronous => {
+                    q.completed_end = p.due_tick;
+                    self.complete_iso(p)?;
+                }
+                _ => self.complete_other(p)?,
+            }
+        }
+    }
+
+    fn complete_iso(&mut self, p: Pending) -> Result<()> {
+        let s = &p.submit;
+        let is_in = s.address & 0x80 != 0;
+        let lengths: Vec<u32> = s.iso.iter().map(|&(_, l)| l).collect();
+        let total: usize = lengths.iter().map(|&l| l as usize).sum();
+        let buffer = if is_in {
+            vec![0; total]
+        } else {
+            let mut b = Vec::with_capacity(total);
+            for &(off, len) in &s.iso {
+                b.extend_from_slice(&s.data[off as usize..(off + len) as usize]);
+            }
+            b
+        };
+        let mut t = Transfer::isochronous(s.address, buffer, lengths.clone(), u64::from(s.seqnum));
+        let (status, results, _) = self.function.transfer(&mut t);
+        if results.len() != lengths.len() {
+            log::debug!(
+                "usbip: endpoint {:#04x}: {} packet results for {} packets ({status:?})",
+                s.address,
+                results.len(),
+                lengths.len()
+            );
+        }
+        let mut descriptors = Vec::with_capacity(s.iso.len() * wire::ISO_DESCRIPTOR_SIZE);
+        let mut data_in = Vec::new();
+        let (mut actual_total, mut errors, mut pos) = (0u64, 0u64, 0usize);
+        for (i, &(offset, length)) in s.iso.iter().enumerate() {
+            let (mut actual, st) = match results.get(i) {
+                Some(r) => (r.actual_length.min(length), errno(r.status)),
+                None if status == TransferStatus::Completed => (0, -libc::EXDEV),
+                None => (0, errno(status)),
+            };
+            if is_in {
+                let avail = t.buffer.len().saturating_sub(pos);
+                actual = actual.min(avail as u32);
+                data_in.extend_from_slice(&t.buffer[pos..pos + actual as usize]);
+            }
+            pos += length as usize;
+            actual_total += u64::from(actual);
+            errors += u64::from(st != 0);
+            let d = IsoPacketDescriptor {
+                offset: Be32::new(offset),
+                length: Be32::new(length),
+                actual_length: Be32::new(actual),
+                status: Be32::signed(st),
+            };
+            descriptors.extend_from_slice(&d.to_bytes());
+        }
+        let ret = RetSubmit {
+            basic: HeaderBasic::reply(wire::RET_SUBMIT, s.seqnum),
+            status: Be32::signed(0),
+            actual_length: Be32::new(actual_total as u32),
+            start_frame: Be32::new((p.start_tick & self.frame_mask) as u32),
+            number_of_packets: Be32::signed(s.number_of_packets),
+            error_count: Be32::new(errors as u32),
+            padding: [0; 8],
+        };
+        {
+            let bus = self.unit * (s.iso.len() as u32) * (s.interval as u32);
+            let mut stats = self.stats();
+            let e = stats.endpoints.entry(s.address).or_default();
+            e.urbs += 1;
+            e.packets += s.iso.len() as u64;
+            e.bytes += actual_total;
+            e.packet_errors += errors;
+            e.bus_time += bus;
+        }
+        let mut msg = ret.to_bytes();
+        msg.extend_from_slice(&data_in);
+        msg.extend_from_slice(&descriptors);
+        self.send(&msg)
+    }
+
+    /// Interrupt and bulk: IN polls until the function has something.
+    fn complete_other(&mut self, mut p: Pending) -> Result<()> {
+        let s = &p.submit;
+        let is_in = s.address & 0x80 != 0;
+        let buffer = if is_in { vec![0; s.transfer_buffer_length] } else { s.data.clone() };
+        let mut t = Transfer { endpoint: s.address, kind: p.kind, buffer, iso_packets: Vec::new(), user_data: 0 };
+        let (status, _, actual) = self.function.transfer(&mut t);
+        if is_in && status == TransferStatus::Completed && actual == 0 && s.transfer_buffer_length > 0 {
+            // NAK: ask again next interval, ahead of anything queued behind it.
+            let step = if p.kind == TransferKind::Interrupt { s.interval } else { 1 };
+            p.due_tick = self.now_tick() + step;
+            let address = s.address;
+            let q = self.queues.entry(address).or_default();
+            q.next_free = q.next_free.max(p.due_tick);
+            q.urbs.push_front(p);
+            return Ok(());
+        }
+        let actual = actual.min(s.transfer_buffer_length).min(t.buffer.len());
+        {
+            let mut stats = self.stats();
+            let e = stats.endpoints.entry(s.address).or_default();
+            e.urbs += 1;
+            e.bytes += actual as u64;
+        }
+        let ret = RetSubmit {
+            basic: HeaderBasic::reply(wire::RET_SUBMIT, s.seqnum),
+            status: Be32::signed(errno(status)),
+            actual_length: Be32::new(actual as u32),
+            number_of_packets: Be32::signed(s.number_of_packets),
+            ..RetSubmit::default()
+        };
+        let mut msg = ret.to_bytes();
+        if is_in {
+            msg.extend_from_slice(&t.buffer[..actual]);
+        }
+        self.send(&msg)
+    }
+
+    fn control(&mut self, s: Submit) -> Result<()> {
+        let setup = parse_setup(&s.setup);
+        let is_in = s.address & 0x80 != 0;
+        let result = self.ep0.handle(self.function.as_mut(), &setup, &s.data);
+        let (status, data) = match result {
+            Ok(mut data) if is_in => {
+                data.truncate(usize::from(setup.length).min(s.transfer_buffer_length));
+                (0, data)
+            }
+            Ok(_) => (0, Vec::new()),
+            Err(st) => {
+                log::debug!(
+                    "usbip: control {:02x} {:02x} {:04x} {:04x}: {st:?}",
+                    setup.request_type,
+                    setup.request,
+                    setup.value,
+                    setup.index
+                );
+                (errno(st), Vec::new())
+            }
+        };
+        {
+            let mut stats = self.stats();
+            stats.control_requests += 1;
+            stats.control_errors += u64::from(status != 0);
+        }
+        let actual = if is_in {
+            data.len()
+        } else if status == 0 {
+            s.data.len()
+        } else {
+            0
+        };
+        let ret = RetSubmit {
+            basic: HeaderBasic::reply(wire::RET_SUBMIT, s.seqnum),
+            status: Be32::signed(status),
+            actual_length: Be32::new(actual as u32),
+            number_of_packets: Be32::signed(s.number_of_packets),
+            ..RetSubmit::default()
+        };
+        let mut msg = ret.to_bytes();
+        msg.extend_from_slice(&data);
+        self.send(&msg)
+    }
+
+    /// Complete a URB at once with an error (isochronous: every packet too).
+    fn reply_error(&mut self, s: &Submit, status: i32) -> Result<()> {
+        let ret = RetSubmit {
+            basic: HeaderBasic::reply(wire::RET_SUBMIT, s.seqnum),
+            status: Be32::signed(status),
+            number_of_packets: Be32::signed(s.number_of_packets),
+            error_count: Be32::new(s.iso.len() as u32),
+            ..RetSubmit::default()
+        };
+        let mut msg = ret.to_bytes();
+        for &(offset, length) in &s.iso {
+            let d = IsoPacketDescriptor {
+                offset: Be32::new(offset),
+                length: Be32::new(length),
+                actual_length: Be32::new(0),
+                status: Be32::signed(status),
+            };
+            msg.extend_from_slice(&d.to_bytes());
+        }
+        self.send(&msg)
+    }
+}
