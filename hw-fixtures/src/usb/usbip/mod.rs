@@ -4,8 +4,9 @@
 //!
 //! - [`wire`]: the data-phase messages (USBIP_CMD_SUBMIT, USBIP_RET_SUBMIT,
 //!   USBIP_CMD_UNLINK, USBIP_RET_UNLINK, isochronous packet descriptors).
-//! - [`Server`]: one session over a connected stream socket; isochronous
-//!   URBs complete in real (bus) time.
+//! - [`Server`]: one session over a connected stream socket (a reader
+//!   thread, `reader.rs`, feeds the session thread, `server.rs`; standard
+//!   requests in `ep0.rs`); isochronous URBs complete in real (bus) time.
 //! - [`attach`]: a socketpair plugged into the local vhci-hcd, served on a
 //!   thread; [`Attachment::detach`] (or drop) is a hot-unplug.
 //!
@@ -22,6 +23,7 @@
 //! [`UsbFunction`]: outboard_hal::usb::mem::UsbFunction
 
 mod ep0;
+mod reader;
 mod server;
 mod vhci;
 pub mod wire;
