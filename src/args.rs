@@ -42,6 +42,11 @@ impl Args {
         self.rest.remove(i)
     }
 
+    /// The next positional argument, left in place.
+    pub fn peek_positional(&self) -> Option<&str> {
+        self.rest.iter().find(|a| !a.starts_with("--")).map(String::as_str)
+    }
+
     /// Fail if anything was not consumed.
     pub fn finish(self) -> Result<(), String> {
         match self.rest.front() {

@@ -12,6 +12,7 @@ mod logger;
 mod pcm_io;
 mod probe;
 mod serve;
+mod usb_cmd;
 
 use std::process::ExitCode;
 
@@ -32,9 +33,17 @@ commands:
   probe usbfs [--id VID:PID] stream a known signal to a USB audio device's isochronous endpoint
   help                       this text
 
-DEVICE: an HDA controller's PCI address (bound to vfio-pci, or add --bind), or `emulated`
+DEVICE: an HDA controller's PCI address (bound to vfio-pci, or add --bind), or `emulated`;
+        or a USB audio device: `usb` (the first), `usb:VID:PID`, `VID:PID` or `usb:PORT` (e.g. usb:3-1).
+        USB play/record take --volume max|DB (every feature unit on the path); quirk overrides
+        come from OUTBOARD_USB_QUIRKS=vvvv:pppp:flag+flag,...
 
 environment: OUTBOARD_LOG=error|warn|info|debug|trace";
+
+/// Whether the command's DEVICE names a USB device.
+fn usb(args: &args::Args) -> bool {
+    args.peek_positional().is_some_and(usb_cmd::is_usb_spec)
+}
 
 fn main() -> ExitCode {
     logger::init();
@@ -45,6 +54,9 @@ fn main() -> ExitCode {
         Some("list") => args.finish().and_then(|()| list::run(std::path::Path::new(outboard_hal::pci::sysfs::SYSFS))),
         Some("probe") => probe::run(args),
         Some("demo") => demo::run(args),
+        Some("info") if usb(&args) => usb_cmd::info(args),
+        Some("play") if usb(&args) => usb_cmd::play(args),
+        Some("record") if usb(&args) => usb_cmd::record(args),
         Some("info") => hda_cmd::info(args),
         Some("play") => hda_cmd::play(args),
         Some("record") => hda_cmd::record(args),

@@ -56,7 +56,15 @@ impl VolumeRange {
     }
 }
 
-fn entity_setup(dir_in: bool, request: u8, selector: u8, channel: u8, entity: u8, interface: u8, len: usize) -> ControlSetup {
+fn entity_setup(
+    dir_in: bool,
+    request: u8,
+    selector: u8,
+    channel: u8,
+    entity: u8,
+    interface: u8,
+    len: usize,
+) -> ControlSetup {
     ControlSetup {
         request_type: if dir_in { rt::DIR_IN } else { rt::DIR_OUT } | rt::CLASS | rt::INTERFACE,
         request,
@@ -67,7 +75,15 @@ fn entity_setup(dir_in: bool, request: u8, selector: u8, channel: u8, entity: u8
 }
 
 /// Read an entity control; returns the bytes the device sent.
-fn get(dev: &dyn UsbDevice, model: &DeviceModel, request: u8, selector: u8, channel: u8, entity: u8, len: usize) -> Result<Vec<u8>> {
+fn get(
+    dev: &dyn UsbDevice,
+    model: &DeviceModel,
+    request: u8,
+    selector: u8,
+    channel: u8,
+    entity: u8,
+    len: usize,
+) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
     let setup = entity_setup(true, request, selector, channel, entity, model.control_interface, len);
     let n = dev.control_in(setup, &mut buf, CONTROL_TIMEOUT)?;
@@ -75,13 +91,24 @@ fn get(dev: &dyn UsbDevice, model: &DeviceModel, request: u8, selector: u8, chan
     Ok(buf)
 }
 
-fn set(dev: &dyn UsbDevice, model: &DeviceModel, request: u8, selector: u8, channel: u8, entity: u8, data: &[u8]) -> Result<()> {
+fn set(
+    dev: &dyn UsbDevice,
+    model: &DeviceModel,
+    request: u8,
+    selector: u8,
+    channel: u8,
+    entity: u8,
+    data: &[u8],
+) -> Result<()> {
     let setup = entity_setup(false, request, selector, channel, entity, model.control_interface, data.len());
     Ok(dev.control_out(setup, data, CONTROL_TIMEOUT)?)
 }
 
 fn short(dev: &dyn UsbDevice, what: &str, got: usize, want: usize) -> Error {
-    Error::Control { device: dev.name().into(), what: format!("{what}: the device answered {got} bytes, expected {want}") }
+    Error::Control {
+        device: dev.name().into(),
+        what: format!("{what}: the device answered {got} bytes, expected {want}"),
+    }
 }
 
 fn le_i16(dev: &dyn UsbDevice, what: &str, b: &[u8]) -> Result<i16> {
@@ -215,7 +242,11 @@ pub fn volume_range(dev: &dyn UsbDevice, model: &DeviceModel, unit: u8, channel:
     if range.min > range.max {
         return Err(Error::Control {
             device: dev.name().into(),
-            what: format!("unit {unit} reports a volume range from {} to {} dB", VolumeRange::db(range.min), VolumeRange::db(range.max)),
+            what: format!(
+                "unit {unit} reports a volume range from {} to {} dB",
+                VolumeRange::db(range.min),
+                VolumeRange::db(range.max)
+            ),
         });
     }
     Ok(VolumeRange { res: range.res.max(1), ..range })

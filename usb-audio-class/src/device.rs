@@ -65,7 +65,8 @@ impl UacDevice {
             log::info!("{}: quirks {quirks}", dev.name());
         }
         dev.claim_interface(model.control_interface)?;
-        let mut uac = UacDevice { dev, model: model.clone(), quirks, claimed: Mutex::new(vec![model.control_interface]) };
+        let mut uac =
+            UacDevice { dev, model: model.clone(), quirks, claimed: Mutex::new(vec![model.control_interface]) };
         if model.version == UacVersion::V2 {
             for s in &mut model.streams {
                 for alt in &mut s.alts {
@@ -79,7 +80,11 @@ impl UacDevice {
 
     fn clock_rates_for(&self, alt: &AltSetting) -> Rates {
         let Some(clock) = self.model.clock_source_of(alt.terminal) else {
-            log::warn!("{}: terminal {} has no clock source; its alt setting is unusable", self.dev.name(), alt.terminal);
+            log::warn!(
+                "{}: terminal {} has no clock source; its alt setting is unusable",
+                self.dev.name(),
+                alt.terminal
+            );
             return Rates::Discrete(Vec::new());
         };
         match controls::clock_rates(self.dev.as_ref(), &self.model, clock) {
@@ -132,7 +137,11 @@ impl UacDevice {
         let mut candidates: Vec<&AltSetting> = all.iter().filter(fits).copied().collect();
         candidates.sort_by_key(|a| {
             let stereo = u32::from(a.channels != 2);
-            (if channels.is_none() { stereo } else { 0 }, std::cmp::Reverse(depth(a.format)), std::cmp::Reverse(a.channels))
+            (
+                if channels.is_none() { stereo } else { 0 },
+                std::cmp::Reverse(depth(a.format)),
+                std::cmp::Reverse(a.channels),
+            )
         });
         candidates.first().map(|a| (*a).clone()).ok_or_else(|| Error::NoMatch {
             device: self.dev.name().into(),
@@ -185,7 +194,10 @@ impl UacDevice {
         match set {
             Ok(()) => {}
             Err(Error::Hal(outboard_hal::Error::Stall { .. })) if only || !alt.rate_control => {
-                log::info!("{}: endpoint {ep:#04x} refused the rate request; it runs at {rate} Hz anyway", self.dev.name());
+                log::info!(
+                    "{}: endpoint {ep:#04x} refused the rate request; it runs at {rate} Hz anyway",
+                    self.dev.name()
+                );
                 return Ok(());
             }
             Err(e) => return Err(e),
@@ -237,7 +249,10 @@ impl UacDevice {
             let valid = controls::clock_valid(self.dev.as_ref(), &self.model, clock)?;
             self.after_control();
             if !valid {
-                return Err(Error::Control { device: name.into(), what: format!("clock {clock} reports it is not valid at {rate} Hz") });
+                return Err(Error::Control {
+                    device: name.into(),
+                    what: format!("clock {clock} reports it is not valid at {rate} Hz"),
+                });
             }
         }
         Ok(())
@@ -296,7 +311,8 @@ impl UacDevice {
     /// Feature units on the path of a direction's first streaming interface,
     /// with their volume ranges.
     pub fn feature_controls(&self, direction: Direction) -> Vec<FeatureControl> {
-        let Some(terminal) = self.model.streams(direction).flat_map(|s| s.alts.first()).map(|a| a.terminal).next() else {
+        let Some(terminal) = self.model.streams(direction).flat_map(|s| s.alts.first()).map(|a| a.terminal).next()
+        else {
             return Vec::new();
         };
         self.model
@@ -318,7 +334,13 @@ impl UacDevice {
     pub fn set_unit_volume_db(&self, control: &FeatureControl, db: f64) -> Result<()> {
         for &ch in &control.volume_channels {
             let range = controls::volume_range(self.dev.as_ref(), &self.model, control.unit, ch)?;
-            self.control_result(controls::set_volume(self.dev.as_ref(), &self.model, control.unit, ch, range.raw_for_db(db)))?;
+            self.control_result(controls::set_volume(
+                self.dev.as_ref(),
+                &self.model,
+                control.unit,
+                ch,
+                range.raw_for_db(db),
+            ))?;
             self.after_control();
         }
         for &ch in &control.mute_channels {

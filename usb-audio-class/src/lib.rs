@@ -26,6 +26,7 @@ pub mod model;
 pub mod packets;
 pub mod parse;
 pub mod quirks;
+pub mod report;
 pub mod stream;
 
 pub use device::UacDevice;

@@ -116,8 +116,7 @@ pub fn parse_configuration(config: &Configuration<'_>, id: UsbId, speed: Speed, 
             UacVersion::V1
         }
     };
-    let entities: Vec<Entity> =
-        control.extra.iter().filter_map(|d| parse_entity(Desc(d), version, device)).collect();
+    let entities: Vec<Entity> = control.extra.iter().filter_map(|d| parse_entity(Desc(d), version, device)).collect();
 
     // Which streaming interfaces belong to this function.
     let members: Option<Vec<u8>> = match version {
@@ -147,7 +146,10 @@ pub fn parse_configuration(config: &Configuration<'_>, id: UsbId, speed: Speed, 
         }
         if iface.subclass != SUBCLASS_STREAMING {
             if iface.alt == 0 {
-                skipped.push(format!("interface {}: subclass {} (MIDI or other), not driven", iface.number, iface.subclass));
+                skipped.push(format!(
+                    "interface {}: subclass {} (MIDI or other), not driven",
+                    iface.number, iface.subclass
+                ));
             }
             continue;
         }
@@ -164,7 +166,11 @@ pub fn parse_configuration(config: &Configuration<'_>, id: UsbId, speed: Speed, 
                 log::warn!("{device}: interface {} mixes directions; alt {} skipped", iface.number, iface.alt);
                 skipped.push(format!("interface {} alt {}: direction differs from alt 1", iface.number, iface.alt));
             }
-            None => streams.push(StreamingInterface { interface: iface.number, direction: alt.direction(), alts: vec![alt] }),
+            None => streams.push(StreamingInterface {
+                interface: iface.number,
+                direction: alt.direction(),
+                alts: vec![alt],
+            }),
         }
     }
     Ok(DeviceModel {
@@ -186,7 +192,10 @@ fn parse_entity(d: Desc<'_>, version: UacVersion, device: &str) -> Option<Entity
     let subtype = d.subtype()?;
     let parsed = parse_entity_fields(d, subtype, version);
     if parsed.is_none() && subtype != ac::HEADER {
-        log::warn!("{device}: audio control descriptor subtype {subtype:#04x} of {} bytes is malformed; skipped", d.0.len());
+        log::warn!(
+            "{device}: audio control descriptor subtype {subtype:#04x} of {} bytes is malformed; skipped",
+            d.0.len()
+        );
     }
     parsed
 }
@@ -206,11 +215,9 @@ fn parse_entity_fields(d: Desc<'_>, subtype: u8, version: UacVersion) -> Option<
             clock: Some(d.u8(7)?),
             channels: d.u8(8)?,
         },
-        ac::INPUT_TERMINAL => EntityKind::InputTerminal {
-            terminal_type: TerminalType(d.u16(4)?),
-            channels: d.u8(7)?,
-            clock: None,
-        },
+        ac::INPUT_TERMINAL => {
+            EntityKind::InputTerminal { terminal_type: TerminalType(d.u16(4)?), channels: d.u8(7)?, clock: None }
+        }
         ac::OUTPUT_TERMINAL if v2 => EntityKind::OutputTerminal {
             terminal_type: TerminalType(d.u16(4)?),
             source: d.u8(7)?,

@@ -136,12 +136,31 @@ const fn device(vendor: u16, product: u16, flags: Quirks, note: &'static str) ->
 /// Devices known to need flags. Entries from Linux's quirk_flags_table name
 /// it; the others say what was seen.
 pub const TABLE: &[QuirkEntry] = &[
-    device(0x46f4, 0x0002, Quirks::FIXED_RATE,
-        "QEMU usb-audio: one rate and no sampling-frequency control; SET_CUR of the rate STALLs (seen on the bench)"),
-    device(0x0644, 0x805f, Quirks::FORCE_IFACE_RESET, "TEAC Model 12 (Linux: stops after an xrun restart without a reset)"),
-    device(0x06f8, 0xb000, Quirks::IGNORE_CTL_ERROR, "Hercules DJ Console, Windows edition (Linux: failing mixer controls)"),
+    device(
+        0x46f4,
+        0x0002,
+        Quirks::FIXED_RATE,
+        "QEMU usb-audio: one rate and no sampling-frequency control; SET_CUR of the rate STALLs (seen on the bench)",
+    ),
+    device(
+        0x0644,
+        0x805f,
+        Quirks::FORCE_IFACE_RESET,
+        "TEAC Model 12 (Linux: stops after an xrun restart without a reset)",
+    ),
+    device(
+        0x06f8,
+        0xb000,
+        Quirks::IGNORE_CTL_ERROR,
+        "Hercules DJ Console, Windows edition (Linux: failing mixer controls)",
+    ),
     device(0x2b53, 0x0031, Quirks::GENERIC_IMPLICIT_FB, "Fiero SC-01 firmware 1.1.0 (Linux: implicit feedback)"),
-    device(0x0525, 0xa4ad, Quirks::IFACE_SKIP_CLOSE, "Hamedal C20 USB camera (Linux: do not close the interface on rate change)"),
+    device(
+        0x0525,
+        0xa4ad,
+        Quirks::IFACE_SKIP_CLOSE,
+        "Hamedal C20 USB camera (Linux: do not close the interface on rate change)",
+    ),
     QuirkEntry {
         vendor: 0x045e,
         product: None,
@@ -176,7 +195,10 @@ pub fn parse_overrides(text: &str) -> Result<Vec<QuirkOverride>> {
             let mut q = Quirks::default();
             for name in f.split('+') {
                 let name = name.trim().to_ascii_lowercase();
-                let found = Quirks::NAMES.iter().find(|(n, _)| *n == name).ok_or_else(|| bad(&format!("unknown flag `{name}`")))?;
+                let found = Quirks::NAMES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or_else(|| bad(&format!("unknown flag `{name}`")))?;
                 q = q.union(found.1);
             }
             q

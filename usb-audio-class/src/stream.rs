@@ -213,7 +213,10 @@ impl Pump {
                 if self.last_completion.elapsed() > STALL_DEADLINE {
                     self.shared.set_error(
                         STATE_XRUN,
-                        format!("{name}: no isochronous transfer completed for {} s; the device stopped streaming", STALL_DEADLINE.as_secs()),
+                        format!(
+                            "{name}: no isochronous transfer completed for {} s; the device stopped streaming",
+                            STALL_DEADLINE.as_secs()
+                        ),
                     );
                     return false;
                 }
