@@ -517,3 +517,60 @@ fn the_session_ends_when_the_peer_closes_or_the_handle_stops_it() {
     drop(k);
     assert_eq!(server.join().unwrap().unwrap(), SessionEnd::PeerClosed);
 }
+
+/// The real thing: the local kernel's vhci-hcd enumerates the test function
+/// and usbfs streams isochronous URBs through it. Run in the bench guest
+/// (vhci_hcd loaded, root): `outboard_fixtures-* --ignored through_the_kernel`.
+#[test]
+#[ignore = "needs vhci_hcd and root: the bench guest"]
+fn through_the_kernel_vhci_enumerates_and_usbfs_streams() {
+    use outboard_hal::usb::{sysfs, usbfs::UsbfsDevice, UsbDevice, UsbId};
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut a = super::attach(Box::new(TestFn { seen: seen.clone(), in_fill: 100 }), Speed::Full).unwrap();
+    let busid = a.wait_enumerated(Duration::from_secs(20)).unwrap();
+    let dir = std::path::Path::new("/sys/bus/usb/devices").join(&busid);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap().trim().to_string();
+    assert_eq!((read("idVendor"), read("idProduct"), read("speed")), ("1234".into(), "5678".into(), "12".into()));
+    let mut ours = DEVICE.to_vec();
+    ours.extend_from_slice(&config());
+    assert_eq!(std::fs::read(dir.join("descriptors")).unwrap(), ours, "the kernel read our descriptors");
+
+    let info = sysfs::find(std::path::Path::new("/sys"), UsbId { vendor: 0x1234, product: 0x5678 }).unwrap();
+    let dev = UsbfsDevice::open_info(&info).unwrap();
+    dev.claim_interface(0).unwrap();
+    dev.set_alt_setting(0, 1).unwrap();
+    let t0 = Instant::now();
+    let mut sent = Vec::new();
+    for u in 0..20u64 {
+        let data: Vec<u8> = (0..8 * 192).map(|i| (i as u64 * 7 + u) as u8).collect();
+        sent.extend_from_slice(&data);
+        dev.submit(Transfer::isochronous(0x01, data, vec![192; 8], u)).unwrap();
+        dev.submit(Transfer::isochronous(0x82, vec![0; 8 * 192], vec![192; 8], 100 + u)).unwrap();
+    }
+    let mut captured = Vec::new();
+    for _ in 0..40 {
+        let c = dev.reap(Duration::from_secs(5)).unwrap().expect("a completion within 5 s");
+        c.check(dev.name()).unwrap();
+        if c.transfer.endpoint == 0x82 {
+            assert_eq!(c.actual_length, 800);
+            assert!(c.iso_packets.iter().all(|p| p.actual_length == 100));
+            for (n, p) in c.iso_packets.iter().enumerate() {
+                let at = n * 192;
+                captured.extend_from_slice(&c.transfer.buffer[at..at + p.actual_length as usize]);
+            }
+        }
+    }
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(155), "160 frames of iso took {took:?}");
+    assert_eq!(seen.lock().unwrap().out, sent, "every OUT byte, in order");
+    let want: Vec<u8> = (0..20).flat_map(|_| (1..=8u8).flat_map(|n| [n; 100])).collect();
+    assert_eq!(captured, want);
+    drop(dev);
+
+    assert_eq!(a.detach().unwrap(), SessionEnd::PeerClosed);
+    let t = Instant::now();
+    while dir.exists() {
+        assert!(t.elapsed() < Duration::from_secs(5), "{busid} still there 5 s after the detach");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -19,6 +19,9 @@ use super::{Error, Result};
 /// The first vhci-hcd controller's sysfs directory.
 pub const VHCI_DIR: &str = "/sys/devices/platform/vhci_hcd.0";
 
+/// Where the kernel lists USB devices by bus path.
+const USB_DEVICES: &str = "/sys/bus/usb/devices";
+
 /// `enum usbip_device_status` values a vhci port shows (include/uapi/linux/usbip.h).
 #[doc(alias = "usbip_device_status")]
 pub mod port_status {
@@ -175,13 +178,18 @@ impl Attachment {
         self.thread.as_ref().is_none_or(|t| t.is_finished())
     }
 
-    /// Wait until the kernel has enumerated the device; returns its bus path
-    /// ("3-1", as under /sys/bus/usb/devices).
+    /// Wait until the kernel has enumerated and configured the device;
+    /// returns its bus path ("3-1", as under /sys/bus/usb/devices).
     pub fn wait_enumerated(&mut self, timeout: Duration) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(p) = read_status(&self.dir)?.into_iter().find(|p| p.port == self.port) {
-                if p.status == port_status::USED && p.busid != "0-0" {
+                // The port says "used" from SET_ADDRESS on; the device is in
+                // sysfs only once its descriptors are read, and configured
+                // when bConfigurationValue is not empty.
+                let config = Path::new(USB_DEVICES).join(&p.busid).join("bConfigurationValue");
+                let configured = std::fs::read_to_string(config).is_ok_and(|v| !v.trim().is_empty());
+                if p.status == port_status::USED && p.busid != "0-0" && configured {
                     return Ok(p.busid);
                 }
             }
