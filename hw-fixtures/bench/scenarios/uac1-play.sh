@@ -19,7 +19,8 @@ guest() {
   "$bin/outboard" list | tee "$RESULTS/list.txt"
   "$bin/outboard" info usb:46f4:0002 | tee "$RESULTS/info.txt"
   OUTBOARD_USB_QUIRKS=46f4:0002:0 OUTBOARD_LOG=info \
-    "$bin/outboard" play usb "$RESULTS/sent.wav" --volume max 2> >(tee "$RESULTS/play.err" >&2) | tee "$RESULTS/play.txt"
+    "$bin/outboard" play usb "$RESULTS/sent.wav" --volume max 2>"$RESULTS/play.err" | tee "$RESULTS/play.txt"
+  cat "$RESULTS/play.err"
   # A rate the device does not offer is refused, naming what it offers.
   if "$bin/outboard" play 46f4:0002 "$RESULTS/cd.wav" 2>"$RESULTS/badrate.err"; then echo "44.1 kHz was accepted"; return 1; fi
   cat "$RESULTS/badrate.err"
