@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# Helpers for scenarios that plug an emulated USB device into the guest through
+# vhci-hcd with outboard-usb-emu (source "$BENCH_DIR/lib/usb-emu.sh").
+
+# start_emu NAME ARGS...: `outboard-usb-emu ARGS` in the background, output in
+# $RESULTS/NAME.out and NAME.err; waits (90 s at most: TCG is slow) for its
+# "attached usb BUSID" line. Sets EMU_PID and EMU_BUSID.
+start_emu() {
+  local name="$1" i line
+  shift
+  EMU_NAME="$name"
+  "$OUTBOARD_BIN_DIR/outboard-usb-emu" "$@" >"$RESULTS/$name.out" 2>"$RESULTS/$name.err" &
+  EMU_PID=$!
+  for ((i = 0; i < 900; i++)); do
+    line="$(grep -m1 '^attached usb ' "$RESULTS/$name.out" || true)"
+    if [[ -n "$line" ]]; then
+      EMU_BUSID="$(cut -d' ' -f3 <<<"$line")"
+      echo "$name: $line"
+      return 0
+    fi
+    if ! kill -0 "$EMU_PID" 2>/dev/null; then
+      echo "$name: outboard-usb-emu exited before the device was attached"
+      cat "$RESULTS/$name.out" "$RESULTS/$name.err"
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "$name: no device attached after 90 s"; cat "$RESULTS/$name.err"
+  kill -TERM "$EMU_PID" 2>/dev/null || true
+  return 1
+}
+
+# emu_card: the ALSA card number the kernel's snd-usb-audio made of the
+# emulated device (waits 30 s at most for it and its PCM nodes). Prints it.
+emu_card() {
+  local i c n
+  for ((i = 0; i < 300; i++)); do
+    for c in /sys/bus/usb/devices/"$EMU_BUSID":*/sound/card*; do
+      [[ -e "$c" ]] || continue
+      n="${c##*/card}"
+      if [[ -c /dev/snd/pcmC${n}D0p && -c /dev/snd/pcmC${n}D0c ]]; then echo "$n"; return 0; fi
+    done
+    sleep 0.1
+  done
+  echo "no sound card appeared for usb $EMU_BUSID" >&2
+  ls -l /sys/bus/usb/devices/"$EMU_BUSID":* >&2 || true
+  return 1
+}
+
+# stop_emu: SIGTERM the emulator (it unplugs the device and prints its
+# counters) and check it ended cleanly; 30 s at most.
+stop_emu() {
+  local i
+  kill -TERM "$EMU_PID" 2>/dev/null || true
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$EMU_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$EMU_PID" 2>/dev/null; then
+    echo "$EMU_NAME: outboard-usb-emu still runs 30 s after SIGTERM"
+    kill -KILL "$EMU_PID" 2>/dev/null || true
+    return 1
+  fi
+  if ! wait "$EMU_PID"; then
+    echo "$EMU_NAME: outboard-usb-emu failed"
+    cat "$RESULTS/$EMU_NAME.out" "$RESULTS/$EMU_NAME.err"
+    return 1
+  fi
+}

@@ -1,0 +1,83 @@
+# uac2-referee: the emulated UAC2 device (hw-fixtures usb::uac2, f_uac2's
+# descriptors) proves itself against Linux's own snd-usb-audio before it
+# judges our driver. outboard-usb-emu plugs it into the guest through
+# vhci-hcd (USB/IP over a socketpair, served in the guest); snd-usb-audio
+# binds it, and unmodified aplay/arecord drive the card it makes.
+# 1. Full duplex at the nominal clock: aplay sends a known 48 kHz S16 stereo
+#    signal while arecord reads the device's capture source.
+#    Host: what the emulator received holds what aplay sent, sample for
+#    sample; what arecord got is a stretch of the capture source, sample for
+#    sample (leading silence allowed).
+# 2. Feedback: the device clock at 47900 Hz, then 48100 Hz (the feedback
+#    endpoint says so). Host: the OUT frames per second Linux sent (counted
+#    against the emulated bus clock, steady state) are within 0.05% of it.
+DESCRIPTION="UAC2 emulator vs Linux snd-usb-audio over USB/IP: full duplex bit-exact, OUT rate follows feedback"
+HDA=none
+USB=none
+TIMEOUT=600
+
+source "$BENCH_DIR/lib/usb-emu.sh"
+
+# Seconds aplay plays in the feedback runs (the rate is measured over it).
+FB_SECONDS=6
+
+guest() {
+  local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool" card rec hz
+  "$tool" signal "$RESULTS/play.raw" --seconds 4 --seed 21
+  "$tool" signal "$RESULTS/fb-play.raw" --seconds "$FB_SECONDS" --seed 23
+  "$tool" signal "$RESULTS/capture-src.raw" --seconds 12 --seed 22
+  "$BENCH_MODPROBE" snd_usb_audio
+
+  # 1. full duplex at the nominal clock
+  start_emu duplex uac2 --capture "$RESULTS/capture-src.raw" --record "$RESULTS/received.raw" \
+    --stats "$RESULTS/duplex.stats"
+  card="$(emu_card)"
+  cat /proc/asound/cards
+  arecord -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw -d 6 "$RESULTS/captured.raw" 2>"$RESULTS/arecord.err" &
+  rec=$!
+  sleep 0.5
+  aplay -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw "$RESULTS/play.raw" 2>"$RESULTS/aplay.err" \
+    || { cat "$RESULTS/aplay.err"; return 1; }
+  wait "$rec" || { cat "$RESULTS/arecord.err"; return 1; }
+  stop_emu
+  cat "$RESULTS/duplex.out" "$RESULTS/aplay.err" "$RESULTS/arecord.err"
+
+  # 2. the host follows the device clock through the feedback endpoint
+  for hz in 47900 48100; do
+    start_emu "fb$hz" uac2 --feedback-hz "$hz" --stats "$RESULTS/fb$hz.stats"
+    card="$(emu_card)"
+    aplay -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw "$RESULTS/fb-play.raw" 2>"$RESULTS/fb$hz-aplay.err" \
+      || { cat "$RESULTS/fb$hz-aplay.err"; return 1; }
+    stop_emu
+    cat "$RESULTS/fb$hz.out"
+  done
+  dmesg | grep -iE 'usb|vhci|snd' | tail -n 30
+}
+
+# emu_stat FILE KEY: the value of KEY= in an emulator's counters.
+emu_stat() { sed -n "s/^$2=//p" "$RESULTS/$1"; }
+
+check() {
+  local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool" f hz fps
+  for f in duplex fb47900 fb48100; do
+    grep -q '^attached usb ' "$RESULTS/$f.out" || { echo "$f: the device was never attached"; return 1; }
+    [[ "$(emu_stat "$f.stats" bad_out_packets)" == 0 ]] || { cat "$RESULTS/$f.stats"; echo "$f: bad OUT packets"; return 1; }
+    [[ -n "$(emu_stat "$f.stats" out_fps)" ]] || { cat "$RESULTS/$f.stats"; echo "$f: no OUT stream measured"; return 1; }
+  done
+  [[ "$(emu_stat duplex.stats rate)" == 48000 ]] || { echo "the clock is not at 48000 Hz: $(emu_stat duplex.stats rate)"; return 1; }
+  [[ "$(emu_stat duplex.stats playback_alt) $(emu_stat duplex.stats capture_alt)" == "0 0" ]] \
+    || echo "note: alt settings at the end: $(emu_stat duplex.stats playback_alt) $(emu_stat duplex.stats capture_alt)"
+  echo "--- playback: what the emulator received vs what aplay sent"
+  "$tool" compare "$RESULTS/received.raw" "$RESULTS/play.raw"
+  echo "--- capture: what arecord got vs the capture source"
+  "$tool" compare-capture "$RESULTS/capture-src.raw" "$RESULTS/captured.raw"
+  echo "--- OUT frames per second (bus clock, steady state; wall clock in brackets)"
+  echo "nominal 48000: $(emu_stat duplex.stats out_fps) ($(emu_stat duplex.stats out_fps_wall)) over $(emu_stat duplex.stats streaming_seconds) s"
+  for hz in 47900 48100; do
+    fps="$(emu_stat "fb$hz.stats" out_fps)"
+    echo "feedback $hz: $fps ($(emu_stat "fb$hz.stats" out_fps_wall)) over $(emu_stat "fb$hz.stats" streaming_seconds) s," \
+      "$(awk -v f="$fps" -v h="$hz" 'BEGIN { printf "%+.4f%%", (f - h) / h * 100 }')"
+    awk -v f="$fps" -v h="$hz" 'BEGIN { d = (f - h) / h; exit !(d <= 0.0005 && d >= -0.0005) }' \
+      || { echo "feedback $hz: Linux sent $fps frames/s, not within 0.05%"; return 1; }
+  done
+}
