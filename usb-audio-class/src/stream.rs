@@ -524,11 +524,17 @@ impl PcmStream for UacStream {
                     ms: timeout.as_millis() as u64,
                 });
             }
-            if self.shared.event.wait(left.min(Duration::from_millis(100)))? > 0 {
-                if let Some(e) = self.state_error() {
-                    return Err(e);
+            // Wait in slices so a stream that died is noticed; a slice that
+            // passes without an interrupt is not an error.
+            match self.shared.event.wait(left.min(Duration::from_millis(100))) {
+                Ok(n) if n > 0 => {
+                    if let Some(e) = self.state_error() {
+                        return Err(e);
+                    }
+                    return Ok(());
                 }
-                return Ok(());
+                Ok(_) | Err(outboard_hal::Error::Timeout { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
     }

@@ -11,8 +11,9 @@
 //!     exit 0 when the middle of what was recorded holds those tones at those
 //!     levels (dBFS, within 0.2 dB) on every channel and nothing else above
 //!     -70 dBFS (no clicks, gaps or stray tones)
-//! outboard-bench-tool signal OUT [--seconds S] [--seed N] [--rate R]
-//!     write the S16 stereo test signal (a .wav labelled R Hz, default 48000; or raw bytes)
+//! outboard-bench-tool signal OUT [--seconds S] [--seed N] [--rate R] [--channels C]
+//!     write the S16 test signal, stereo unless C says otherwise (a .wav labelled R Hz,
+//!     default 48000; or raw bytes)
 //! ```
 //! Files ending in .wav are read as WAV; anything else is raw S16LE.
 
@@ -150,10 +151,16 @@ fn run(args: &[String]) -> Result<(), String> {
             };
             let frames = (opt("--seconds", 2.0)? * 48_000.0) as usize;
             let seed = opt("--seed", 1.0)? as u32;
-            let data = outboard_fixtures::signal::to_le_bytes(&outboard_fixtures::signal::test_signal(frames, 2, seed));
+            let channels = opt("--channels", 2.0)?;
+            if !(1.0..=8.0).contains(&channels) {
+                return Err("--channels must be 1 to 8".into());
+            }
+            let channels = channels as u16;
+            let data =
+                outboard_fixtures::signal::to_le_bytes(&outboard_fixtures::signal::test_signal(frames, channels, seed));
             let rate = opt("--rate", 48_000.0)? as u32;
             if out.ends_with(".wav") {
-                Wav { channels: 2, rate, bits: 16, data }.write(Path::new(out)).map_err(|e| e.to_string())
+                Wav { channels, rate, bits: 16, data }.write(Path::new(out)).map_err(|e| e.to_string())
             } else {
                 std::fs::write(out, data).map_err(|e| format!("{out}: {e}"))
             }
