@@ -1,0 +1,138 @@
+//! The UAC2 driver against the emulated f_uac2-shaped device in hw-fixtures:
+//! clock-source rates, asynchronous playback following the feedback
+//! endpoint, and capture, all through the ordinary UsbDevice interface.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use outboard_fixtures::usb::descriptors::f_uac2;
+use outboard_fixtures::usb::uac2::{Uac2Control, Uac2Device, Uac2Options};
+use outboard_hal::pcm::{Direction, PcmStream, SampleFormat};
+use outboard_hal::usb::mem::MemUsb;
+use outboard_hal::usb::Speed;
+use outboard_uac::device::StreamRequest;
+use outboard_uac::model::{EntityKind, Rates, SyncType, UacVersion};
+use outboard_uac::parse::parse_device;
+use outboard_uac::stream::{UacStream, UrbPlan};
+use outboard_uac::UacDevice;
+
+fn emulated(opts: Uac2Options) -> (Arc<MemUsb>, Uac2Control) {
+    let (dev, control) = Uac2Device::new(opts);
+    (Arc::new(MemUsb::new("usb 1-1 1d6b:0101", Box::new(dev))), control)
+}
+
+fn request(rate: u32) -> StreamRequest {
+    StreamRequest { rate, channels: Some(2), format: Some(SampleFormat::S16Le), period_frames: 480, periods: 4 }
+}
+
+#[test]
+fn f_uac2_parses_into_the_model() {
+    for speed in [Speed::High, Speed::Full] {
+        let m = parse_device(&f_uac2(speed), speed, "g_audio").unwrap();
+        assert_eq!(m.version, UacVersion::V2);
+        assert_eq!(m.control_interface, 0);
+        let clocks = m.entities.iter().filter(|e| matches!(e.kind, EntityKind::ClockSource { .. })).count();
+        assert_eq!(clocks, 2, "f_uac2 has a clock per direction");
+        let play = m.streams(Direction::Playback).next().unwrap();
+        let cap = m.streams(Direction::Capture).next().unwrap();
+        assert_eq!((play.interface, cap.interface), (1, 2));
+        let pa = &play.alts[0];
+        assert_eq!((pa.format, pa.channels, pa.rates.clone()), (SampleFormat::S16Le, 2, Rates::FromClock));
+        assert_eq!((pa.endpoint.address, pa.endpoint.sync), (0x01, SyncType::Async));
+        let fb = pa.feedback.as_ref().expect("async OUT has a feedback endpoint");
+        assert_eq!((fb.address, fb.usage), (0x82, 1));
+        assert_eq!(cap.alts[0].endpoint.address, 0x83);
+        // Each streaming terminal runs on its own clock source.
+        let pc = m.clock_source_of(pa.terminal).unwrap();
+        let cc = m.clock_source_of(cap.alts[0].terminal).unwrap();
+        assert_ne!(pc, cc);
+        assert_eq!(m.feature_units_on_path(pa.terminal).len(), 1);
+    }
+}
+
+#[test]
+fn rates_come_from_the_clock_and_are_set_through_it() {
+    let (usb, control) = emulated(Uac2Options::default());
+    let dev = UacDevice::open(usb, &[]).unwrap();
+    let alt = &dev.model().streams(Direction::Playback).next().unwrap().alts[0];
+    assert_eq!(alt.rates, Rates::Discrete(vec![44_100, 48_000, 96_000]));
+    let s = dev.open_stream(Direction::Playback, request(96_000), None).unwrap();
+    assert_eq!(control.stats().rate, 96_000);
+    assert_eq!(control.stats().playback_alt, 1);
+    drop(s);
+    assert_eq!(control.stats().playback_alt, 0);
+    let e = dev.open_stream(Direction::Playback, request(32_000), None).unwrap_err().to_string();
+    assert!(e.contains("no playback alt setting for 32000 Hz") && e.contains("44100/48000/96000 Hz"), "{e}");
+}
+
+/// Drive a stream's pump until the device has taken `packets` OUT packets.
+fn pump_until(stream: &UacStream, control: &Uac2Control, packets: u64) {
+    let mut pump = stream.pump();
+    pump.start().unwrap();
+    let mut steps = 0;
+    while control.stats().out_packets < packets {
+        assert!(pump.step(Duration::from_secs(1)), "{:?}", stream.error());
+        steps += 1;
+        assert!(steps < 1_000_000);
+    }
+    pump.finish();
+}
+
+#[test]
+fn async_playback_follows_the_feedback_value_bit_exact() {
+    for hz in [47_900.0, 48_000.0, 48_100.0] {
+        let (usb, control) = emulated(Uac2Options::default());
+        control.set_feedback_hz(hz);
+        let dev = UacDevice::open(usb, &[]).unwrap();
+        let plan = UrbPlan { urbs: 4, packets_per_urb: 8 };
+        let mut stream = dev.open_stream(Direction::Playback, request(48_000), Some(plan)).unwrap();
+        let ring: Vec<u8> = (0..480 * 4 * 4).map(|i| (i * 13 % 253) as u8).collect();
+        stream.write_frames(0, &ring).unwrap();
+        // Two seconds of microframes.
+        pump_until(&stream, &control, 16_000);
+        let st = control.stats();
+        assert_eq!(st.bad_out_packets, 0);
+        let per_second = st.out_frames as f64 * 8000.0 / st.out_packets as f64;
+        assert!((per_second - hz).abs() < 2.0, "feedback {hz} Hz: the driver sent {per_second:.1} frames/s");
+        let got = control.take_received();
+        assert_eq!(got.len() as u64, st.out_frames * 4);
+        for (i, b) in got.iter().enumerate() {
+            assert_eq!(*b, ring[i % ring.len()], "byte {i}: a frame was lost or repeated (feedback {hz} Hz)");
+        }
+        let fb = outboard_uac::stream::StreamStats::get(&stream.shared().stats.feedback_accepted);
+        assert!(fb > 100, "feedback values taken: {fb}");
+    }
+}
+
+#[test]
+fn capture_delivers_the_device_stream_in_order() {
+    for rate in [48_000u32, 44_100] {
+        let (usb, control) = emulated(Uac2Options::default());
+        let source: Vec<u8> = (0..rate as usize * 4).map(|i| (i * 31 % 241) as u8).collect();
+        control.set_capture_source(source.clone());
+        let dev = UacDevice::open(usb, &[]).unwrap();
+        let req = StreamRequest { period_frames: 4410, periods: 4, ..request(rate) };
+        let mut stream =
+            dev.open_stream(Direction::Capture, req, Some(UrbPlan { urbs: 4, packets_per_urb: 8 })).unwrap();
+        assert_eq!(control.stats().capture_rate, rate);
+        // Read the ring one period at a time as the pump fills it: 1 s of audio.
+        let mut pump = stream.pump();
+        pump.start().unwrap();
+        let (mut got, period_bytes) = (Vec::new(), 4410 * 4);
+        while got.len() < source.len() - period_bytes {
+            assert!(pump.step(Duration::from_secs(1)));
+            let frames = stream.shared().frames() as usize;
+            while got.len() + period_bytes <= frames * 4 {
+                let mut buf = vec![0u8; period_bytes];
+                stream.read_frames(got.len() / 4, &mut buf).unwrap();
+                got.extend_from_slice(&buf);
+            }
+            assert!(frames * 4 - got.len() <= 3 * period_bytes, "the test fell behind the ring");
+        }
+        pump.finish();
+        assert_eq!(&got[..], &source[..got.len()], "{rate} Hz: captured bytes differ from the device's stream");
+        let st = control.stats();
+        let per_second = st.capture_frames as f64 * 8000.0 / st.capture_packets as f64;
+        assert!((per_second - f64::from(rate)).abs() < 2.0, "{per_second}");
+    }
+}
