@@ -154,7 +154,7 @@ pub fn play(mut args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// `outboard record USB-DEVICE FILE.wav [--seconds N] [--rate R] [--bits B] [--channels C]`
+/// `outboard record USB-DEVICE FILE.wav [--seconds N] [--rate R] [--bits B] [--channels C] [--play PLAY.wav]`
 pub fn record(mut args: Args) -> Result<(), String> {
     let (Some(spec), Some(file)) = (args.positional(), args.positional()) else {
         return Err(
@@ -169,18 +169,55 @@ pub fn record(mut args: Args) -> Result<(), String> {
     let period: usize = args.option("--period")?.unwrap_or(1024);
     let periods: usize = args.option("--periods")?.unwrap_or(4);
     let volume: Option<String> = args.option("--volume")?;
+    let play_file: Option<PathBuf> = args.option("--play")?;
     args.finish()?;
     if !(0.01..=3600.0).contains(&seconds) {
         return Err("--seconds must be between 0.01 and 3600".into());
     }
     let format = bits.map(format_for_bits).transpose()?;
+    let playback = match &play_file {
+        Some(p) => Some(Wav::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
     let dev = open(spec)?;
     apply_volume(&dev, Direction::Capture, volume.as_deref())?;
     let req = StreamRequest { rate, channels, format, period_frames: period, periods };
     let mut pcm = dev.open_stream(Direction::Capture, req, None).map_err(|e| e.to_string())?;
+    // Full duplex (--play): both streams from this one process, as a usbfs
+    // device has one owner.
+    let mut out_pcm = match &playback {
+        Some(wav) => {
+            let req = StreamRequest {
+                rate: wav.rate,
+                channels: Some(wav.channels),
+                format: Some(format_for_bits(wav.bits)?),
+                period_frames: period,
+                periods,
+            };
+            Some(dev.open_stream(Direction::Playback, req, None).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
     let cfg = pcm.config();
     let frames = (seconds * f64::from(rate)) as usize;
-    let result = pcm_io::record(&mut pcm, frames);
+    let (result, played) = std::thread::scope(|s| {
+        let player = match (out_pcm.as_mut(), &playback) {
+            (Some(out), Some(wav)) => {
+                let fb = out.config().frame_bytes();
+                let n = wav.data.len() / fb * fb;
+                Some(s.spawn(move || pcm_io::play(out, &wav.data[..n], &mut || {})))
+            }
+            _ => None,
+        };
+        let recorded = pcm_io::record(&mut pcm, frames);
+        let played = player.map(|p| p.join().unwrap_or_else(|_| Err("the playback thread panicked".into())));
+        (recorded, played)
+    });
+    if let (Some(out), Some(played)) = (&out_pcm, played) {
+        println!("{}", stream_report("usb playback", &out.shared().stats));
+        let pstats = played.map_err(|e| out.error().unwrap_or(e))?;
+        println!("played while recording: {} periods, {} late wakeups", pstats.periods, pstats.late_wakeups);
+    }
     println!("{}", stream_report("usb", &pcm.shared().stats));
     let (data, stats) = result.map_err(|e| pcm.error().unwrap_or(e))?;
     let wav_bits = (cfg.format.bytes() * 8) as u16;
