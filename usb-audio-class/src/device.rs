@@ -8,6 +8,7 @@ use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_hal::usb::UsbDevice;
 
 use crate::controls::{self, VolumeRange};
+use crate::demux::Demux;
 use crate::model::{feature, AltSetting, DeviceModel, EntityKind, Rates, UacVersion};
 use crate::quirks::{self, QuirkOverride, Quirks};
 use crate::stream::{UacStream, UrbPlan};
@@ -40,6 +41,8 @@ pub struct FeatureControl {
 /// An opened USB audio function.
 pub struct UacDevice {
     dev: Arc<dyn UsbDevice>,
+    /// Completions by endpoint, shared by this device's streams.
+    demux: Arc<Demux>,
     model: DeviceModel,
     quirks: Quirks,
     claimed: Mutex<Vec<u8>>,
@@ -65,8 +68,9 @@ impl UacDevice {
             log::info!("{}: quirks {quirks}", dev.name());
         }
         dev.claim_interface(model.control_interface)?;
+        let demux = Demux::new(Arc::clone(&dev));
         let mut uac =
-            UacDevice { dev, model: model.clone(), quirks, claimed: Mutex::new(vec![model.control_interface]) };
+            UacDevice { dev, demux, model: model.clone(), quirks, claimed: Mutex::new(vec![model.control_interface]) };
         if model.version == UacVersion::V2 {
             for s in &mut model.streams {
                 for alt in &mut s.alts {
@@ -305,7 +309,7 @@ impl UacDevice {
                 log::debug!("{}: leaving alt 0 on interface {interface}: {e}", dev.name());
             }
         });
-        Ok(UacStream::new(Arc::clone(&self.dev), alt, self.model.speed, config, plan, Some(back_to_zero))?)
+        Ok(UacStream::new(Arc::clone(&self.demux), alt, self.model.speed, config, plan, Some(back_to_zero))?)
     }
 
     /// Feature units on the path of a direction's first streaming interface,

@@ -21,6 +21,7 @@
 //! Depends on `outboard-hal` only: never on the mixer or another driver.
 
 pub mod controls;
+pub mod demux;
 pub mod device;
 pub mod model;
 pub mod packets;

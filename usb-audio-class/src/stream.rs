@@ -22,6 +22,7 @@ use outboard_hal::irq::{IrqEvent, IrqKind};
 use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream};
 use outboard_hal::usb::{Completion, Speed, Transfer, TransferStatus, UsbDevice};
 
+use crate::demux::Demux;
 use crate::model::{AltSetting, IsoEndpoint};
 use crate::packets::{FeedbackDecoder, PacketSizer};
 
@@ -141,6 +142,9 @@ impl Shared {
 /// ring and the device.
 pub struct Pump {
     dev: Arc<dyn UsbDevice>,
+    demux: Arc<Demux>,
+    /// The data endpoint and the feedback endpoint, if any.
+    endpoints: Vec<u8>,
     shared: Arc<Shared>,
     direction: Direction,
     endpoint: IsoEndpoint,
@@ -207,7 +211,7 @@ impl Pump {
     /// false when the stream cannot go on (the error is in the shared state).
     pub fn step(&mut self, timeout: Duration) -> bool {
         let name = self.dev.name().to_string();
-        let completion = match self.dev.reap(timeout) {
+        let completion = match self.demux.reap(&self.endpoints, timeout) {
             Ok(Some(c)) => c,
             Ok(None) => {
                 if self.last_completion.elapsed() > STALL_DEADLINE {
@@ -308,22 +312,29 @@ impl Pump {
         }
     }
 
-    /// Cancel what is in flight and wait (at most 1 s) until it is back.
+    fn in_flight(&self) -> usize {
+        self.endpoints.iter().map(|ep| self.dev.in_flight_on(*ep)).sum()
+    }
+
+    /// Cancel this stream's transfers (another stream on the device goes on)
+    /// and wait (at most 1 s) until they are back.
     pub fn finish(&mut self) {
         if !self.started {
             return;
         }
-        let _ = self.dev.cancel_all();
+        for ep in &self.endpoints {
+            let _ = self.dev.cancel_endpoint(*ep);
+        }
         let deadline = Instant::now() + Duration::from_secs(1);
-        while self.dev.in_flight() > 0 && Instant::now() < deadline {
-            match self.dev.reap(Duration::from_millis(50)) {
-                Ok(_) => {}
-                Err(_) => break,
+        while self.in_flight() > 0 && Instant::now() < deadline {
+            if self.demux.reap(&self.endpoints, Duration::from_millis(50)).is_err() {
+                break;
             }
         }
-        if self.dev.in_flight() > 0 {
-            log::info!("{}: {} transfers still in flight after stop", self.dev.name(), self.dev.in_flight());
+        if self.in_flight() > 0 {
+            log::info!("{}: {} transfers still in flight after stop", self.dev.name(), self.in_flight());
         }
+        self.demux.discard(&self.endpoints);
         self.started = false;
     }
 }
@@ -331,6 +342,7 @@ impl Pump {
 /// An isochronous stream on one alt setting, as a [`PcmStream`].
 pub struct UacStream {
     dev: Arc<dyn UsbDevice>,
+    demux: Arc<Demux>,
     alt: AltSetting,
     speed: Speed,
     plan: UrbPlan,
@@ -350,13 +362,14 @@ impl UacStream {
     /// A stream on `alt` (already selected, rate already set) with `config`'s
     /// ring. `on_drop` runs when the stream is dropped (to leave alt 0).
     pub fn new(
-        dev: Arc<dyn UsbDevice>,
+        demux: Arc<Demux>,
         alt: AltSetting,
         speed: Speed,
         config: PcmConfig,
         plan: Option<UrbPlan>,
         on_drop: Option<Box<dyn FnOnce() + Send>>,
     ) -> outboard_hal::Result<UacStream> {
+        let dev = Arc::clone(demux.device());
         if config.period_frames == 0 || config.periods < 2 || config.channels != alt.channels || config.rate == 0 {
             return Err(outboard_hal::Error::Invalid(format!(
                 "{}: a stream needs at least 2 periods of at least 1 frame, {} channels and a rate",
@@ -382,7 +395,7 @@ impl UacStream {
             error: Mutex::new(None),
             stats: StreamStats::default(),
         });
-        Ok(UacStream { dev, alt, speed, plan, shared, worker: None, on_drop })
+        Ok(UacStream { dev, demux, alt, speed, plan, shared, worker: None, on_drop })
     }
 
     /// The alt setting streamed on.
@@ -404,12 +417,17 @@ impl UacStream {
     pub fn pump(&self) -> Pump {
         let config = self.shared.config;
         let max_frames = (self.alt.endpoint.max_bytes as usize / config.frame_bytes().max(1)) as u32;
+        let feedback = self.alt.feedback.clone().filter(|_| self.alt.direction() == Direction::Playback);
+        let mut endpoints = vec![self.alt.endpoint.address];
+        endpoints.extend(feedback.as_ref().map(|f| f.address));
         Pump {
             dev: Arc::clone(&self.dev),
+            demux: Arc::clone(&self.demux),
+            endpoints,
             shared: Arc::clone(&self.shared),
             direction: self.alt.direction(),
             endpoint: self.alt.endpoint.clone(),
-            feedback: self.alt.feedback.clone().filter(|_| self.alt.direction() == Direction::Playback),
+            feedback,
             plan: self.plan,
             sizer: PacketSizer::new(config.rate, self.speed, self.alt.endpoint.interval, max_frames),
             decoder: FeedbackDecoder::new(config.rate, self.speed),

@@ -9,7 +9,7 @@ use outboard_fixtures::usb::descriptors::f_uac2;
 use outboard_fixtures::usb::uac2::{Uac2Control, Uac2Device, Uac2Options};
 use outboard_hal::pcm::{Direction, PcmStream, SampleFormat};
 use outboard_hal::usb::mem::MemUsb;
-use outboard_hal::usb::Speed;
+use outboard_hal::usb::{Speed, UsbDevice};
 use outboard_uac::device::StreamRequest;
 use outboard_uac::model::{EntityKind, Rates, SyncType, UacVersion};
 use outboard_uac::parse::parse_device;
@@ -135,4 +135,51 @@ fn capture_delivers_the_device_stream_in_order() {
         let per_second = st.capture_frames as f64 * 8000.0 / st.capture_packets as f64;
         assert!((per_second - f64::from(rate)).abs() < 2.0, "{per_second}");
     }
+}
+
+#[test]
+fn playback_and_capture_on_one_device_each_get_their_own_completions() {
+    let (usb, control) = emulated(Uac2Options::default());
+    control.set_feedback_hz(47_950.0);
+    let source: Vec<u8> = (0..48_000 * 4).map(|i| (i * 17 % 239) as u8).collect();
+    control.set_capture_source(source.clone());
+    let dev = UacDevice::open(usb.clone(), &[]).unwrap();
+    let plan = Some(UrbPlan { urbs: 4, packets_per_urb: 8 });
+    let mut play = dev.open_stream(Direction::Playback, request(48_000), plan).unwrap();
+    let big = StreamRequest { period_frames: 12_000, periods: 4, ..request(48_000) };
+    let mut cap = dev.open_stream(Direction::Capture, big, plan).unwrap();
+    let ring: Vec<u8> = (0..480 * 4 * 4).map(|i| (i * 3 % 211) as u8).collect();
+    play.write_frames(0, &ring).unwrap();
+    let (mut pp, mut cp) = (play.pump(), cap.pump());
+    pp.start().unwrap();
+    cp.start().unwrap();
+    // Interleave the two pumps, as their threads would.
+    for _ in 0..300 {
+        assert!(pp.step(Duration::from_secs(1)), "{:?}", play.error());
+        assert!(cp.step(Duration::from_secs(1)), "{:?}", cap.error());
+    }
+    // Stopping playback leaves capture running.
+    pp.finish();
+    assert_eq!(usb.in_flight_on(0x01), 0);
+    assert!(usb.in_flight_on(0x83) > 0, "capture's URBs survive playback's stop");
+    let before = cap.shared().frames();
+    for _ in 0..50 {
+        assert!(cp.step(Duration::from_secs(1)), "{:?}", cap.error());
+    }
+    assert!(cap.shared().frames() > before);
+    cp.finish();
+    assert_eq!(usb.in_flight(), 0);
+
+    let got = control.take_received();
+    assert!(!got.is_empty());
+    for (i, b) in got.iter().enumerate() {
+        assert_eq!(*b, ring[i % ring.len()], "playback byte {i}");
+    }
+    let fb = outboard_uac::stream::StreamStats::get(&play.shared().stats.feedback_accepted);
+    assert!(fb > 10, "feedback values reached the playback pump: {fb}");
+    let frames = cap.shared().frames() as usize;
+    assert!(frames > 10_000 && frames < 48_000);
+    let mut captured = vec![0u8; frames * 4];
+    cap.read_frames(0, &mut captured).unwrap();
+    assert_eq!(captured, source[..frames * 4], "capture bytes in order");
 }

@@ -28,9 +28,8 @@ pub trait UsbFunction: Send {
 }
 
 struct Queue {
-    transfers: VecDeque<Transfer>,
-    /// How many at the front of `transfers` were cancelled.
-    cancelled: usize,
+    /// Transfers in submission order, each with whether it was cancelled.
+    transfers: VecDeque<(Transfer, bool)>,
 }
 
 /// An emulated USB device behind the [`UsbDevice`] trait.
@@ -58,7 +57,7 @@ impl MemUsb {
             descriptors: function.descriptors(),
             speed: function.speed(),
             function: Mutex::new(function),
-            queue: Mutex::new(Queue { transfers: VecDeque::new(), cancelled: 0 }),
+            queue: Mutex::new(Queue { transfers: VecDeque::new() }),
             ready: Condvar::new(),
             connected: AtomicBool::new(true),
             claimed: Mutex::new(HashSet::new()),
@@ -161,7 +160,7 @@ impl UsbDevice for MemUsb {
             }
         }
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        q.transfers.push_back(transfer);
+        q.transfers.push_back((transfer, false));
         self.ready.notify_all();
         Ok(())
     }
@@ -170,10 +169,8 @@ impl UsbDevice for MemUsb {
         let deadline = Instant::now() + timeout;
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(mut t) = q.transfers.pop_front() {
+            if let Some((mut t, cancelled)) = q.transfers.pop_front() {
                 let connected = self.connected.load(Ordering::SeqCst);
-                let cancelled = q.cancelled > 0;
-                q.cancelled = q.cancelled.saturating_sub(1);
                 drop(q);
                 let (status, iso_packets, actual_length) = if !connected {
                     (TransferStatus::Disconnected, Vec::new(), 0)
@@ -195,12 +192,28 @@ impl UsbDevice for MemUsb {
 
     fn cancel_all(&self) -> Result<()> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        q.cancelled = q.transfers.len();
+        q.transfers.iter_mut().for_each(|(_, c)| *c = true);
+        Ok(())
+    }
+
+    fn cancel_endpoint(&self, endpoint: u8) -> Result<()> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.transfers.iter_mut().filter(|(t, _)| t.endpoint == endpoint).for_each(|(_, c)| *c = true);
         Ok(())
     }
 
     fn in_flight(&self) -> usize {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).transfers.len()
+    }
+
+    fn in_flight_on(&self, endpoint: u8) -> usize {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .transfers
+            .iter()
+            .filter(|(t, _)| t.endpoint == endpoint)
+            .count()
     }
 
     fn clear_halt(&self, _endpoint: u8) -> Result<()> {

@@ -226,8 +226,15 @@ pub trait UsbDevice: Send + Sync + fmt::Debug {
     /// Cancel every transfer in flight; they are still reaped (as Cancelled).
     fn cancel_all(&self) -> Result<()>;
 
+    /// Cancel the transfers in flight on one endpoint (another endpoint's
+    /// stream goes on); they are still reaped (as Cancelled).
+    fn cancel_endpoint(&self, endpoint: u8) -> Result<()>;
+
     /// Transfers submitted and not yet reaped.
     fn in_flight(&self) -> usize;
+
+    /// Transfers submitted on one endpoint and not yet reaped.
+    fn in_flight_on(&self, endpoint: u8) -> usize;
 
     /// Clear a halted (stalled) endpoint.
     fn clear_halt(&self, endpoint: u8) -> Result<()>;

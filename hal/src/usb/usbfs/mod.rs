@@ -346,8 +346,31 @@ impl UsbDevice for UsbfsDevice {
     }
 
     fn cancel_all(&self) -> Result<()> {
+        self.discard(|_| true)
+    }
+
+    fn cancel_endpoint(&self, endpoint: u8) -> Result<()> {
+        self.discard(|t| t.endpoint == endpoint)
+    }
+
+    fn in_flight(&self) -> usize {
+        self.lock_pending().len()
+    }
+
+    fn in_flight_on(&self, endpoint: u8) -> usize {
+        self.lock_pending().values().filter(|p| p.transfer.endpoint == endpoint).count()
+    }
+
+    fn clear_halt(&self, endpoint: u8) -> Result<()> {
+        sys::clear_halt(self.fd.as_fd(), endpoint.into()).map_err(|e| Error::from_io(&self.name, "clearing a halt", e))
+    }
+}
+
+impl UsbfsDevice {
+    /// Discard the pending URBs whose transfer `which` selects.
+    fn discard(&self, which: impl Fn(&Transfer) -> bool) -> Result<()> {
         let pending = self.lock_pending();
-        for key in pending.keys() {
+        for key in pending.iter().filter(|(_, p)| which(&p.transfer)).map(|(k, _)| k) {
             // SAFETY: every key is a URB submitted on this fd and not yet reaped
             // (reaped ones are removed under this same lock).
             if let Err(e) = unsafe { sys::discard_urb(self.fd.as_fd(), *key as *mut Urb) } {
@@ -357,14 +380,6 @@ impl UsbDevice for UsbfsDevice {
             }
         }
         Ok(())
-    }
-
-    fn in_flight(&self) -> usize {
-        self.lock_pending().len()
-    }
-
-    fn clear_halt(&self, endpoint: u8) -> Result<()> {
-        sys::clear_halt(self.fd.as_fd(), endpoint.into()).map_err(|e| Error::from_io(&self.name, "clearing a halt", e))
     }
 }
 
