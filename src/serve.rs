@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use outboard_cuse::Handler;
 use outboard_cuse::{DeviceInfo, Server};
-use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
+use outboard_hal::pcm::{Direction, PcmConfig, PcmStream, SampleFormat};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
 use outboard_oss::mixer::Mixer;
 use outboard_oss::sndstat::SndStat;
+use outboard_uac::device::StreamRequest;
 
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -141,6 +142,63 @@ where
     }
 }
 
+/// The device a daemon drives: its streams for the engine, and what must stay
+/// alive (and be dropped last) for them to run.
+struct Streams {
+    name: String,
+    playback: Box<dyn PcmStream>,
+    capture: Option<Box<dyn PcmStream>>,
+    keep: Box<dyn std::any::Any>,
+}
+
+/// Open DEVICE (an HDA controller or a USB audio device) and its playback
+/// stream, and its capture stream if it has one.
+#[allow(clippy::too_many_arguments)]
+fn open_streams(
+    device: &str,
+    bind: bool,
+    options: &outboard_hda::device::HdaOptions,
+    rate: u32,
+    period: usize,
+    periods: usize,
+    node: &str,
+    hw_volume: Option<&str>,
+) -> Result<Streams, String> {
+    if crate::usb_cmd::is_usb_spec(device) {
+        let dev = crate::usb_cmd::open(device)?;
+        crate::usb_cmd::apply_volume(&dev, Direction::Playback, hw_volume)?;
+        let req = StreamRequest { rate, channels: Some(2), format: None, period_frames: period, periods };
+        let playback = dev.open_stream(Direction::Playback, req, None).map_err(|e| e.to_string())?;
+        let capture = match dev.open_stream(Direction::Capture, req, None) {
+            Ok(c) => Some(Box::new(c) as Box<dyn PcmStream>),
+            Err(e) => {
+                log::info!("{}: no capture ({e}); /dev/{node} is playback only", dev.name());
+                None
+            }
+        };
+        return Ok(Streams {
+            name: dev.name().to_string(),
+            playback: Box::new(playback),
+            capture,
+            keep: Box::new(dev),
+        });
+    }
+    if hw_volume.is_some() {
+        return Err("--hw-volume applies to USB devices only (HDA amps are set by the driver's path setup)".into());
+    }
+    let (dev, emu) = open_device(device, bind, options)?;
+    let cfg = PcmConfig { format: SampleFormat::S16Le, rate, channels: 2, period_frames: period, periods };
+    let playback = dev.open_pcm(Direction::Playback, cfg).map_err(|e| e.to_string())?;
+    let capture = match dev.open_pcm(Direction::Capture, cfg) {
+        Ok(c) => Some(Box::new(c) as Box<dyn PcmStream>),
+        Err(e) => {
+            log::info!("{}: no capture ({e}); /dev/{node} is playback only", dev.name());
+            None
+        }
+    };
+    Ok(Streams { name: dev.name().to_string(), playback: Box::new(playback), capture, keep: Box::new((dev, emu)) })
+}
+
 /// `outboard serve [DEVICE] [--config FILE] [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4]`
 ///
 /// Options on the command line win over the same settings in the config file.
@@ -169,23 +227,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let rate: u32 = number(&mut args, &config, "rate", 48_000)?;
     let period: usize = number(&mut args, &config, "period", 1024)?;
     let periods: usize = number(&mut args, &config, "periods", 4)?;
+    let hw_volume: Option<String> = args.option("--hw-volume")?.or_else(|| cfg_str("hw_volume"));
     let device = args.positional().or_else(|| cfg_str("device")).ok_or(
-        "usage: outboard serve DEVICE [--config FILE] [--bind] [--name dsp] [--rate HZ] [--period FRAMES] [--periods N]",
+        "usage: outboard serve DEVICE [--config FILE] [--bind] [--name dsp] [--rate HZ] [--period FRAMES] [--periods N] [--hw-volume max|DB]",
     )?;
     args.finish()?;
     catch_signals()?;
 
-    let (dev, _emu) = open_device(&device, bind, &options)?;
-    let cfg = PcmConfig { format: SampleFormat::S16Le, rate, channels: 2, period_frames: period, periods };
-    let pcm = dev.open_pcm(Direction::Playback, cfg).map_err(|e| e.to_string())?;
-    let capture = match dev.open_pcm(Direction::Capture, cfg) {
-        Ok(c) => Some(Box::new(c) as Box<dyn outboard_hal::pcm::PcmStream>),
-        Err(e) => {
-            log::info!("{}: no capture ({e}); /dev/{name} is playback only", dev.name());
-            None
-        }
-    };
-    let engine = Arc::new(Engine::start_with(Some(Box::new(pcm)), capture).map_err(|e| e.to_string())?);
+    let Streams { name: dev_name, playback, capture, keep: dev } =
+        open_streams(&device, bind, &options, rate, period, periods, &name, hw_volume.as_deref())?;
+    let engine = Arc::new(Engine::start_with(Some(playback), capture).map_err(|e| e.to_string())?);
     let audio = if name == "dsp" { "audio".to_string() } else { format!("audio-{name}") };
     let mixer_name = if name == "dsp" { "mixer".to_string() } else { format!("mixer-{name}") };
     let mut handlers = Vec::new();
@@ -197,7 +248,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     }
     nodes.push((mixer_name, Arc::new(Mixer::new(engine.clone()))));
     if name == "dsp" {
-        let line = format!("0: Outboard {} ({rate} Hz, 16-bit stereo)", dev.name());
+        let line = format!("0: Outboard {dev_name} ({rate} Hz, 16-bit stereo)");
         nodes.push(("sndstat".to_string(), Arc::new(SndStat::new(&[line]))));
     }
     let mut servers = Vec::new();
@@ -224,7 +275,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     println!(
         "serving {} on {} ({rate} Hz, 16-bit stereo, {period}-frame periods{})",
         nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and "),
-        dev.name(),
+        dev_name,
         if engine.capture_config().is_some() { ", playback and capture" } else { ", playback" }
     );
     while !STOP.load(Ordering::SeqCst) && servers.iter().all(|t| !t.is_finished()) {

@@ -54,7 +54,7 @@ pub fn open(spec: &str) -> Result<UacDevice, String> {
 }
 
 /// `--volume max|DB`: set every feature unit on the stream's path.
-fn apply_volume(dev: &UacDevice, direction: Direction, volume: Option<&str>) -> Result<(), String> {
+pub fn apply_volume(dev: &UacDevice, direction: Direction, volume: Option<&str>) -> Result<(), String> {
     let Some(v) = volume else { return Ok(()) };
     let controls = dev.feature_controls(direction);
     if controls.is_empty() {

@@ -14,9 +14,15 @@ hda_address() {
 # start_serve [ARGS...]: `outboard serve --bind <the HDA> ARGS` in the
 # background, logging to $RESULTS/serve.log; waits for /dev/dsp. Sets SERVE_PID.
 start_serve() {
-  local addr i
-  addr="$(hda_address)"
-  "$OUTBOARD_BIN_DIR/outboard" serve --bind "$addr" "$@" >"$RESULTS/serve.log" 2>&1 &
+  local addr
+  addr="$(hda_address)" || return 1
+  start_serve_device --bind "$addr" "$@"
+}
+
+# start_serve_device DEVICE-ARGS...: the same on any device (`usb`, a PCI address...).
+start_serve_device() {
+  local i
+  "$OUTBOARD_BIN_DIR/outboard" serve "$@" >"$RESULTS/serve.log" 2>&1 &
   SERVE_PID=$!
   for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp && -c /dev/mixer ]] && return 0; sleep 0.1; done
   echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"

@@ -1,0 +1,44 @@
+# oss-usb: oss-play through the USB device: `outboard serve usb` runs the
+# mixer on QEMU's usb-audio (UAC1, full speed, through usbfs) and serves
+# /dev/dsp through CUSE; Python's ossaudiodev plays a 48 kHz S16 stereo
+# signal. The daemon sets the device's feature unit to its maximum
+# (--hw-volume max: QEMU scales samples by 240/255 at 0 dB). SIGTERM stops
+# the daemon, removes the nodes and returns the interface to alt 0.
+# Host: QEMU's wav holds the signal bit for bit.
+DESCRIPTION="OSS /dev/dsp through CUSE on the USB device: ossaudiodev plays 48 kHz S16 stereo, bit-exact at QEMU usb-audio"
+HDA=none
+USB=audio
+TIMEOUT=240
+
+source "$BENCH_DIR/lib/outboard.sh"
+
+guest() {
+  local bin="$OUTBOARD_BIN_DIR"
+  "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 71
+  start_serve_device usb --hw-volume max --period 4096 --periods 8 || return 1
+  sleep 0.5
+  cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
+  python3 - "$RESULTS/sent.raw" <<'PY' | tee "$RESULTS/client.txt"
+import ossaudiodev, sys
+data = open(sys.argv[1], "rb").read()
+dsp = ossaudiodev.open("/dev/dsp", "w")
+print("setfmt", dsp.setfmt(ossaudiodev.AFMT_S16_LE))
+print("channels", dsp.channels(2))
+print("speed", dsp.speed(48000))
+dsp.writeall(data)
+dsp.close()
+print("wrote", len(data))
+PY
+  stop_serve
+  [[ ! -e /dev/dsp ]] || { echo "/dev/dsp is still there after SIGTERM"; return 1; }
+}
+
+check() {
+  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
+  expect '^speed 48000$' "$RESULTS/client.txt"
+  expect '^wrote 384000$' "$RESULTS/client.txt"
+  expect 'Outboard usb .*46f4:0002' "$RESULTS/sndstat.txt"
+  expect '^serving /dev/dsp .* on usb .*46f4:0002 \(48000 Hz' "$RESULTS/serve.log"
+  expect '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat removed' "$RESULTS/serve.log"
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$USB_OUT_WAV" "$RESULTS/sent.raw"
+}
