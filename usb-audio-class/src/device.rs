@@ -1,6 +1,8 @@
 //! Opening a USB audio device: its model, quirks, the interfaces it claims,
 //! choosing an alt setting, setting the rate and starting a stream.
 
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use crate::controls::{self, VolumeRange};
 use crate::demux::Demux;
 use crate::model::{feature, AltSetting, DeviceModel, EntityKind, Rates, UacVersion};
 use crate::quirks::{self, QuirkOverride, Quirks};
-use crate::stream::{UacStream, UrbPlan};
+use crate::stream::{ImplicitSync, UacStream, UrbPlan};
 use crate::{Error, Result};
 
 /// What a caller wants of a stream.
@@ -41,6 +43,8 @@ pub struct FeatureControl {
 /// An opened USB audio function.
 pub struct UacDevice {
     dev: Arc<dyn UsbDevice>,
+    /// Implicit-feedback sync points, by capture endpoint.
+    implicit: Mutex<HashMap<u8, Arc<ImplicitSync>>>,
     /// Completions by endpoint, shared by this device's streams.
     demux: Arc<Demux>,
     model: DeviceModel,
@@ -69,8 +73,20 @@ impl UacDevice {
         }
         dev.claim_interface(model.control_interface)?;
         let demux = Demux::new(Arc::clone(&dev));
-        let mut uac =
-            UacDevice { dev, demux, model: model.clone(), quirks, claimed: Mutex::new(vec![model.control_interface]) };
+        if quirks.contains(Quirks::GENERIC_IMPLICIT_FB) {
+            model.link_implicit_feedback(true);
+        }
+        if quirks.contains(Quirks::SKIP_IMPLICIT_FB) {
+            model.streams.iter_mut().flat_map(|s| s.alts.iter_mut()).for_each(|a| a.implicit = None);
+        }
+        let mut uac = UacDevice {
+            dev,
+            demux,
+            implicit: Mutex::new(HashMap::new()),
+            model: model.clone(),
+            quirks,
+            claimed: Mutex::new(vec![model.control_interface]),
+        };
         if model.version == UacVersion::V2 {
             for s in &mut model.streams {
                 for alt in &mut s.alts {
@@ -282,18 +298,87 @@ impl UacDevice {
         Ok(())
     }
 
-    /// Choose an alt setting, select it, set the rate, and make a stream
-    /// (not yet started). Dropping the stream returns the interface to alt 0.
-    pub fn open_stream(&self, direction: Direction, req: StreamRequest, plan: Option<UrbPlan>) -> Result<UacStream> {
-        let alt = self.choose_alt(direction, req.rate, req.channels, req.format)?;
+    fn implicit_sync(&self, endpoint: u8) -> Arc<ImplicitSync> {
+        let mut map = self.implicit.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(endpoint).or_default())
+    }
+
+    /// Select an alt setting and set its rate, in the order the device wants.
+    fn prepare_alt(&self, alt: &AltSetting, rate: u32) -> Result<()> {
         self.claim(alt.interface)?;
         let iface_first = self.model.version == UacVersion::V1 || self.quirks.contains(Quirks::SET_IFACE_FIRST);
         if iface_first {
-            self.select_alt(&alt)?;
-            self.set_rate(&alt, req.rate)?;
+            self.select_alt(alt)?;
+            self.set_rate(alt, rate)
         } else {
-            self.set_rate(&alt, req.rate)?;
-            self.select_alt(&alt)?;
+            self.set_rate(alt, rate)?;
+            self.select_alt(alt)
+        }
+    }
+
+    /// A closure that returns an interface to alt 0.
+    fn back_to_zero(&self, interface: u8) -> Box<dyn FnOnce() + Send> {
+        let dev = Arc::clone(&self.dev);
+        Box::new(move || {
+            if let Err(e) = dev.set_alt_setting(interface, 0) {
+                log::debug!("{}: leaving alt 0 on interface {interface}: {e}", dev.name());
+            }
+        })
+    }
+
+    /// Choose an alt setting, select it, set the rate, and make a stream
+    /// (not yet started). Dropping the stream returns the interface to alt 0.
+    ///
+    /// Implicit feedback: a playback stream whose endpoint is paced by a
+    /// capture endpoint takes its packet sizes from the capture stream if one
+    /// runs, else runs that endpoint itself (and throws its data away). A
+    /// capture stream cannot be opened while playback runs its endpoint.
+    pub fn open_stream(&self, direction: Direction, req: StreamRequest, plan: Option<UrbPlan>) -> Result<UacStream> {
+        let alt = self.choose_alt(direction, req.rate, req.channels, req.format)?;
+        let mut undo: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
+        let mut link: Option<(Arc<ImplicitSync>, bool)> = None;
+        if let Some(src) = &alt.implicit {
+            let sync = self.implicit_sync(src.endpoint.address);
+            let drive = !sync.capture_running.load(Ordering::SeqCst);
+            if drive {
+                let capture = self
+                    .model
+                    .streams(Direction::Capture)
+                    .flat_map(|s| s.alts.iter())
+                    .find(|a| a.interface == src.interface && a.alt == src.alt)
+                    .cloned()
+                    .ok_or_else(|| Error::Invalid(format!("{}: implicit feedback source vanished", self.name())))?;
+                self.prepare_alt(&capture, req.rate)?;
+                sync.playback_driving.store(true, Ordering::SeqCst);
+                undo.push(self.back_to_zero(capture.interface));
+                let s2 = Arc::clone(&sync);
+                undo.push(Box::new(move || s2.playback_driving.store(false, Ordering::SeqCst)));
+            }
+            link = Some((sync, drive));
+        } else if direction == Direction::Capture {
+            let feeds_playback = self
+                .model
+                .streams(Direction::Playback)
+                .flat_map(|s| s.alts.iter())
+                .any(|a| a.implicit.as_ref().is_some_and(|i| i.endpoint.address == alt.endpoint.address));
+            if feeds_playback {
+                let sync = self.implicit_sync(alt.endpoint.address);
+                if sync.playback_driving.load(Ordering::SeqCst) {
+                    return Err(Error::Invalid(format!(
+                        "{}: capture endpoint {:#04x} is running as the playback stream's implicit feedback; open capture before playback",
+                        self.name(),
+                        alt.endpoint.address
+                    )));
+                }
+                sync.capture_running.store(true, Ordering::SeqCst);
+                let s2 = Arc::clone(&sync);
+                undo.push(Box::new(move || s2.capture_running.store(false, Ordering::SeqCst)));
+                link = Some((sync, false));
+            }
+        }
+        if let Err(e) = self.prepare_alt(&alt, req.rate) {
+            undo.into_iter().rev().for_each(|f| f());
+            return Err(e);
         }
         let config = PcmConfig {
             format: alt.format,
@@ -302,14 +387,13 @@ impl UacDevice {
             period_frames: req.period_frames,
             periods: req.periods,
         };
-        let dev = Arc::clone(&self.dev);
-        let interface = alt.interface;
-        let back_to_zero: Box<dyn FnOnce() + Send> = Box::new(move || {
-            if let Err(e) = dev.set_alt_setting(interface, 0) {
-                log::debug!("{}: leaving alt 0 on interface {interface}: {e}", dev.name());
-            }
-        });
-        Ok(UacStream::new(Arc::clone(&self.demux), alt, self.model.speed, config, plan, Some(back_to_zero))?)
+        undo.insert(0, self.back_to_zero(alt.interface));
+        let on_drop: Box<dyn FnOnce() + Send> = Box::new(move || undo.into_iter().for_each(|f| f()));
+        let mut stream = UacStream::new(Arc::clone(&self.demux), alt, self.model.speed, config, plan, Some(on_drop))?;
+        if let Some((sync, drive)) = link {
+            stream.set_implicit(sync, drive);
+        }
+        Ok(stream)
     }
 
     /// Feature units on the path of a direction's first streaming interface,

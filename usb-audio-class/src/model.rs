@@ -243,6 +243,16 @@ pub struct IsoEndpoint {
     pub synch_address: u8,
 }
 
+/// The capture side an implicit-feedback playback endpoint follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImplicitSource {
+    pub interface: u8,
+    pub alt: u8,
+    pub endpoint: IsoEndpoint,
+    /// Bytes per frame on the capture endpoint.
+    pub frame_bytes: usize,
+}
+
 /// One streaming alternate setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AltSetting {
@@ -263,6 +273,10 @@ pub struct AltSetting {
     pub endpoint: IsoEndpoint,
     /// An explicit feedback (sync) endpoint in the same alt setting.
     pub feedback: Option<IsoEndpoint>,
+    /// Playback only: the capture endpoint whose packet sizes pace this
+    /// asynchronous endpoint (implicit feedback), when it has no feedback
+    /// endpoint of its own.
+    pub implicit: Option<ImplicitSource>,
     /// UAC1 class endpoint: sampling frequency control present.
     pub rate_control: bool,
     /// UAC2 AS bmControls, UAC1 class endpoint bmAttributes (raw).
@@ -358,6 +372,30 @@ impl DeviceModel {
             }
         }
         path
+    }
+
+    /// Give every asynchronous playback alt setting without a feedback
+    /// endpoint its implicit-feedback source: a capture endpoint marked as
+    /// implicit feedback data (usage 2), or, when `generic` (the
+    /// `generic_implicit_fb` quirk), any asynchronous capture endpoint.
+    pub fn link_implicit_feedback(&mut self, generic: bool) {
+        let captures: Vec<AltSetting> = self.streams(Direction::Capture).flat_map(|s| s.alts.iter().cloned()).collect();
+        let source = captures
+            .iter()
+            .find(|a| a.endpoint.usage == 2)
+            .or_else(|| captures.iter().find(|a| generic && a.endpoint.sync == SyncType::Async))
+            .map(|a| ImplicitSource {
+                interface: a.interface,
+                alt: a.alt,
+                endpoint: a.endpoint.clone(),
+                frame_bytes: a.frame_bytes(),
+            });
+        for s in self.streams.iter_mut().filter(|s| s.direction == Direction::Playback) {
+            for a in &mut s.alts {
+                a.implicit =
+                    if a.endpoint.sync == SyncType::Async && a.feedback.is_none() { source.clone() } else { None };
+            }
+        }
     }
 
     /// Feature units on a streaming terminal's path, nearest first.

@@ -173,7 +173,7 @@ pub fn parse_configuration(config: &Configuration<'_>, id: UsbId, speed: Speed, 
             }),
         }
     }
-    Ok(DeviceModel {
+    let mut model = DeviceModel {
         id,
         speed,
         version,
@@ -182,7 +182,9 @@ pub fn parse_configuration(config: &Configuration<'_>, id: UsbId, speed: Speed, 
         entities,
         streams,
         skipped,
-    })
+    };
+    model.link_implicit_feedback(false);
+    Ok(model)
 }
 
 fn parse_entity(d: Desc<'_>, version: UacVersion, device: &str) -> Option<Entity> {
@@ -400,6 +402,7 @@ fn parse_alt(iface: &InterfaceAlt<'_>, version: UacVersion, speed: Speed, device
         format_type,
         endpoint,
         feedback,
+        implicit: None,
         rate_control,
         controls,
     })

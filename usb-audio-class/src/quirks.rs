@@ -78,7 +78,9 @@ impl Quirks {
             | Quirks::IGNORE_CTL_ERROR.0
             | Quirks::SET_IFACE_FIRST.0
             | Quirks::FORCE_IFACE_RESET.0
-            | Quirks::FIXED_RATE.0,
+            | Quirks::FIXED_RATE.0
+            | Quirks::GENERIC_IMPLICIT_FB.0
+            | Quirks::SKIP_IMPLICIT_FB.0,
     );
 
     pub const fn contains(self, other: Quirks) -> bool {

@@ -12,6 +12,7 @@
 //! The pump is also usable step by step ([`Pump::step`]), which is how the
 //! tests drive it against an emulated device with exact results.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -23,12 +24,55 @@ use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream};
 use outboard_hal::usb::{Completion, Speed, Transfer, TransferStatus, UsbDevice};
 
 use crate::demux::Demux;
-use crate::model::{AltSetting, IsoEndpoint};
+use crate::model::{AltSetting, ImplicitSource, IsoEndpoint};
 use crate::packets::{FeedbackDecoder, PacketSizer};
 
 /// Tags in a transfer's user data.
 const TAG_DATA: u64 = 1 << 32;
 const TAG_FEEDBACK: u64 = 2 << 32;
+const TAG_IMPLICIT: u64 = 4 << 32;
+
+/// The most packet sizes kept for an implicit-feedback playback stream.
+const IMPLICIT_BACKLOG: usize = 1024;
+
+/// Packet sizes (in frames) a device's capture endpoint produced, which an
+/// implicit-feedback playback endpoint repeats: the device's clock, told
+/// through its capture stream instead of a feedback endpoint.
+#[derive(Debug, Default)]
+pub struct ImplicitSync {
+    counts: Mutex<VecDeque<u32>>,
+    /// A capture stream runs on the endpoint and publishes its packet sizes.
+    pub capture_running: AtomicBool,
+    /// A playback stream drives the endpoint itself for its packet sizes.
+    pub playback_driving: AtomicBool,
+}
+
+impl ImplicitSync {
+    fn push(&self, frames: u32) {
+        let mut q = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= IMPLICIT_BACKLOG {
+            q.pop_front();
+        }
+        q.push_back(frames);
+    }
+
+    fn pop(&self) -> Option<u32> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+    }
+
+    fn clear(&self) {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// An implicit-feedback playback pump's link to its capture endpoint.
+struct Implicit {
+    source: ImplicitSource,
+    sync: Arc<ImplicitSync>,
+    /// Whether this pump submits the capture endpoint's URBs itself (no
+    /// capture stream runs); what it receives is thrown away.
+    drive: bool,
+}
 
 /// usbfs carries at most 128 packets in one URB.
 const MAX_PACKETS_PER_URB: usize = 128;
@@ -149,6 +193,9 @@ pub struct Pump {
     direction: Direction,
     endpoint: IsoEndpoint,
     feedback: Option<IsoEndpoint>,
+    implicit: Option<Implicit>,
+    /// Capture: where to publish packet sizes for an implicit-feedback playback.
+    publish: Option<Arc<ImplicitSync>>,
     plan: UrbPlan,
     sizer: PacketSizer,
     decoder: FeedbackDecoder,
@@ -165,7 +212,16 @@ impl Pump {
 
     fn out_urb(&mut self, tag: u64) -> outboard_hal::Result<Transfer> {
         let fb = self.frame_bytes();
-        let sizes: Vec<u32> = (0..self.plan.packets_per_urb).map(|_| self.sizer.next_frames()).collect();
+        let max_frames = (self.endpoint.max_bytes as usize / fb.max(1)) as u32;
+        let sizes: Vec<u32> = (0..self.plan.packets_per_urb)
+            .map(|_| {
+                let nominal = self.sizer.next_frames();
+                match self.implicit.as_ref().and_then(|i| i.sync.pop()) {
+                    Some(n) => n.min(max_frames),
+                    None => nominal,
+                }
+            })
+            .collect();
         let frames: u64 = sizes.iter().map(|n| u64::from(*n)).sum();
         let mut buffer = vec![0u8; frames as usize * fb];
         self.shared.ring_copy_out(self.cursor, &mut buffer)?;
@@ -183,6 +239,18 @@ impl Pump {
         Transfer::isochronous(self.endpoint.address, buffer, packets, TAG_DATA | tag)
     }
 
+    fn implicit_urb(&self, tag: u64) -> Option<Transfer> {
+        let i = self.implicit.as_ref().filter(|i| i.drive)?;
+        let size = i.source.endpoint.max_bytes;
+        let n = self.plan.packets_per_urb;
+        Some(Transfer::isochronous(
+            i.source.endpoint.address,
+            vec![0u8; size as usize * n],
+            vec![size; n],
+            TAG_IMPLICIT | tag,
+        ))
+    }
+
     fn feedback_urb(ep: &IsoEndpoint, tag: u64) -> Transfer {
         let size = ep.max_bytes.clamp(3, 4);
         Transfer::isochronous(ep.address, vec![0u8; size as usize], vec![size], TAG_FEEDBACK | tag)
@@ -190,6 +258,14 @@ impl Pump {
 
     /// Submit the first URBs.
     pub fn start(&mut self) -> outboard_hal::Result<()> {
+        if let Some(i) = &self.implicit {
+            i.sync.clear();
+        }
+        for i in 0..self.plan.urbs as u64 {
+            if let Some(urb) = self.implicit_urb(i) {
+                self.dev.submit(urb)?;
+            }
+        }
         for i in 0..self.plan.urbs as u64 {
             let urb = match self.direction {
                 Direction::Playback => self.out_urb(i)?,
@@ -258,6 +334,18 @@ impl Pump {
         }
         let stats = &self.shared.stats;
         let tag = c.transfer.user_data & 0xffff_ffff;
+        if c.transfer.user_data & TAG_IMPLICIT != 0 {
+            if let Some(i) = &self.implicit {
+                let fb = i.source.frame_bytes.max(1);
+                for p in c.iso_packets.iter().filter(|p| p.status == TransferStatus::Completed) {
+                    i.sync.push(p.actual_length / fb as u32);
+                }
+            }
+            if let Some(urb) = self.implicit_urb(tag) {
+                self.dev.submit(urb)?;
+            }
+            return Ok(());
+        }
         if c.transfer.user_data & TAG_FEEDBACK != 0 {
             let ok = c.iso_packets.first().is_some_and(|p| p.status == TransferStatus::Completed);
             if ok {
@@ -297,6 +385,9 @@ impl Pump {
                         let whole = got / fb * fb;
                         if whole != got {
                             stats.partial_packets.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if let Some(sync) = &self.publish {
+                            sync.push((whole / fb) as u32);
                         }
                         if let Some(data) = c.transfer.buffer.get(offset..offset + whole) {
                             self.shared.ring_copy_in(self.cursor, data)?;
@@ -348,6 +439,9 @@ pub struct UacStream {
     plan: UrbPlan,
     shared: Arc<Shared>,
     worker: Option<JoinHandle<Pump>>,
+    /// Implicit feedback: the sync point, and whether this stream drives the
+    /// capture endpoint (playback) or publishes to it (capture).
+    implicit: Option<(Arc<ImplicitSync>, bool)>,
     /// Set by `on_stop` callers (the device re-selects alt 0 on drop).
     on_drop: Option<Box<dyn FnOnce() + Send>>,
 }
@@ -395,7 +489,14 @@ impl UacStream {
             error: Mutex::new(None),
             stats: StreamStats::default(),
         });
-        Ok(UacStream { dev, demux, alt, speed, plan, shared, worker: None, on_drop })
+        Ok(UacStream { dev, demux, alt, speed, plan, shared, worker: None, implicit: None, on_drop })
+    }
+
+    /// Link this stream to its implicit-feedback sync point: a playback
+    /// stream takes packet sizes from it (`drive`: and submits the capture
+    /// endpoint's URBs itself); a capture stream publishes to it.
+    pub fn set_implicit(&mut self, sync: Arc<ImplicitSync>, drive: bool) {
+        self.implicit = Some((sync, drive));
     }
 
     /// The alt setting streamed on.
@@ -420,6 +521,17 @@ impl UacStream {
         let feedback = self.alt.feedback.clone().filter(|_| self.alt.direction() == Direction::Playback);
         let mut endpoints = vec![self.alt.endpoint.address];
         endpoints.extend(feedback.as_ref().map(|f| f.address));
+        let playback = self.alt.direction() == Direction::Playback;
+        let implicit = match (&self.implicit, &self.alt.implicit) {
+            (Some((sync, drive)), Some(source)) if playback => {
+                Some(Implicit { source: source.clone(), sync: Arc::clone(sync), drive: *drive })
+            }
+            _ => None,
+        };
+        if let Some(i) = implicit.as_ref().filter(|i| i.drive) {
+            endpoints.push(i.source.endpoint.address);
+        }
+        let publish = self.implicit.as_ref().filter(|_| !playback).map(|(sync, _)| Arc::clone(sync));
         Pump {
             dev: Arc::clone(&self.dev),
             demux: Arc::clone(&self.demux),
@@ -428,6 +540,8 @@ impl UacStream {
             direction: self.alt.direction(),
             endpoint: self.alt.endpoint.clone(),
             feedback,
+            implicit,
+            publish,
             plan: self.plan,
             sizer: PacketSizer::new(config.rate, self.speed, self.alt.endpoint.interval, max_frames),
             decoder: FeedbackDecoder::new(config.rate, self.speed),

@@ -183,3 +183,114 @@ fn playback_and_capture_on_one_device_each_get_their_own_completions() {
     cap.read_frames(0, &mut captured).unwrap();
     assert_eq!(captured, source[..frames * 4], "capture bytes in order");
 }
+
+/// The emulated device with its feedback endpoint turned into an interrupt
+/// endpoint and its capture endpoint marked as implicit feedback data: an
+/// asynchronous playback endpoint paced by the capture stream.
+struct ImplicitFb {
+    inner: Uac2Device,
+    descriptors: Vec<u8>,
+}
+
+impl outboard_hal::usb::mem::UsbFunction for ImplicitFb {
+    fn descriptors(&self) -> Vec<u8> {
+        self.descriptors.clone()
+    }
+    fn speed(&self) -> Speed {
+        self.inner.speed()
+    }
+    fn control(
+        &mut self,
+        setup: &outboard_hal::usb::ControlSetup,
+        data: &[u8],
+    ) -> Result<Vec<u8>, outboard_hal::usb::TransferStatus> {
+        self.inner.control(setup, data)
+    }
+    fn set_alt_setting(&mut self, interface: u8, alt: u8) -> Result<(), outboard_hal::usb::TransferStatus> {
+        self.inner.set_alt_setting(interface, alt)
+    }
+    fn transfer(
+        &mut self,
+        t: &mut outboard_hal::usb::Transfer,
+    ) -> (outboard_hal::usb::TransferStatus, Vec<outboard_hal::usb::IsoPacketResult>, usize) {
+        self.inner.transfer(t)
+    }
+}
+
+fn implicit_device() -> (Arc<MemUsb>, Uac2Control) {
+    use outboard_hal::usb::mem::UsbFunction;
+    let (inner, control) = Uac2Device::new(Uac2Options::default());
+    let mut d = inner.descriptors();
+    let fb = d.windows(3).position(|w| w == [7, 5, 0x82]).unwrap();
+    d[fb + 3] = 0x03; // interrupt: no longer a feedback endpoint
+    let cap = d.windows(3).position(|w| w == [7, 5, 0x83]).unwrap();
+    d[cap + 3] = 0x25; // isochronous, asynchronous, implicit feedback data
+    let f = ImplicitFb { inner, descriptors: d };
+    (Arc::new(MemUsb::new("usb 1-1 1d6b:0101", Box::new(f))), control)
+}
+
+#[test]
+fn implicit_feedback_paces_playback_by_the_capture_stream() {
+    let (usb, control) = implicit_device();
+    control.set_feedback_hz(47_900.0); // the device clock, seen only through capture packet sizes
+    let dev = UacDevice::open(usb.clone(), &[]).unwrap();
+    let alt = dev.choose_alt(Direction::Playback, 48_000, Some(2), None).unwrap();
+    assert!(alt.feedback.is_none());
+    assert_eq!(alt.implicit.as_ref().map(|i| i.endpoint.address), Some(0x83));
+    let plan = Some(UrbPlan { urbs: 4, packets_per_urb: 8 });
+    let mut play = dev.open_stream(Direction::Playback, request(48_000), plan).unwrap();
+    assert_eq!(control.stats().capture_alt, 1, "playback runs the capture endpoint itself");
+    // Capture cannot take the endpoint while playback runs it.
+    let e = dev.open_stream(Direction::Capture, request(48_000), plan).unwrap_err().to_string();
+    assert!(e.contains("implicit feedback"), "{e}");
+    let ring: Vec<u8> = (0..480 * 4 * 4).map(|i| (i * 5 % 199) as u8).collect();
+    play.write_frames(0, &ring).unwrap();
+    pump_until(&play, &control, 16_000);
+    let st = control.stats();
+    assert_eq!(st.bad_out_packets, 0);
+    let per_second = st.out_frames as f64 * 8000.0 / st.out_packets as f64;
+    assert!((per_second - 47_900.0).abs() < 5.0, "the driver sent {per_second:.1} frames/s, the device runs at 47900");
+    let got = control.take_received();
+    for (i, b) in got.iter().enumerate() {
+        assert_eq!(*b, ring[i % ring.len()], "byte {i}");
+    }
+    drop(play);
+    assert_eq!((control.stats().playback_alt, control.stats().capture_alt), (0, 0));
+    // With the quirk that turns it off, the same device plays the nominal pattern.
+    let (usb, control) = implicit_device();
+    control.set_feedback_hz(47_900.0);
+    let skip = [outboard_uac::quirks::QuirkOverride {
+        id: "1d6b:0101".parse().unwrap(),
+        flags: outboard_uac::quirks::Quirks::SKIP_IMPLICIT_FB,
+    }];
+    let dev = UacDevice::open(usb, &skip).unwrap();
+    let play = dev.open_stream(Direction::Playback, request(48_000), plan).unwrap();
+    assert!(play.alt().implicit.is_none());
+    pump_until(&play, &control, 8_000);
+    let st = control.stats();
+    assert_eq!(st.out_frames * 8000 / st.out_packets, 48_000);
+}
+
+#[test]
+fn with_capture_running_implicit_playback_follows_its_packets() {
+    let (usb, control) = implicit_device();
+    control.set_feedback_hz(48_100.0);
+    let dev = UacDevice::open(usb.clone(), &[]).unwrap();
+    let plan = Some(UrbPlan { urbs: 4, packets_per_urb: 8 });
+    let big = StreamRequest { period_frames: 12_000, periods: 8, ..request(48_000) };
+    let cap = dev.open_stream(Direction::Capture, big, plan).unwrap();
+    let play = dev.open_stream(Direction::Playback, request(48_000), plan).unwrap();
+    let (mut cp, mut pp) = (cap.pump(), play.pump());
+    cp.start().unwrap();
+    pp.start().unwrap();
+    while control.stats().out_packets < 16_000 {
+        assert!(cp.step(Duration::from_secs(1)), "{:?}", cap.error());
+        assert!(pp.step(Duration::from_secs(1)), "{:?}", play.error());
+    }
+    pp.finish();
+    cp.finish();
+    let st = control.stats();
+    let per_second = st.out_frames as f64 * 8000.0 / st.out_packets as f64;
+    assert!((per_second - 48_100.0).abs() < 5.0, "the driver sent {per_second:.1} frames/s, the device runs at 48100");
+    assert_eq!(usb.in_flight(), 0);
+}
