@@ -2,7 +2,7 @@
 //! lines, `#` comments, strings in double quotes, integers, booleans), e.g.
 //!
 //! ```toml
-//! device = "0000:00:1b.0"   # or "emulated"
+//! device = "0000:00:1b.0"   # or "emulated", "usb", "usb:1-1"; several: "0000:00:1b.0, usb"; none: all found
 //! bind = true               # bind it to vfio-pci first
 //! rate = 48000
 //! period = 1024             # frames
@@ -11,6 +11,7 @@
 //! group = "audio"
 //! mode = "0660"
 //! control = "/run/outboard.sock"
+//! hw_volume = "max"         # USB devices: every feature unit on the playback path (max or dB)
 //! ```
 //!
 //! Unknown keys and malformed lines are errors naming the line: a typo in a
@@ -37,6 +38,7 @@ const KEYS: &[(&str, &str)] = &[
     ("group", "string"),
     ("mode", "string"),
     ("control", "string"),
+    ("hw_volume", "string"),
 ];
 
 /// Parse a config file's text.

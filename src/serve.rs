@@ -151,6 +151,36 @@ struct Streams {
     keep: Box<dyn std::any::Any>,
 }
 
+/// The devices to serve when none is named: HDA controllers bound to
+/// vfio-pci, then USB audio devices.
+fn discover() -> Result<Vec<String>, String> {
+    let root = std::path::Path::new(outboard_hal::pci::sysfs::SYSFS);
+    let mut found: Vec<String> = outboard_hal::pci::sysfs::list(root)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|d| {
+            d.class_subclass() == outboard_hal::pci::config::CLASS_HDA && d.driver.as_deref() == Some("vfio-pci")
+        })
+        .map(|d| d.address.to_string())
+        .collect();
+    found.extend(
+        outboard_hal::usb::sysfs::list(root)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|d| d.is_audio())
+            .map(|d| format!("usb:{}", d.port)),
+    );
+    if found.is_empty() {
+        return Err(
+            "no device to serve: no HDA controller is bound to vfio-pci and no USB audio device is plugged in \
+             (`outboard list` shows what there is; name a device, or `emulated`)"
+                .into(),
+        );
+    }
+    log::info!("serving the devices found: {}", found.join(", "));
+    Ok(found)
+}
+
 /// Open DEVICE (an HDA controller or a USB audio device) and its playback
 /// stream, and its capture stream if it has one.
 #[allow(clippy::too_many_arguments)]
@@ -199,7 +229,10 @@ fn open_streams(
     Ok(Streams { name: dev.name().to_string(), playback: Box::new(playback), capture, keep: Box::new((dev, emu)) })
 }
 
-/// `outboard serve [DEVICE] [--config FILE] [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4]`
+/// `outboard serve [DEVICE...] [--config FILE] [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4] [--hw-volume max|DB]`
+///
+/// With no DEVICE (on the command line or as `device` in the config) it
+/// serves every device it finds ([`discover`]).
 ///
 /// Options on the command line win over the same settings in the config file.
 pub fn run(mut args: Args) -> Result<(), String> {
@@ -228,28 +261,67 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let period: usize = number(&mut args, &config, "period", 1024)?;
     let periods: usize = number(&mut args, &config, "periods", 4)?;
     let hw_volume: Option<String> = args.option("--hw-volume")?.or_else(|| cfg_str("hw_volume"));
-    let device = args.positional().or_else(|| cfg_str("device")).ok_or(
-        "usage: outboard serve DEVICE [--config FILE] [--bind] [--name dsp] [--rate HZ] [--period FRAMES] [--periods N] [--hw-volume max|DB]",
-    )?;
+    let mut devices: Vec<String> = std::iter::from_fn(|| args.positional()).collect();
     args.finish()?;
+    let discovered = devices.is_empty() && cfg_str("device").is_none();
+    if devices.is_empty() {
+        devices = match cfg_str("device") {
+            Some(list) => list.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect(),
+            None => discover()?,
+        };
+    }
     catch_signals()?;
 
-    let Streams { name: dev_name, playback, capture, keep: dev } =
-        open_streams(&device, bind, &options, rate, period, periods, &name, hw_volume.as_deref())?;
-    let engine = Arc::new(Engine::start_with(Some(playback), capture).map_err(|e| e.to_string())?);
+    // One engine per device. The first device is the default one (/dev/dsp,
+    // /dev/audio, /dev/mixer); with several, each also gets /dev/dspN,
+    // /dev/audioN and /dev/mixerN, N counting from 0 in the order given.
+    let mut cards: Vec<(String, Arc<Engine>, Box<dyn std::any::Any>)> = Vec::new();
+    for device in &devices {
+        let volume = hw_volume.as_deref().filter(|_| crate::usb_cmd::is_usb_spec(device) || devices.len() == 1);
+        match open_streams(device, bind, &options, rate, period, periods, &name, volume) {
+            Ok(Streams { name: dev_name, playback, capture, keep }) => {
+                let engine =
+                    Arc::new(Engine::start_with(Some(playback), capture).map_err(|e| format!("{dev_name}: {e}"))?);
+                cards.push((dev_name, engine, keep));
+            }
+            Err(e) if discovered => log::warn!("{device}: {e}; not served"),
+            Err(e) => return Err(if devices.len() > 1 { format!("{device}: {e}") } else { e }),
+        }
+    }
+    if cards.is_empty() {
+        return Err("none of the devices found could be opened (see above)".into());
+    }
     let audio = if name == "dsp" { "audio".to_string() } else { format!("audio-{name}") };
     let mixer_name = if name == "dsp" { "mixer".to_string() } else { format!("mixer-{name}") };
     let mut handlers = Vec::new();
     let mut nodes: Vec<(String, Arc<dyn Handler>)> = Vec::new();
-    for (node, defaults) in [(name.clone(), DSP_DEFAULTS), (audio, AUDIO_DEFAULTS)] {
-        let handler = Arc::new(Dsp::new(engine.clone(), &format!("/dev/{node}"), defaults));
-        handlers.push(handler.clone());
-        nodes.push((node, handler));
+    let mut node_sets: Vec<(Vec<String>, usize)> = Vec::new();
+    let numbered = cards.len() > 1;
+    for (i, (_, engine, _)) in cards.iter().enumerate() {
+        let mut sets = Vec::new();
+        if i == 0 {
+            sets.push((name.clone(), audio.clone(), mixer_name.clone()));
+        }
+        if numbered {
+            sets.push((format!("{name}{i}"), format!("{audio}{i}"), format!("{mixer_name}{i}")));
+        }
+        for (dsp_node, audio_node, mixer_node) in sets {
+            for (node, defaults) in [(dsp_node.clone(), DSP_DEFAULTS), (audio_node.clone(), AUDIO_DEFAULTS)] {
+                let handler = Arc::new(Dsp::new(engine.clone(), &format!("/dev/{node}"), defaults));
+                handlers.push(handler.clone());
+                nodes.push((node, handler));
+            }
+            nodes.push((mixer_node.clone(), Arc::new(Mixer::new(engine.clone()))));
+            node_sets.push((vec![dsp_node, audio_node, mixer_node], i));
+        }
     }
-    nodes.push((mixer_name, Arc::new(Mixer::new(engine.clone()))));
     if name == "dsp" {
-        let line = format!("0: Outboard {dev_name} ({rate} Hz, 16-bit stereo)");
-        nodes.push(("sndstat".to_string(), Arc::new(SndStat::new(&[line]))));
+        let lines: Vec<String> = cards
+            .iter()
+            .enumerate()
+            .map(|(i, (dev_name, _, _))| format!("{i}: Outboard {dev_name} ({rate} Hz, 16-bit stereo)"))
+            .collect();
+        nodes.push(("sndstat".to_string(), Arc::new(SndStat::new(&lines))));
     }
     let mut servers = Vec::new();
     for (node, handler) in &nodes {
@@ -272,12 +344,18 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let _ = std::fs::remove_file(&control); // a stale socket from a killed daemon
     let listener = UnixListener::bind(&control).map_err(|e| format!("{}: {e}", control.display()))?;
     let control_thread = std::thread::spawn(move || control_loop(listener, handlers));
-    println!(
-        "serving {} on {} ({rate} Hz, 16-bit stereo, {period}-frame periods{})",
-        nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and "),
-        dev_name,
-        if engine.capture_config().is_some() { ", playback and capture" } else { ", playback" }
-    );
+    for (set, i) in &node_sets {
+        let (dev_name, engine, _) = &cards[*i];
+        let mut names: Vec<String> = set.iter().map(|n| format!("/dev/{n}")).collect();
+        if *i == 0 && set[0] == name && name == "dsp" {
+            names.push("/dev/sndstat".into());
+        }
+        println!(
+            "serving {} on {dev_name} ({rate} Hz, 16-bit stereo, {period}-frame periods{})",
+            names.join(" and "),
+            if engine.capture_config().is_some() { ", playback and capture" } else { ", playback" }
+        );
+    }
     while !STOP.load(Ordering::SeqCst) && servers.iter().all(|t| !t.is_finished()) {
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -298,24 +376,31 @@ pub fn run(mut args: Args) -> Result<(), String> {
             Ok(Ok(())) => {}
         }
     }
-    let stats = engine.stats();
-    println!(
-        "engine: {} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
-        stats.periods.load(Ordering::Relaxed),
-        stats.late_wakeups.load(Ordering::Relaxed),
-        stats.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
-        stats.device_errors.load(Ordering::Relaxed)
-    );
+    for (dev_name, engine, _) in &cards {
+        let stats = engine.stats();
+        println!(
+            "engine{}: {} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
+            if cards.len() > 1 { format!(" {dev_name}") } else { String::new() },
+            stats.periods.load(Ordering::Relaxed),
+            stats.late_wakeups.load(Ordering::Relaxed),
+            stats.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            stats.device_errors.load(Ordering::Relaxed)
+        );
+    }
     let removed = nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and ");
     // The handlers hold the engine, and the engine the device's streams and
     // their register mappings: all must go before the device, or VFIO cannot
     // release the device's group.
     drop(nodes);
-    match Arc::try_unwrap(engine) {
-        Ok(engine) => drop(engine.stop()),
-        Err(_) => log::warn!("the engine is still shared at shutdown; it stops with the process"),
+    let mut quiet = Vec::new();
+    for (dev_name, engine, dev) in cards {
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => drop(engine.stop()),
+            Err(_) => log::warn!("{dev_name}: the engine is still shared at shutdown; it stops with the process"),
+        }
+        drop(dev); // streams stopped, controller in reset / interfaces at alt 0: quiet
+        quiet.push(dev_name);
     }
-    drop(dev); // streams stopped, controller in reset: quiet
-    println!("stopped: {removed} removed, {device} left quiet");
+    println!("stopped: {removed} removed, {} left quiet", quiet.join(" and "));
     result
 }
