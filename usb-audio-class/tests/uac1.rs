@@ -288,3 +288,23 @@ fn malformed_descriptors_never_panic_the_parser() {
     assert!(m.entity(2).is_none());
     assert_eq!(m.streams[0].alts.len(), 1);
 }
+
+#[test]
+fn linux_f_uac1_gadget_parses_both_directions() {
+    let raw = outboard_fixtures::usb::descriptors::f_uac1();
+    let m = parse_device(&raw, Speed::High, "g_audio").unwrap();
+    assert_eq!(m.version, UacVersion::V1);
+    let play = m.streams(Direction::Playback).next().expect("host playback (OUT)");
+    let cap = m.streams(Direction::Capture).next().expect("host capture (IN)");
+    let (pa, ca) = (&play.alts[0], &cap.alts[0]);
+    assert_eq!((pa.endpoint.address, pa.endpoint.sync), (0x01, SyncType::Adaptive));
+    assert_eq!((ca.endpoint.address, ca.endpoint.sync), (0x82, SyncType::Async));
+    for a in [pa, ca] {
+        assert_eq!((a.format, a.channels), (SampleFormat::S16Le, 2));
+        assert_eq!(a.rates, Rates::Discrete(vec![48_000]));
+        assert!(a.feedback.is_none() && a.implicit.is_none());
+    }
+    // f_uac1's terminals: USB streaming in -> speaker-side output, and back.
+    assert!(m.path_from(pa.terminal).len() >= 2);
+    assert!(m.skipped.is_empty(), "{:?}", m.skipped);
+}
