@@ -294,3 +294,37 @@ fn with_capture_running_implicit_playback_follows_its_packets() {
     assert!((per_second - 48_100.0).abs() < 5.0, "the driver sent {per_second:.1} frames/s, the device runs at 48100");
     assert_eq!(usb.in_flight(), 0);
 }
+
+#[test]
+fn full_speed_async_playback_follows_10_14_feedback() {
+    for hz in [47_900.0, 48_100.0] {
+        let (usb, control) = emulated(Uac2Options { speed: Speed::Full, ..Uac2Options::default() });
+        control.set_feedback_hz(hz);
+        let dev = UacDevice::open(usb, &[]).unwrap();
+        assert_eq!(dev.model().speed, Speed::Full);
+        let mut stream = dev
+            .open_stream(Direction::Playback, request(48_000), Some(UrbPlan { urbs: 4, packets_per_urb: 8 }))
+            .unwrap();
+        let ring: Vec<u8> = (0..480 * 4 * 4).map(|i| (i * 11 % 251) as u8).collect();
+        stream.write_frames(0, &ring).unwrap();
+        // Measure in the steady state: the first URBs go out at the nominal
+        // rate before the first feedback value is back.
+        let mut pump = stream.pump();
+        pump.start().unwrap();
+        let mut mark = None;
+        while control.stats().out_packets < 3_000 {
+            assert!(pump.step(Duration::from_secs(1)), "{:?}", stream.error());
+            let st = control.stats();
+            if mark.is_none() && st.out_packets >= 1_000 {
+                mark = Some((st.out_frames, st.out_packets));
+            }
+        }
+        pump.finish();
+        let (f0, p0) = mark.unwrap();
+        let st = control.stats();
+        let per_second = (st.out_frames - f0) as f64 * 1000.0 / (st.out_packets - p0) as f64;
+        assert!((per_second - hz).abs() < 1.0, "full speed, feedback {hz}: {per_second:.2} frames/s");
+        let got = control.take_received();
+        assert!(got.iter().enumerate().all(|(i, b)| *b == ring[i % ring.len()]), "a frame lost or repeated");
+    }
+}
