@@ -40,3 +40,20 @@ stop_serve() {
     echo "the daemon logged errors"; return 1
   fi
 }
+
+# oss_write NODE RAW: an unmodified program (Python's ossaudiodev) plays RAW
+# (S16_LE stereo 48 kHz) to NODE, printing what the node answered:
+# "setfmt N", "channels N", "speed N", then "wrote BYTES".
+oss_write() {
+  python3 - "$1" "$2" <<'PY'
+import ossaudiodev, sys
+data = open(sys.argv[2], "rb").read()
+dsp = ossaudiodev.open(sys.argv[1], "w")
+print("setfmt", dsp.setfmt(ossaudiodev.AFMT_S16_LE))
+print("channels", dsp.channels(2))
+print("speed", dsp.speed(48000))
+dsp.writeall(data)
+dsp.close()
+print("wrote", len(data))
+PY
+}

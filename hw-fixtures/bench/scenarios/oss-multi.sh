@@ -12,19 +12,6 @@ TIMEOUT=300
 
 source "$BENCH_DIR/lib/outboard.sh"
 
-play_to() { # NODE RAW
-  python3 - "$1" "$2" <<'PY'
-import ossaudiodev, sys
-data = open(sys.argv[2], "rb").read()
-dsp = ossaudiodev.open(sys.argv[1], "w")
-dsp.setfmt(ossaudiodev.AFMT_S16_LE)
-dsp.channels(2)
-dsp.speed(48000)
-dsp.writeall(data)
-dsp.close()
-print(sys.argv[1], "wrote", len(data))
-PY
-}
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR" addr p0 p1
@@ -33,17 +20,21 @@ guest() {
   "$bin/outboard-bench-tool" signal "$RESULTS/sent0.raw" --seconds 2 --seed 81
   "$bin/outboard-bench-tool" signal "$RESULTS/sent1.raw" --seconds 2 --seed 82
   start_serve_device --hw-volume max --period 4096 --periods 8 || return 1
-  for n in /dev/dsp0 /dev/dsp1 /dev/mixer0 /dev/mixer1 /dev/audio1; do
+  local n i
+  for n in /dev/dsp0 /dev/dsp1 /dev/mixer0 /dev/mixer1 /dev/audio1 /dev/sndstat; do
+    for ((i = 0; i < 100; i++)); do [[ -c "$n" ]] && break; sleep 0.1; done
     [[ -c "$n" ]] || { echo "$n is missing"; ls -l /dev/dsp* /dev/mixer*; return 1; }
   done
   cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
-  play_to /dev/dsp0 "$RESULTS/sent0.raw" >"$RESULTS/client0.txt" &
+  oss_write /dev/dsp0 "$RESULTS/sent0.raw" >"$RESULTS/client0.txt" &
   p0=$!
-  play_to /dev/dsp1 "$RESULTS/sent1.raw" >"$RESULTS/client1.txt" &
+  oss_write /dev/dsp1 "$RESULTS/sent1.raw" >"$RESULTS/client1.txt" &
   p1=$!
   wait "$p0" || return 1
   wait "$p1" || return 1
   cat "$RESULTS"/client*.txt
+  grep -q '^wrote 384000$' "$RESULTS/client0.txt" && grep -q '^wrote 384000$' "$RESULTS/client1.txt" \
+    || { echo "a client did not write everything"; return 1; }
   stop_serve
   for n in /dev/dsp /dev/dsp0 /dev/dsp1; do [[ ! -e "$n" ]] || { echo "$n is still there after SIGTERM"; return 1; }; done
 }

@@ -18,17 +18,7 @@ guest() {
   start_serve_device usb --hw-volume max --period 4096 --periods 8 || return 1
   sleep 0.5
   cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
-  python3 - "$RESULTS/sent.raw" <<'PY' | tee "$RESULTS/client.txt"
-import ossaudiodev, sys
-data = open(sys.argv[1], "rb").read()
-dsp = ossaudiodev.open("/dev/dsp", "w")
-print("setfmt", dsp.setfmt(ossaudiodev.AFMT_S16_LE))
-print("channels", dsp.channels(2))
-print("speed", dsp.speed(48000))
-dsp.writeall(data)
-dsp.close()
-print("wrote", len(data))
-PY
+  oss_write /dev/dsp "$RESULTS/sent.raw" | tee "$RESULTS/client.txt"
   stop_serve
   [[ ! -e /dev/dsp ]] || { echo "/dev/dsp is still there after SIGTERM"; return 1; }
 }
