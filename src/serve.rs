@@ -13,6 +13,7 @@ use outboard_cuse::{DeviceInfo, Server};
 use outboard_hal::pcm::{Direction, PcmConfig, PcmStream, SampleFormat};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
+use outboard_oss::info::{Card, OssSystem};
 use outboard_oss::mixer::Mixer;
 use outboard_oss::sndstat::SndStat;
 use outboard_uac::device::StreamRequest;
@@ -297,23 +298,35 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let mut nodes: Vec<(String, Arc<dyn Handler>)> = Vec::new();
     let mut node_sets: Vec<(Vec<String>, usize)> = Vec::new();
     let numbered = cards.len() > 1;
-    for (i, (_, engine, _)) in cards.iter().enumerate() {
-        let mut sets = Vec::new();
+    let mut sets = Vec::new();
+    for i in 0..cards.len() {
         if i == 0 {
-            sets.push((name.clone(), audio.clone(), mixer_name.clone()));
+            sets.push((i, name.clone(), audio.clone(), mixer_name.clone()));
         }
         if numbered {
-            sets.push((format!("{name}{i}"), format!("{audio}{i}"), format!("{mixer_name}{i}")));
+            sets.push((i, format!("{name}{i}"), format!("{audio}{i}"), format!("{mixer_name}{i}")));
         }
-        for (dsp_node, audio_node, mixer_node) in sets {
-            for (node, defaults) in [(dsp_node.clone(), DSP_DEFAULTS), (audio_node.clone(), AUDIO_DEFAULTS)] {
-                let handler = Arc::new(Dsp::new(engine.clone(), &format!("/dev/{node}"), defaults));
-                handlers.push(handler.clone());
-                nodes.push((node, handler));
-            }
-            nodes.push((mixer_node.clone(), Arc::new(Mixer::new(engine.clone()))));
-            node_sets.push((vec![dsp_node, audio_node, mixer_node], i));
+    }
+    // What the OSS 4 info ioctls (SYSINFO, AUDIOINFO, ...) report: every
+    // card and node, numbered in the order the handlers are made below.
+    let audio_paths: Vec<(usize, String)> =
+        sets.iter().flat_map(|(i, d, a, _)| [(*i, format!("/dev/{d}")), (*i, format!("/dev/{a}"))]).collect();
+    let mixer_paths: Vec<(usize, String)> = sets.iter().map(|(i, _, _, m)| (*i, format!("/dev/{m}"))).collect();
+    let system = Arc::new(OssSystem::new(
+        cards.iter().map(|(n, e, _)| Card { name: n.clone(), engine: e.clone() }).collect(),
+        &audio_paths.iter().map(|(i, p)| (*i, p.as_str())).collect::<Vec<_>>(),
+        &mixer_paths.iter().map(|(i, p)| (*i, p.as_str())).collect::<Vec<_>>(),
+    )?);
+    for (set, (i, dsp_node, audio_node, mixer_node)) in sets.into_iter().enumerate() {
+        for (k, (node, defaults)) in
+            [(dsp_node.clone(), DSP_DEFAULTS), (audio_node.clone(), AUDIO_DEFAULTS)].into_iter().enumerate()
+        {
+            let handler = Arc::new(Dsp::on(system.clone(), 2 * set + k, defaults)?);
+            handlers.push(handler.clone());
+            nodes.push((node, handler));
         }
+        nodes.push((mixer_node.clone(), Arc::new(Mixer::on(system.clone(), set)?)));
+        node_sets.push((vec![dsp_node, audio_node, mixer_node], i));
     }
     if name == "dsp" {
         let lines: Vec<String> = cards
@@ -392,6 +405,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     // their register mappings: all must go before the device, or VFIO cannot
     // release the device's group.
     drop(nodes);
+    drop(system);
     let mut quiet = Vec::new();
     for (dev_name, engine, dev) in cards {
         match Arc::try_unwrap(engine) {

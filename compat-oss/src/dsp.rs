@@ -18,6 +18,7 @@ use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
 
+use crate::info::{Asker, OssSystem, MAX_CHANNELS, MAX_RATE, MIN_CHANNELS, MIN_RATE};
 use crate::soundcard::*;
 
 /// How long a blocking write or a close may wait for the device.
@@ -155,6 +156,10 @@ pub struct Dsp {
     wakers: Arc<Mutex<Vec<(u64, u32, PollWaker)>>>,
     watcher: std::sync::OnceLock<()>,
     engine: Arc<Engine>,
+    /// Every device and node, for the OSS 4 info ioctls; this node is audio
+    /// device `dev` in it.
+    system: Arc<OssSystem>,
+    dev: usize,
     defaults: Defaults,
     node: String,
     opens: Arc<Mutex<HashMap<u64, Arc<Mutex<Open>>>>>,
@@ -170,10 +175,25 @@ fn int_reply(v: i32) -> Result<(i32, Vec<u8>), Errno> {
 }
 
 impl Dsp {
-    /// A node called `node` ("/dev/dsp") with these defaults.
+    /// A node called `node` ("/dev/dsp") with these defaults, alone on a
+    /// card called "Outboard".
     pub fn new(engine: Arc<Engine>, node: &str, defaults: Defaults) -> Dsp {
+        let system = Arc::new(OssSystem::single("Outboard", engine.clone(), &[node], None));
+        Dsp::build(engine, system, 0, defaults, node)
+    }
+
+    /// Audio device `dev` of `system`, on its card's engine, with these defaults.
+    pub fn on(system: Arc<OssSystem>, dev: usize, defaults: Defaults) -> Result<Dsp, String> {
+        let node = system.audio_nodes().get(dev).ok_or_else(|| format!("no audio device {dev}"))?.devnode.clone();
+        let engine = system.card_of(dev).ok_or_else(|| format!("no card for audio device {dev}"))?.engine.clone();
+        Ok(Dsp::build(engine, system, dev, defaults, &node))
+    }
+
+    fn build(engine: Arc<Engine>, system: Arc<OssSystem>, dev: usize, defaults: Defaults, node: &str) -> Dsp {
         Dsp {
             engine,
+            system,
+            dev,
             defaults,
             node: node.to_string(),
             meta: Mutex::new(HashMap::new()),
@@ -323,6 +343,8 @@ impl Handler for Dsp {
             rec_gain: 1.0,
         };
         self.remember(fh, &open);
+        let busy = (u32::from(readable) * OSS_OPEN_READ) | (u32::from(writable) * OSS_OPEN_WRITE);
+        self.system.opened(self.dev, fh, req.pid, busy);
         self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(Mutex::new(open)));
         log::info!("{}: opened by pid {} (fh {fh})", self.node, req.pid);
         Ok(fh)
@@ -362,6 +384,7 @@ impl Handler for Dsp {
                 }
             }
         }
+        self.system.closed(self.dev, fh);
     }
 
     fn read(&self, _req: &Request, fh: u64, size: u32, flags: u32) -> Result<Vec<u8>, Errno> {
@@ -410,6 +433,11 @@ impl Handler for Dsp {
     }
 
     fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        // Device discovery does not wait for an open busy in a write.
+        if let Some(r) = self.system.ioctl(Asker::Audio(self.dev), cmd, input) {
+            self.get(fh)?;
+            return r;
+        }
         let r = self.ioctl_inner(req, fh, cmd, input);
         if let Ok(open) = self.get(fh) {
             if let Ok(open) = open.try_lock() {
@@ -453,7 +481,7 @@ impl Dsp {
             }
             SNDCTL_DSP_SPEED => {
                 let want = int_arg(input)?;
-                let rate = want.clamp(8_000, 192_000) as u32;
+                let rate = want.clamp(MIN_RATE as i32, MAX_RATE as i32) as u32;
                 if rate != open.rate {
                     open.rate = rate;
                     reopen(&mut open);
@@ -461,7 +489,7 @@ impl Dsp {
                 int_reply(rate as i32)
             }
             SNDCTL_DSP_CHANNELS => {
-                let ch = int_arg(input)?.clamp(1, 8) as u16;
+                let ch = int_arg(input)?.clamp(i32::from(MIN_CHANNELS), i32::from(MAX_CHANNELS)) as u16;
                 if ch != open.channels {
                     open.channels = ch;
                     reopen(&mut open);
@@ -518,7 +546,7 @@ impl Dsp {
                 open.nonblock = true;
                 Ok((0, Vec::new()))
             }
-            SNDCTL_DSP_GETCAPS => int_reply((DSP_CAP_TRIGGER | DSP_CAP_REALTIME) as i32),
+            SNDCTL_DSP_GETCAPS => int_reply(self.system.caps(self.dev) as i32),
             SNDCTL_DSP_GETTRIGGER => {
                 let out = open.playback.as_ref().is_some_and(|p| p.state() == StreamState::Running);
                 let inp = open.capture.as_ref().is_some_and(|c| c.state() == StreamState::Running);

@@ -4,12 +4,16 @@
 //! channels, fragments, GETOSPACE/GETISPACE, GETODELAY, SYNC, RESET, blocking
 //! and non-blocking I/O, O_RDONLY/O_WRONLY/O_RDWR, play out at close) on top
 //! of [`outboard_mixer`] client streams, and `/dev/mixer` its volume and pcm
-//! controls, served through [`outboard_cuse`]. `/dev/sndstat`, poll
-//! notifications and the OSS 4 ioctls are still to come.
+//! controls, and `/dev/sndstat`, served through [`outboard_cuse`]. Both
+//! /dev/dsp and /dev/mixer answer OSS 4's device-discovery ioctls
+//! (SYSINFO, AUDIOINFO, CARDINFO, MIXERINFO: [`info`]) from one description
+//! of the daemon's devices ([`info::OssSystem`]).
 //!
 //! Depends on `outboard-mixer` and `outboard-cuse`: never on a driver or registers.
 
 pub mod dsp;
+pub mod info;
 pub mod mixer;
+pub mod oss4;
 pub mod sndstat;
 pub mod soundcard;

@@ -1,13 +1,31 @@
 //! OSS's `soundcard.h` numbers (OSS 3 and the OSS 4 additions programs use),
 //! written once here.
 
+use std::mem::size_of;
+
+use crate::oss4::{OssAudioinfo, OssCardInfo, OssMixerinfo, OssSysinfo};
+
 /// `_IOC` encoding, as Linux's asm-generic/ioctl.h lays it out.
+const fn ioc_t(dir: u32, ty: u8, nr: u32, size: usize) -> u32 {
+    (dir << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | nr
+}
+/// The DSP ioctls ('P').
 const fn ioc(dir: u32, nr: u32, size: u32) -> u32 {
-    (dir << 30) | (size << 16) | ((b'P' as u32) << 8) | nr
+    ioc_t(dir, b'P', nr, size as usize)
 }
 const NONE: u32 = 0;
 const WRITE: u32 = 1;
 const READ: u32 = 2;
+
+/// An ioctl number without its size field: the same request from callers
+/// whose struct has another size (32-bit callers, other headers).
+pub const fn without_size(cmd: u32) -> u32 {
+    cmd & !(0x3fff << 16)
+}
+/// The argument size an ioctl number encodes (`_IOC_SIZE`).
+pub const fn arg_size(cmd: u32) -> usize {
+    ((cmd >> 16) & 0x3fff) as usize
+}
 
 pub const SNDCTL_DSP_RESET: u32 = ioc(NONE, 0, 0);
 pub const SNDCTL_DSP_SYNC: u32 = ioc(NONE, 1, 0);
@@ -41,6 +59,20 @@ pub const SNDCTL_DSP_SKIP: u32 = ioc(NONE, 32, 0);
 /// oss_count_t: long long samples, int fifo_samples, int filler[32] (144 bytes).
 pub const SNDCTL_DSP_CURRENT_IPTR: u32 = ioc(READ, 35, 144);
 pub const SNDCTL_DSP_CURRENT_OPTR: u32 = ioc(READ, 36, 144);
+/// The OSS 4 device-discovery ioctls ('X'), valid on /dev/dsp and /dev/mixer.
+pub const SNDCTL_SYSINFO: u32 = ioc_t(READ, b'X', 1, size_of::<OssSysinfo>());
+pub const SNDCTL_MIX_NRMIX: u32 = ioc_t(READ, b'X', 2, 4);
+pub const SNDCTL_MIX_NREXT: u32 = ioc_t(READ | WRITE, b'X', 3, 4);
+pub const SNDCTL_AUDIOINFO: u32 = ioc_t(READ | WRITE, b'X', 7, size_of::<OssAudioinfo>());
+pub const SNDCTL_MIXERINFO: u32 = ioc_t(READ | WRITE, b'X', 10, size_of::<OssMixerinfo>());
+pub const SNDCTL_CARDINFO: u32 = ioc_t(READ | WRITE, b'X', 11, size_of::<OssCardInfo>());
+pub const SNDCTL_ENGINEINFO: u32 = ioc_t(READ | WRITE, b'X', 12, size_of::<OssAudioinfo>());
+pub const SNDCTL_AUDIOINFO_EX: u32 = ioc_t(READ | WRITE, b'X', 13, size_of::<OssAudioinfo>());
+
+/// OSS_OPEN_READ / OSS_OPEN_WRITE (oss_audioinfo.busy).
+pub const OSS_OPEN_READ: u32 = 1;
+pub const OSS_OPEN_WRITE: u32 = 2;
+
 pub const PCM_ENABLE_INPUT: u32 = 1;
 pub const PCM_ENABLE_OUTPUT: u32 = 2;
 
@@ -58,8 +90,18 @@ pub const AFMT_S24_LE: u32 = 0x0000_8000;
 pub const AFMT_S24_BE: u32 = 0x0001_0000;
 pub const AFMT_S24_PACKED: u32 = 0x0004_0000;
 
-pub const DSP_CAP_REALTIME: u32 = 0x0000_0200;
-pub const DSP_CAP_TRIGGER: u32 = 0x0000_1000;
+pub const PCM_CAP_DUPLEX: u32 = 0x0000_0100;
+pub const PCM_CAP_REALTIME: u32 = 0x0000_0200;
+pub const PCM_CAP_TRIGGER: u32 = 0x0000_1000;
+pub const PCM_CAP_MULTI: u32 = 0x0000_4000;
+pub const PCM_CAP_INPUT: u32 = 0x0001_0000;
+pub const PCM_CAP_OUTPUT: u32 = 0x0002_0000;
+pub const PCM_CAP_VIRTUAL: u32 = 0x0004_0000;
+pub const PCM_CAP_FREERATE: u32 = 0x1000_0000;
+pub const PCM_CAP_DEFAULT: u32 = 0x4000_0000;
+/// The OSS 3 names.
+pub const DSP_CAP_REALTIME: u32 = PCM_CAP_REALTIME;
+pub const DSP_CAP_TRIGGER: u32 = PCM_CAP_TRIGGER;
 
 #[cfg(test)]
 mod tests {
@@ -82,5 +124,20 @@ mod tests {
         assert_eq!(SNDCTL_DSP_GETERROR, 0x8070_5019);
         assert_eq!(SNDCTL_DSP_CURRENT_OPTR, 0x8090_5024);
         assert_eq!(SNDCTL_DSP_SETPLAYVOL, 0xc004_5018);
+    }
+
+    /// OSS 4.1's soundcard.h compiled by gcc (x86_64 and i386 alike).
+    #[test]
+    fn oss4_info_numbers_match_soundcard_h() {
+        assert_eq!(SNDCTL_SYSINFO, 0x84e0_5801);
+        assert_eq!(SNDCTL_MIX_NRMIX, 0x8004_5802);
+        assert_eq!(SNDCTL_MIX_NREXT, 0xc004_5803);
+        assert_eq!(SNDCTL_AUDIOINFO, 0xc49c_5807);
+        assert_eq!(SNDCTL_MIXERINFO, 0xc470_580a);
+        assert_eq!(SNDCTL_CARDINFO, 0xc498_580b);
+        assert_eq!(SNDCTL_ENGINEINFO, 0xc49c_580c);
+        assert_eq!(SNDCTL_AUDIOINFO_EX, 0xc49c_580d);
+        assert_eq!(arg_size(SNDCTL_DSP_CURRENT_OPTR), 144);
+        assert_eq!(without_size(SNDCTL_DSP_CURRENT_OPTR), 0x8000_5024);
     }
 }
