@@ -1,32 +1,136 @@
 //! A bridge from one engine's capture to another engine's playback (a line
 //! input monitored on another card, a USB microphone to the speakers): the
 //! two devices' clocks drift, so the bridge resamples with a ratio that a
-//! [`DriftTracker`] steers from the playback queue's fill.
+//! [`DriftTracker`](crate::drift::DriftTracker) steers from the level
+//! between them. [`Pump`] is the data path and the loop; [`Bridge`] runs a
+//! pump on its own thread between a [`Capture`] and a [`Playback`].
+
+mod pump;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::drift::DriftTracker;
+pub use pump::{Pump, PumpCounts, Sink, Source};
+
 use crate::format::SampleFormat;
-use crate::resample::Resampler;
 use crate::stream::{Capture, Playback, StreamError};
+
+/// The largest ratio adjustment a bridge makes, in ppm. Real devices'
+/// clocks differ by less than about 1000 ppm (a crystal is specified to
+/// ±20..100 ppm, USB's frame clock to ±500); 3000 follows up to about
+/// 2500 ppm (the tests' emulated devices are 2000 ppm apart) with room
+/// left to correct the level.
+pub const MAX_PPM: f64 = 3000.0;
+
+/// How long the bridge waits for the capture's first frames before it
+/// starts the playback anyway.
+const START_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What a running bridge reports.
 #[derive(Debug, Default)]
 pub struct BridgeStats {
-    /// Frames moved so far.
+    /// Frames moved to the playback stream so far.
     pub frames: AtomicU64,
     /// The adjustment in force, in ppm (as f64 bits).
     pub ppm_bits: AtomicU64,
-    /// The playback queue's fill at the last look, in frames.
+    /// The frames between the two devices at the last look: waiting in the
+    /// capture stream, made and not yet written, and queued for playback.
     pub fill: AtomicU64,
+    /// Measurement windows that updated the controller.
+    pub readings: AtomicU64,
+    /// Measurement windows a stall disturbed (no update).
+    pub disturbed: AtomicU64,
+    /// Updates after which the adjustment was clamped at [`MAX_PPM`].
+    pub saturated: AtomicU64,
+    /// Times the level was put right at once after an xrun (frames
+    /// discarded or silence queued: see [`Pump`]).
+    pub resyncs: AtomicU64,
+    /// Whether the bridge thread got real-time scheduling.
+    pub realtime: AtomicBool,
 }
 
 impl BridgeStats {
+    /// The adjustment in force, in ppm.
     pub fn ppm(&self) -> f64 {
         f64::from_bits(self.ppm_bits.load(Ordering::Relaxed))
+    }
+
+    fn publish(&self, pump: &Pump) {
+        let c = pump.counts();
+        self.frames.store(c.written, Ordering::Relaxed);
+        self.ppm_bits.store(pump.ppm().to_bits(), Ordering::Relaxed);
+        self.fill.store(pump.level() as u64, Ordering::Relaxed);
+        self.readings.store(c.readings, Ordering::Relaxed);
+        self.disturbed.store(c.disturbed, Ordering::Relaxed);
+        self.saturated.store(c.saturated, Ordering::Relaxed);
+        self.resyncs.store(c.resyncs, Ordering::Relaxed);
+    }
+}
+
+/// A capture stream as a pump's source (F32LE).
+struct CaptureEnd {
+    capture: Capture,
+    raw: Vec<u8>,
+    ch: usize,
+    failed: bool,
+}
+
+impl Source for CaptureEnd {
+    fn waiting(&self) -> usize {
+        self.capture.avail()
+    }
+    fn produced(&self) -> u64 {
+        self.capture.appl_ptr() + self.capture.avail() as u64
+    }
+    fn read(&mut self, out: &mut [f32]) -> usize {
+        let frames = (out.len() / self.ch).min(self.raw.len() / (4 * self.ch));
+        let n = match self.capture.read(&mut self.raw[..frames * self.ch * 4]) {
+            Ok(n) => n,
+            Err(e) => {
+                if !std::mem::replace(&mut self.failed, true) {
+                    log::warn!("bridge: capture: {e}");
+                }
+                return 0;
+            }
+        };
+        for (x, b) in out[..n * self.ch].iter_mut().zip(self.raw.chunks_exact(4)) {
+            *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        n
+    }
+}
+
+/// A playback stream as a pump's sink (F32LE).
+struct PlaybackEnd {
+    playback: Playback,
+    raw: Vec<u8>,
+    ch: usize,
+    failed: bool,
+}
+
+impl Sink for PlaybackEnd {
+    fn queued(&self) -> usize {
+        self.playback.delay()
+    }
+    fn consumed(&self) -> u64 {
+        self.playback.hw_ptr()
+    }
+    fn write(&mut self, frames: &[f32]) -> usize {
+        let n = (frames.len() / self.ch).min(self.raw.len() / (4 * self.ch));
+        for (o, x) in self.raw.chunks_exact_mut(4).zip(&frames[..n * self.ch]) {
+            o.copy_from_slice(&x.to_le_bytes());
+        }
+        match self.playback.write(&self.raw[..n * self.ch * 4]) {
+            Ok(n) => n,
+            Err(e) => {
+                if !std::mem::replace(&mut self.failed, true) {
+                    log::warn!("bridge: playback: {e}");
+                }
+                0
+            }
+        }
     }
 }
 
@@ -39,8 +143,11 @@ pub struct Bridge {
 
 impl Bridge {
     /// Move audio from `capture` to `playback` (both F32LE, same rate and
-    /// channels), keeping the playback queue near `target_frames`.
-    pub fn start(mut capture: Capture, mut playback: Playback, target_frames: usize) -> Result<Bridge, StreamError> {
+    /// channels), keeping the frames between the two devices near
+    /// `target_frames`. The target must cover the longest stall of the
+    /// bridge's thread that is to pass without an underrun; the thread asks
+    /// for real-time scheduling, as the engines do.
+    pub fn start(capture: Capture, playback: Playback, target_frames: usize) -> Result<Bridge, StreamError> {
         let (cp, pp) = (capture.params(), playback.params());
         if cp.format != SampleFormat::F32Le
             || pp.format != SampleFormat::F32Le
@@ -55,63 +162,46 @@ impl Bridge {
             )));
         }
         let ch = usize::from(cp.channels);
-        let mut rs = Resampler::new(cp.rate, pp.rate, ch).map_err(|e| StreamError::Invalid(e.to_string()))?;
-        rs.set_ratio_adjust(1e-3).map_err(|e| StreamError::Invalid(e.to_string()))?; // the drift-capable path from the start
-        let mut tracker = DriftTracker::new(target_frames, pp.rate, 8000.0);
+        let mut pump =
+            Pump::new(cp.rate, ch, target_frames, MAX_PPM).map_err(|e| StreamError::Invalid(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(BridgeStats::default());
         let (stop2, stats2) = (stop.clone(), stats.clone());
+        let raw_frames = 2 * Pump::CHUNK + 256;
+        let mut source = CaptureEnd { capture, raw: vec![0; raw_frames * ch * 4], ch, failed: false };
+        let mut sink = PlaybackEnd { playback, raw: vec![0; raw_frames * ch * 4], ch, failed: false };
         let thread = std::thread::Builder::new()
             .name("outboard-bridge".into())
             .spawn(move || {
-                let chunk = 256;
-                let mut raw = vec![0u8; chunk * ch * 4];
-                let mut input = vec![0.0f32; chunk * ch];
-                let mut output = vec![0.0f32; (chunk * 2 + 16) * ch];
-                let mut out_bytes = vec![0u8; output.len() * 4];
-                let mut last = Instant::now();
-                capture.start();
-                // Prefill to the target so playback starts with its margin.
-                let silence = vec![0u8; target_frames * ch * 4];
-                let _ = playback.write(&silence);
+                // The bridge is on the real-time path between two engines:
+                // starved for longer than its target, playback underruns.
+                stats2.realtime.store(crate::engine::request_realtime(), Ordering::Relaxed);
+                let t0 = Instant::now();
+                source.capture.start();
+                // Start the playback when the capture has started delivering,
+                // so that the two begin together.
+                let deadline = t0 + START_TIMEOUT;
+                while source.capture.avail() == 0 && Instant::now() < deadline && !stop2.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if source.capture.avail() == 0 {
+                    log::warn!("bridge: no capture after {START_TIMEOUT:?}; starting the playback anyway");
+                }
+                pump.prefill(&source, &mut sink);
                 while !stop2.load(Ordering::Acquire) {
-                    let n = capture.read(&mut raw).unwrap_or(0);
-                    if n == 0 {
+                    let moved = pump.step(t0.elapsed().as_secs_f64(), &mut source, &mut sink);
+                    stats2.publish(&pump);
+                    if moved == 0 {
                         std::thread::sleep(Duration::from_millis(1));
                     }
-                    for (x, b) in input[..n * ch].iter_mut().zip(raw.chunks_exact(4)) {
-                        *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                    }
-                    let mut fed = 0;
-                    while fed < n {
-                        let (used, made) = rs.process(&input[fed * ch..n * ch], &mut output);
-                        fed += used;
-                        for (o, x) in out_bytes.chunks_exact_mut(4).zip(&output[..made * ch]) {
-                            o.copy_from_slice(&x.to_le_bytes());
-                        }
-                        let _ = playback.write(&out_bytes[..made * ch * 4]);
-                        stats2.frames.fetch_add(made as u64, Ordering::Relaxed);
-                        if used == 0 && made == 0 {
-                            break;
-                        }
-                    }
-                    let now = Instant::now();
-                    let dt = now.duration_since(last);
-                    if dt >= Duration::from_millis(10) {
-                        last = now;
-                        let fill = playback.delay();
-                        let ppm = tracker.update(fill, dt.as_secs_f64());
-                        let _ = rs.set_ratio_adjust(ppm);
-                        stats2.fill.store(fill as u64, Ordering::Relaxed);
-                        stats2.ppm_bits.store(ppm.to_bits(), Ordering::Relaxed);
-                    }
                 }
-                (capture, playback)
+                (source.capture, sink.playback)
             })
             .map_err(|e| StreamError::Invalid(format!("cannot start the bridge thread: {e}")))?;
         Ok(Bridge { stop, stats, thread: Some(thread) })
     }
 
+    /// What the bridge has done so far.
     pub fn stats(&self) -> &BridgeStats {
         &self.stats
     }

@@ -498,7 +498,7 @@ impl Drop for Engine {
 /// Ask for real-time (SCHED_FIFO) scheduling for the calling thread, as
 /// JACK and PipeWire do for their data threads; without the privilege the
 /// engine runs at normal priority and says so.
-fn request_realtime() -> bool {
+pub(crate) fn request_realtime() -> bool {
     let param = libc::sched_param { sched_priority: 50 };
     // SAFETY: pthread_self() is always valid for the calling thread and
     // `param` lives across the call.
