@@ -18,10 +18,12 @@ use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
 
+use crate::blocking;
 use crate::info::{Asker, OssSystem, MAX_CHANNELS, MAX_RATE, MIN_CHANNELS, MIN_RATE};
 use crate::soundcard::*;
 
-/// How long a blocking write or a close may wait for the device.
+/// How long a blocking write or read may wait for the device (and a drain
+/// beyond the length of what is queued). A signal ends the wait sooner.
 const BLOCK_LIMIT: Duration = Duration::from_secs(10);
 
 /// An OSS format number to a sample format.
@@ -379,7 +381,8 @@ impl Handler for Dsp {
             let open = open.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(p) = &open.playback {
                 // OSS plays out what was written before close returns.
-                if let Err(e) = p.drain(BLOCK_LIMIT) {
+                // A close is not interrupted (the kernel forces it through).
+                if let Err(e) = p.drain(blocking::drain_limit(p, BLOCK_LIMIT)) {
                     log::warn!("{}: pid {}: draining at close: {e}", self.node, req.pid);
                 }
             }
@@ -387,7 +390,7 @@ impl Handler for Dsp {
         self.system.closed(self.dev, fh);
     }
 
-    fn read(&self, _req: &Request, fh: u64, size: u32, flags: u32) -> Result<Vec<u8>, Errno> {
+    fn read(&self, req: &Request, fh: u64, size: u32, flags: u32) -> Result<Vec<u8>, Errno> {
         let open = self.get(fh)?;
         let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
         if !open.readable {
@@ -405,11 +408,13 @@ impl Handler for Dsp {
             buf.truncate(n * fb);
             return Ok(buf);
         }
-        c.read_exact(&mut buf, BLOCK_LIMIT).map_err(|_| libc::EIO)?;
+        // Interrupted after some data: that much, as a short read.
+        let n = blocking::read_exact(c, &mut buf, &req.interrupt, BLOCK_LIMIT)?;
+        buf.truncate(n);
         Ok(buf)
     }
 
-    fn write(&self, _req: &Request, fh: u64, data: &[u8], flags: u32) -> Result<u32, Errno> {
+    fn write(&self, req: &Request, fh: u64, data: &[u8], flags: u32) -> Result<u32, Errno> {
         let open = self.get(fh)?;
         let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
         if !open.writable {
@@ -426,10 +431,11 @@ impl Handler for Dsp {
             }
             return Ok((n * fb) as u32);
         }
-        p.write_all(&data[..whole], BLOCK_LIMIT).map_err(|_| libc::EIO)?;
+        // Interrupted after some frames were taken: that many, as a short write.
+        let n = blocking::write_all(p, &data[..whole], &req.interrupt, BLOCK_LIMIT)?;
         // A trailing partial frame is taken and dropped (the program cannot
         // sensibly resend it alone).
-        Ok(data.len() as u32)
+        Ok(if n == whole { data.len() } else { n } as u32)
     }
 
     fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
@@ -449,7 +455,7 @@ impl Handler for Dsp {
 }
 
 impl Dsp {
-    fn ioctl_inner(&self, _req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+    fn ioctl_inner(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         let open = self.get(fh)?;
         let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
         // New parameters take effect at the next write or read.
@@ -469,7 +475,7 @@ impl Dsp {
             }
             SNDCTL_DSP_SYNC => {
                 if let Some(p) = &open.playback {
-                    p.drain(BLOCK_LIMIT).map_err(|_| libc::EIO)?;
+                    blocking::drain(p, &req.interrupt, blocking::drain_limit(p, BLOCK_LIMIT))?;
                 }
                 Ok((0, Vec::new()))
             }

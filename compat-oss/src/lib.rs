@@ -11,6 +11,7 @@
 //!
 //! Depends on `outboard-mixer` and `outboard-cuse`: never on a driver or registers.
 
+pub mod blocking;
 pub mod dsp;
 pub mod info;
 pub mod mixer;

@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn reads_the_text_once_then_eof() {
         let s = SndStat::new(&["0: HDA 0000:00:1b.0".into()]);
-        let req = Request { unique: 1, pid: 1, uid: 0, gid: 0 };
+        let req = Request::new(1, 1, 0, 0);
         let fh = s.open(&req, libc::O_RDONLY as u32).unwrap();
         let mut all = Vec::new();
         loop {

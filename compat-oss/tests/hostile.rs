@@ -21,7 +21,7 @@ fn dsp() -> (Dsp, Arc<Mutex<Vec<u8>>>) {
     (Dsp::new(Arc::new(Engine::start(Box::new(dev)).unwrap()), "/dev/dsp", DSP_DEFAULTS), played)
 }
 
-const REQ: Request = Request { unique: 1, pid: 4242, uid: 0, gid: 0 };
+const REQ: Request = Request::new(1, 4242, 0, 0);
 const WRONLY: u32 = libc::O_WRONLY as u32;
 
 fn int(v: i32) -> Vec<u8> {

@@ -16,7 +16,7 @@ use outboard_oss::mixer::{Mixer, SOUND_MIXER_INFO, SOUND_MIXER_WRITE_VOLUME, SOU
 use outboard_oss::oss4::*;
 use outboard_oss::soundcard::*;
 
-const REQ: Request = Request { unique: 1, pid: 4321, uid: 0, gid: 0 };
+const REQ: Request = Request::new(1, 4321, 0, 0);
 const CFG: PcmConfig =
     PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: 256, periods: 4 };
 

@@ -11,7 +11,7 @@ use outboard_mixer::pcm::PcmConfig;
 use outboard_oss::dsp::{Dsp, DSP_DEFAULTS};
 use outboard_oss::soundcard::*;
 
-const REQ: Request = Request { unique: 1, pid: 7, uid: 0, gid: 0 };
+const REQ: Request = Request::new(1, 7, 0, 0);
 const WRONLY: u32 = libc::O_WRONLY as u32;
 
 fn ints(b: &[u8]) -> Vec<i32> {

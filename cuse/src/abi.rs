@@ -25,9 +25,19 @@ pub const FUSE_IOCTL_COMPAT: u32 = 1 << 0;
 pub const FUSE_IOCTL_UNRESTRICTED: u32 = 1 << 1;
 /// fuse_ioctl_out.flags: call again with these iovecs filled in.
 pub const FUSE_IOCTL_RETRY: u32 = 1 << 2;
+/// fuse_ioctl_in.flags: the caller is a 32-bit process (a compat caller on a
+/// 64-bit kernel, or any caller on a 32-bit kernel).
 pub const FUSE_IOCTL_32BIT: u32 = 1 << 3;
+/// fuse_ioctl_in.flags: the caller uses the x32 ABI (32-bit pointers and
+/// longs, 64-bit aligned long longs).
+pub const FUSE_IOCTL_COMPAT_X32: u32 = 1 << 4;
 /// fuse_poll_in.flags: the kernel wants a notification when ready.
 pub const FUSE_POLL_SCHEDULE_NOTIFY: u32 = 1 << 0;
+/// fuse_in_header.unique of a FUSE_INTERRUPT: the interrupted request's
+/// unique with this bit set (requests' own uniques are even). A reply to it
+/// (only EAGAIN: "not known yet, ask again"; ENOSYS: "never") is a bare
+/// header with this unique.
+pub const FUSE_INT_REQ_BIT: u64 = 1;
 /// Notification code (in fuse_out_header.error) for a poll wakeup.
 pub const FUSE_NOTIFY_POLL: i32 = 1;
 
@@ -260,6 +270,7 @@ mod tests {
         assert_eq!(size_of::<IoctlIovec>(), 16);
         assert_eq!(size_of::<PollIn>(), 24);
         assert_eq!(size_of::<PollOut>(), 8);
+        assert_eq!(size_of::<InterruptIn>(), 8);
         assert_eq!(std::mem::offset_of!(InHeader, pid), 32);
         assert_eq!(std::mem::offset_of!(IoctlIn, arg), 16);
     }

@@ -5,27 +5,49 @@
 //! loop (open, read, write, ioctl with FUSE_IOCTL_RETRY round trips for
 //! unrestricted ioctls, poll, flush, release), calling a [`Handler`] for each.
 //! Requests that may block (read, write, ioctl, release) run on their own
-//! threads, so one client blocked in a write never stalls another.
+//! threads, so one client blocked in a write never stalls another, and a
+//! signal to a blocked client (FUSE_INTERRUPT) reaches its handler as
+//! [`Request::interrupt`] ([`interrupt`]).
 //!
 //! Depends on no other Outboard crate.
 
 pub mod abi;
+pub mod interrupt;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use abi::*;
+use interrupt::Inflight;
+pub use interrupt::Interrupt;
 
 /// Who asked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     pub unique: u64,
     pub pid: u32,
     pub uid: u32,
     pub gid: u32,
+    /// Set when the caller gets a signal while the request runs (requests
+    /// that run on their own thread: read, write, ioctl). A handler that
+    /// waits checks it and gives up: EINTR, or the count done so far.
+    pub interrupt: Interrupt,
 }
+
+impl Request {
+    /// A request that is never interrupted.
+    pub const fn new(unique: u64, pid: u32, uid: u32, gid: u32) -> Request {
+        Request { unique, pid, uid, gid, interrupt: Interrupt::NONE }
+    }
+}
+
+/// How long an interrupt for a request the server does not know waits
+/// before it is answered EAGAIN (the kernel asks again if the request is
+/// still pending).
+const UNKNOWN_INTERRUPT_DELAY: Duration = Duration::from_millis(50);
 
 /// A positive errno (EINVAL, EAGAIN, ...).
 pub type Errno = i32;
@@ -113,6 +135,8 @@ pub struct Server {
     dev: Arc<File>,
     handler: Arc<dyn Handler>,
     name: String,
+    /// Requests running on their own threads, for FUSE_INTERRUPT.
+    inflight: Inflight,
 }
 
 fn reply(dev: &File, unique: u64, error: Errno, parts: &[&[u8]]) -> io::Result<()> {
@@ -138,6 +162,13 @@ impl Server {
         let dev = OpenOptions::new().read(true).write(true).open("/dev/cuse").map_err(|e| {
             io::Error::new(e.kind(), format!("/dev/cuse: {e} (is the cuse module loaded? modprobe cuse)"))
         })?;
+        Self::create_on(dev, info, handler)
+    }
+
+    /// Create the node on an open /dev/cuse, or on anything that carries
+    /// the protocol the same way: one message per read and per write (a
+    /// SOCK_SEQPACKET socket whose other end plays the kernel, in tests).
+    pub fn create_on(dev: File, info: &DeviceInfo, handler: Arc<dyn Handler>) -> io::Result<Server> {
         let mut buf = vec![0u8; MAX_PAYLOAD + 4096];
         let n = (&dev).read(&mut buf)?;
         let header: InHeader = read(&buf[..n]).ok_or_else(|| io::Error::other("short CUSE_INIT request"))?;
@@ -163,7 +194,7 @@ impl Server {
         };
         let devinfo = format!("DEVNAME={}\0", info.name);
         reply(&dev, header.unique, 0, &[bytes(&out), devinfo.as_bytes()])?;
-        Ok(Server { dev: Arc::new(dev), handler, name: info.name.clone() })
+        Ok(Server { dev: Arc::new(dev), handler, name: info.name.clone(), inflight: Inflight::default() })
     }
 
     /// Serve requests until `stop` is set or the kernel ends the device.
@@ -178,28 +209,62 @@ impl Server {
                 Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(()), // unmounted / device gone
                 Err(e) => return Err(e),
             };
+            if n == 0 {
+                return Ok(()); // the other end is gone (/dev/cuse itself never says 0)
+            }
             let Some(h) = read::<InHeader>(&buf[..n]) else {
                 log::warn!("{}: a request shorter than its header", self.name);
                 continue;
             };
             let body = buf[40.min(n)..n].to_vec();
-            let req = Request { unique: h.unique, pid: h.pid, uid: h.uid, gid: h.gid };
+            let req = Request::new(h.unique, h.pid, h.uid, h.gid);
             match h.opcode {
-                FUSE_INTERRUPT | FUSE_DESTROY => {} // no reply for either
+                FUSE_DESTROY => {} // no reply
+                FUSE_INTERRUPT => match read::<InterruptIn>(&body) {
+                    Some(i) => self.interrupt(h.unique, i.unique),
+                    None => log::warn!("{}: a FUSE_INTERRUPT without its body", self.name),
+                },
                 FUSE_OPEN | FUSE_POLL | FUSE_FLUSH => self.dispatch(h.opcode, req, body),
                 _ => {
+                    // Known (interruptible) before the next request is read.
+                    let (token, guard) = self.inflight.register(h.unique);
+                    let req = Request { interrupt: token, ..req };
+                    let unique = req.unique;
                     let (dev, handler, name) = (self.dev.clone(), self.handler.clone(), self.name.clone());
-                    let spawned = std::thread::Builder::new()
-                        .name(format!("cuse-{}", h.opcode))
-                        .spawn(move || Self::handle(&dev, &*handler, &name, h.opcode, req, &body));
+                    let spawned = std::thread::Builder::new().name(format!("cuse-{}", h.opcode)).spawn(move || {
+                        Self::handle(&dev, &*handler, &name, h.opcode, req, &body);
+                        drop(guard);
+                    });
                     if let Err(e) = spawned {
                         log::warn!("{}: no thread for a request ({e}); answering EAGAIN", self.name);
-                        let _ = reply(&self.dev, req.unique, libc::EAGAIN, &[]);
+                        let _ = reply(&self.dev, unique, libc::EAGAIN, &[]);
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// FUSE_INTERRUPT `int_unique` for request `unique`: interrupt it if it
+    /// runs; if it is not known (answered already, or answered inline),
+    /// answer the interrupt EAGAIN after a while.
+    fn interrupt(&self, int_unique: u64, unique: u64) {
+        if self.inflight.interrupt(unique) {
+            log::debug!("{}: request {unique} interrupted", self.name);
+            return;
+        }
+        let (dev, inflight, name) = (self.dev.clone(), self.inflight.clone(), self.name.clone());
+        let answer = move || {
+            std::thread::sleep(UNKNOWN_INTERRUPT_DELAY);
+            if !inflight.interrupt(unique) {
+                if let Err(e) = reply(&dev, int_unique, libc::EAGAIN, &[]) {
+                    log::debug!("{name}: answering an interrupt: {e}");
+                }
+            }
+        };
+        if let Err(e) = std::thread::Builder::new().name("cuse-interrupt".into()).spawn(answer) {
+            log::warn!("{}: no thread to answer an interrupt ({e})", self.name);
+        }
     }
 
     fn dispatch(&self, opcode: u32, req: Request, body: Vec<u8>) {
@@ -237,7 +302,7 @@ impl Server {
                 None => reply(dev, req.unique, libc::EINVAL, &[]),
             },
             FUSE_IOCTL => match read::<IoctlIn>(body) {
-                Some(io) => Self::ioctl(dev, handler, req, &io, &body[32.min(body.len())..]),
+                Some(io) => Self::ioctl(dev, handler, &req, &io, &body[32.min(body.len())..]),
                 None => reply(dev, req.unique, libc::EINVAL, &[]),
             },
             FUSE_POLL => match read::<PollIn>(body) {
@@ -278,7 +343,7 @@ impl Server {
     /// Unrestricted ioctls: the kernel does not know the argument's size, so
     /// the first call asks (RETRY) with iovecs from the command's encoding;
     /// the retry brings the input and room for the output.
-    fn ioctl(dev: &File, handler: &dyn Handler, req: Request, io: &IoctlIn, data: &[u8]) -> io::Result<()> {
+    fn ioctl(dev: &File, handler: &dyn Handler, req: &Request, io: &IoctlIn, data: &[u8]) -> io::Result<()> {
         let (need_in, need_out) = ioctl_sizes(io.cmd);
         if (io.in_size as usize) < need_in || (io.out_size as usize) < need_out {
             if io.flags & FUSE_IOCTL_UNRESTRICTED == 0 {
@@ -300,7 +365,7 @@ impl Server {
             let iov_bytes: Vec<u8> = iovs.iter().flat_map(|v| bytes(v).to_vec()).collect();
             return reply(dev, req.unique, 0, &[bytes(&out), &iov_bytes]);
         }
-        match handler.ioctl(&req, io.fh, io.cmd, &data[..need_in.min(data.len())]) {
+        match handler.ioctl(req, io.fh, io.cmd, &data[..need_in.min(data.len())]) {
             Ok((result, out_data)) => {
                 let n = out_data.len().min(io.out_size as usize).min(need_out);
                 let out = IoctlOut { result, flags: 0, in_iovs: 0, out_iovs: 0 };

@@ -3,7 +3,11 @@
 #    MIXERINFO) from Python on /dev/mixer and /dev/dsp: the HDA controller's
 #    name, the daemon's rate/format/period, the node paths, its own pid as
 #    the user, EINVAL / ENXIO out of range.
-DESCRIPTION="OSS 4 device discovery (SYSINFO, AUDIOINFO, CARDINFO, MIXERINFO) on /dev/dsp and /dev/mixer"
+#  - Signals: a client blocked in write() (output paused, buffer full) or in
+#    SNDCTL_DSP_SYNC (20 s queued) gets SIGALRM after 1 s: libc's write and
+#    ioctl return EINTR, Python's os.write raises the handler's exception,
+#    all at about 1 s. Then the daemon still plays a signal bit-exact.
+DESCRIPTION="OSS 4 device discovery on /dev/dsp and /dev/mixer; blocked write and SYNC interrupted by a signal (EINTR); the daemon plays on"
 HDA=duplex
 HDA_MIXER=off
 USB=none
@@ -15,6 +19,19 @@ guest() {
   hda_address >"$RESULTS/hda-address.txt"
   start_serve --period 1024 --periods 4
   python3 "$BENCH_DIR/lib/oss-info.py" info | tee "$RESULTS/info.txt"
+  python3 "$BENCH_DIR/lib/oss-info.py" interrupt | tee "$RESULTS/interrupt.txt"
+  kill -0 "$SERVE_PID" || { echo "the daemon died"; cat "$RESULTS/serve.log"; return 1; }
+  # It still serves: a signal played after the interrupted calls, bit-exact.
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 1 --seed 5
+  python3 - "$RESULTS/sent.raw" <<'PY' | tee "$RESULTS/played.txt"
+import ossaudiodev, sys
+data = open(sys.argv[1], "rb").read()
+dsp = ossaudiodev.open("/dev/dsp", "w")
+dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2); dsp.speed(48000)
+dsp.writeall(data)
+dsp.close()
+print("wrote", len(data))
+PY
   stop_serve
 }
 
@@ -50,7 +67,15 @@ check() {
   want info.txt "^opened_while_playing 1$" "SYSINFO openedaudio"
   want info.txt "^engineinfo_on_audio dev=1$" "ENGINEINFO -1 on /dev/audio"
   want info.txt "^busy_after_close 0$" "busy after close"
+  # Interrupted at the alarm (1 s; a slow guest may take a little longer).
+  want interrupt.txt "^free_after_fill 0$" "the buffer was full before the blocking write"
+  want interrupt.txt "^c_write returned -1 errno EINTR after (0\.9[0-9]|1\.[0-9][0-9]|2\.[0-4][0-9]) s$" "a blocked write(2) did not end with EINTR at the signal"
+  want interrupt.txt "^py_write interrupted after (0\.9[0-9]|1\.[0-9][0-9]|2\.[0-4][0-9]) s$" "Python's blocked os.write did not raise at the signal"
+  want interrupt.txt "^sync_queued (1[0-9]|2[0-9])\.[0-9] s$" "SYNC had seconds of sound queued"
+  want interrupt.txt "^c_sync returned -1 errno EINTR after (0\.9[0-9]|1\.[0-9][0-9]|2\.[0-4][0-9]) s$" "a blocked SNDCTL_DSP_SYNC did not end with EINTR at the signal"
+  want played.txt "^wrote 192000$" "the play after the interrupts"
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw" || { echo "not bit-exact after the interrupts"; return 1; }
   grep -q "^serving /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat on $addr " "$RESULTS/serve.log" \
     || { echo "the daemon served another device"; cat "$RESULTS/serve.log"; return 1; }
-  cat "$RESULTS/info.txt"
+  cat "$RESULTS/info.txt" "$RESULTS/interrupt.txt"
 }

@@ -1,0 +1,194 @@
+//! The request loop against a fake /dev/cuse: one end of a SOCK_SEQPACKET
+//! socketpair plays the kernel (one message per read and per write, as
+//! /dev/cuse), the other is the server's device. What a client sees is what
+//! comes back on the kernel's end.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use outboard_cuse::abi::*;
+use outboard_cuse::{DeviceInfo, Errno, Handler, Request, Server};
+
+/// A device whose writes block until interrupted (or 5 s), and whose reads
+/// and ioctls answer at once, recording what they were asked.
+#[derive(Default)]
+struct Slow {
+    seen: Mutex<Vec<String>>,
+}
+
+impl Handler for Slow {
+    fn open(&self, _req: &Request, _flags: u32) -> Result<u64, Errno> {
+        Ok(1)
+    }
+    fn release(&self, _req: &Request, _fh: u64) {}
+    fn read(&self, _req: &Request, _fh: u64, size: u32, _flags: u32) -> Result<Vec<u8>, Errno> {
+        Ok(vec![7; size as usize])
+    }
+    fn write(&self, req: &Request, _fh: u64, data: &[u8], _flags: u32) -> Result<u32, Errno> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if req.interrupt.is_set() {
+                self.seen.lock().unwrap().push(format!("write {} interrupted", req.unique));
+                return Err(libc::EINTR);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(data.len() as u32)
+    }
+    fn ioctl(&self, req: &Request, _fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        self.seen.lock().unwrap().push(format!(
+            "ioctl {cmd:#x} {input:?} interruptible {}",
+            req.interrupt != outboard_cuse::Interrupt::NONE
+        ));
+        Ok((0, 42i32.to_le_bytes().to_vec()))
+    }
+}
+
+struct FakeKernel {
+    end: File,
+    server: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    handler: Arc<Slow>,
+}
+
+fn seqpacket_pair() -> (File, File) {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors socketpair writes.
+    let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    assert_eq!(rc, 0, "socketpair: {}", std::io::Error::last_os_error());
+    // SAFETY: socketpair succeeded: both are open descriptors nobody else owns.
+    unsafe { (File::from(OwnedFd::from_raw_fd(fds[0])), File::from(OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+fn message<T: Pod>(opcode: u32, unique: u64, body: &T, extra: &[u8]) -> Vec<u8> {
+    let len = 40 + std::mem::size_of::<T>() + extra.len();
+    let h = InHeader { len: len as u32, opcode, unique, nodeid: 1, uid: 0, gid: 0, pid: 99, ..InHeader::default() };
+    [bytes(&h), bytes(body), extra].concat()
+}
+
+impl FakeKernel {
+    /// CUSE_INIT done, the server's loop running.
+    fn start() -> FakeKernel {
+        let (mut end, dev) = seqpacket_pair();
+        end.write_all(&message(CUSE_INIT, 2, &CuseInitIn { major: 7, minor: 31, unused: 0, flags: 0 }, &[])).unwrap();
+        let handler = Arc::new(Slow::default());
+        let server =
+            Server::create_on(dev, &DeviceInfo { name: "test".into(), major: 0, minor: 0 }, handler.clone()).unwrap();
+        let mut k = FakeKernel { end, server: None, handler };
+        let (h, body) = k.recv(Duration::from_secs(1)).expect("a CUSE_INIT reply");
+        assert_eq!((h.unique, h.error), (2, 0));
+        let init: CuseInitOut = read(&body).unwrap();
+        assert_eq!(init.flags & CUSE_UNRESTRICTED_IOCTL, CUSE_UNRESTRICTED_IOCTL);
+        assert!(body.ends_with(b"DEVNAME=test\0"));
+        static STOP: AtomicBool = AtomicBool::new(false);
+        k.server = Some(std::thread::spawn(move || server.run(&STOP)));
+        k
+    }
+
+    fn send(&mut self, msg: &[u8]) {
+        self.end.write_all(msg).unwrap();
+    }
+
+    /// The next reply, if one comes within `wait`.
+    fn recv(&mut self, wait: Duration) -> Option<(OutHeader, Vec<u8>)> {
+        let tv = libc::timeval { tv_sec: wait.as_secs() as _, tv_usec: wait.subsec_micros() as _ };
+        // SAFETY: a valid descriptor and a timeval of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&self.end),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            )
+        };
+        assert_eq!(rc, 0);
+        let mut buf = vec![0u8; 256 * 1024];
+        match self.end.read(&mut buf) {
+            Ok(n) => {
+                let h: OutHeader = read(&buf[..n]).expect("a reply header");
+                assert_eq!(h.len as usize, n, "the header's length is the message's");
+                Some((h, buf[16..n].to_vec()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+            Err(e) => panic!("recv: {e}"),
+        }
+    }
+
+    fn write_request(&mut self, unique: u64, data: &[u8]) {
+        let w = ReadWriteIn { fh: 1, size: data.len() as u32, ..ReadWriteIn::default() };
+        self.send(&message(FUSE_WRITE, unique, &w, data));
+    }
+
+    fn interrupt(&mut self, unique: u64) {
+        self.send(&message(FUSE_INTERRUPT, unique | FUSE_INT_REQ_BIT, &InterruptIn { unique }, &[]));
+    }
+
+    /// Close the kernel's end: the loop ends cleanly.
+    fn stop(mut self) {
+        let server = self.server.take().unwrap();
+        drop(self);
+        server.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn an_interrupted_write_is_answered_eintr_and_others_go_on() {
+    let mut k = FakeKernel::start();
+    k.write_request(4, &[1, 2, 3, 4]);
+    assert!(k.recv(Duration::from_millis(100)).is_none(), "the write blocks");
+    // Another request is served meanwhile.
+    k.send(&message(FUSE_READ, 6, &ReadWriteIn { fh: 1, size: 3, ..ReadWriteIn::default() }, &[]));
+    let (h, data) = k.recv(Duration::from_secs(1)).expect("the read's reply");
+    assert_eq!((h.unique, h.error, data), (6, 0, vec![7, 7, 7]));
+
+    // The writer gets a signal: the kernel sends FUSE_INTERRUPT.
+    let t = Instant::now();
+    k.interrupt(4);
+    let (h, data) = k.recv(Duration::from_secs(1)).expect("the write's reply");
+    assert_eq!((h.unique, h.error), (4, -libc::EINTR), "the blocked write ends with EINTR");
+    assert!(data.is_empty());
+    assert!(t.elapsed() < Duration::from_millis(500), "promptly: {:?}", t.elapsed());
+    assert_eq!(k.handler.seen.lock().unwrap().as_slice(), ["write 4 interrupted"]);
+    k.stop();
+}
+
+#[test]
+fn an_interrupt_for_an_unknown_request_is_answered_eagain() {
+    let mut k = FakeKernel::start();
+    // Request 6 is answered at once; its interrupt comes too late.
+    k.send(&message(FUSE_READ, 6, &ReadWriteIn { fh: 1, size: 1, ..ReadWriteIn::default() }, &[]));
+    assert_eq!(k.recv(Duration::from_secs(1)).unwrap().0.unique, 6);
+    let t = Instant::now();
+    k.interrupt(6);
+    let (h, body) = k.recv(Duration::from_secs(1)).expect("an answer to the interrupt");
+    // A bare header, on the interrupt's own unique: "ask again".
+    assert_eq!((h.unique, h.error, h.len, body.len()), (6 | FUSE_INT_REQ_BIT, -libc::EAGAIN, 16, 0));
+    assert!(t.elapsed() >= Duration::from_millis(40), "after a while, not at once: {:?}", t.elapsed());
+    // A malformed interrupt (no body) is dropped, and the loop goes on.
+    let h = InHeader { len: 40, opcode: FUSE_INTERRUPT, unique: 9, ..InHeader::default() };
+    k.send(bytes(&h));
+    k.send(&message(FUSE_READ, 10, &ReadWriteIn { fh: 1, size: 1, ..ReadWriteIn::default() }, &[]));
+    assert_eq!(k.recv(Duration::from_secs(1)).unwrap().0.unique, 10);
+    k.stop();
+}
+
+#[test]
+fn ioctls_run_interruptible_with_their_argument() {
+    let mut k = FakeKernel::start();
+    // SNDCTL_DSP_SPEED = _IOWR('P', 2, int), with its argument already there.
+    let cmd = 0xc004_5002;
+    let io = IoctlIn { fh: 1, flags: FUSE_IOCTL_UNRESTRICTED, cmd, arg: 0x1000, in_size: 4, out_size: 4 };
+    k.send(&message(FUSE_IOCTL, 12, &io, &48_000i32.to_le_bytes()));
+    let (h, body) = k.recv(Duration::from_secs(1)).unwrap();
+    assert_eq!((h.unique, h.error), (12, 0));
+    let out: IoctlOut = read(&body).unwrap();
+    assert_eq!((out.result, out.flags), (0, 0));
+    assert_eq!(&body[16..], 42i32.to_le_bytes());
+    let seen = k.handler.seen.lock().unwrap().clone();
+    assert_eq!(seen, [format!("ioctl {cmd:#x} [128, 187, 0, 0] interruptible true")]);
+    k.stop();
+}
