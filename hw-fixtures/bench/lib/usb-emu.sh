@@ -9,7 +9,7 @@ start_emu() {
   local name="$1" i line
   shift
   EMU_NAME="$name"
-  "$OUTBOARD_BIN_DIR/outboard-usb-emu" "$@" >"$RESULTS/$name.out" 2>"$RESULTS/$name.err" &
+  OUTBOARD_LOG="${OUTBOARD_LOG:-info}" "$OUTBOARD_BIN_DIR/outboard-usb-emu" "$@" >"$RESULTS/$name.out" 2>"$RESULTS/$name.err" &
   EMU_PID=$!
   for ((i = 0; i < 900; i++)); do
     line="$(grep -m1 '^attached usb ' "$RESULTS/$name.out" || true)"
@@ -66,4 +66,17 @@ stop_emu() {
     cat "$RESULTS/$EMU_NAME.out" "$RESULTS/$EMU_NAME.err"
     return 1
   fi
+}
+
+# emu_diagnose: after a failure, what the emulator counted (it is stopped) and
+# what the kernel said about USB and sound (dmesg.txt in full).
+emu_diagnose() {
+  kill -TERM "$EMU_PID" 2>/dev/null || true
+  wait "$EMU_PID" 2>/dev/null || true
+  echo "--- $EMU_NAME: the emulator's counters"
+  cat "$RESULTS/$EMU_NAME.out" "$RESULTS/$EMU_NAME.err"
+  dmesg >"$RESULTS/dmesg.txt"
+  echo "--- the kernel (dmesg.txt, usb/sound lines, repeats left out)"
+  grep -iE 'usb|snd|vhci|urb|audio' "$RESULTS/dmesg.txt" \
+    | grep -vE 'Not yet implemented|callbacks suppressed|already given back|unlink->seqnum' | tail -n 40
 }

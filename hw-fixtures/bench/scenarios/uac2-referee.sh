@@ -11,6 +11,12 @@
 # 2. Feedback: the device clock at 47900 Hz, then 48100 Hz (the feedback
 #    endpoint says so). Host: the OUT frames per second Linux sent (counted
 #    against the emulated bus clock, steady state) are within 0.05% of it.
+# 3. aplay interrupted mid-stream (snd-usb-audio unlinks its URBs: the
+#    server's USBIP_CMD_UNLINK path), then a second aplay on the same device.
+#    Host: URBs were unlinked, the second stream arrived bit-exact.
+# 4. Hot-unplug while aplay plays (vhci detach): aplay fails, the card goes.
+# Whole run: no kernel BUG/WARNING/Oops, no "still N active urbs" (a URB the
+# server never gave back) in the guest's log.
 DESCRIPTION="UAC2 emulator vs Linux snd-usb-audio over USB/IP: full duplex bit-exact, OUT rate follows feedback"
 HDA=none
 USB=none
@@ -20,6 +26,8 @@ source "$BENCH_DIR/lib/usb-emu.sh"
 
 # Seconds aplay plays in the feedback runs (the rate is measured over it).
 FB_SECONDS=6
+# Extra emulator options for every run (e.g. OUTBOARD_UAC2_EMU_ARGS="--speed full").
+read -r -a EMU_ARGS <<<"${OUTBOARD_UAC2_EMU_ARGS:-}"
 
 guest() {
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool" card rec hz
@@ -29,7 +37,7 @@ guest() {
   "$BENCH_MODPROBE" snd_usb_audio
 
   # 1. full duplex at the nominal clock
-  start_emu duplex uac2 --capture "$RESULTS/capture-src.raw" --record "$RESULTS/received.raw" \
+  start_emu duplex uac2 "${EMU_ARGS[@]}" --capture "$RESULTS/capture-src.raw" --record "$RESULTS/received.raw" \
     --stats "$RESULTS/duplex.stats"
   card="$(emu_card)"
   cat /proc/asound/cards
@@ -37,21 +45,48 @@ guest() {
   rec=$!
   sleep 0.5
   aplay -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw "$RESULTS/play.raw" 2>"$RESULTS/aplay.err" \
-    || { cat "$RESULTS/aplay.err"; return 1; }
-  wait "$rec" || { cat "$RESULTS/arecord.err"; return 1; }
+    || { cat "$RESULTS/aplay.err"; emu_diagnose; return 1; }
+  wait "$rec" || { cat "$RESULTS/arecord.err"; emu_diagnose; return 1; }
+  ps -eo pid,time,comm --sort=-time | head -n 12
   stop_emu
   cat "$RESULTS/duplex.out" "$RESULTS/aplay.err" "$RESULTS/arecord.err"
 
   # 2. the host follows the device clock through the feedback endpoint
   for hz in 47900 48100; do
-    start_emu "fb$hz" uac2 --feedback-hz "$hz" --stats "$RESULTS/fb$hz.stats"
+    start_emu "fb$hz" uac2 "${EMU_ARGS[@]}" --feedback-hz "$hz" --stats "$RESULTS/fb$hz.stats"
     card="$(emu_card)"
     aplay -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw "$RESULTS/fb-play.raw" 2>"$RESULTS/fb$hz-aplay.err" \
-      || { cat "$RESULTS/fb$hz-aplay.err"; return 1; }
+      || { cat "$RESULTS/fb$hz-aplay.err"; emu_diagnose; return 1; }
     stop_emu
     cat "$RESULTS/fb$hz.out"
   done
-  dmesg | grep -iE 'usb|vhci|snd' | tail -n 30
+
+  # 3. a stream cut short, then another on the same device
+  start_emu cut uac2 "${EMU_ARGS[@]}" --record "$RESULTS/cut-received.raw" --stats "$RESULTS/cut.stats"
+  card="$(emu_card)"
+  aplay -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw "$RESULTS/fb-play.raw" 2>"$RESULTS/cut-aplay1.err" &
+  rec=$!
+  sleep 2
+  kill -INT "$rec"
+  wait "$rec" || true
+  aplay -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw "$RESULTS/play.raw" 2>"$RESULTS/cut-aplay2.err" \
+    || { cat "$RESULTS/cut-aplay2.err"; emu_diagnose; return 1; }
+  stop_emu
+  cat "$RESULTS/cut.out"
+
+  # 4. unplugged while playing
+  start_emu unplug uac2 "${EMU_ARGS[@]}" --unplug-after 3 --stats "$RESULTS/unplug.stats"
+  card="$(emu_card)"
+  if aplay -D "hw:$card,0" -f S16_LE -c 2 -r 48000 -t raw "$RESULTS/fb-play.raw" 2>"$RESULTS/unplug-aplay.err"; then
+    echo "aplay to a device unplugged under it succeeded"; return 1
+  fi
+  echo "aplay after the unplug: $(tail -n1 "$RESULTS/unplug-aplay.err")"
+  local i
+  for ((i = 0; i < 100; i++)); do [[ -e /sys/bus/usb/devices/$EMU_BUSID ]] || break; sleep 0.1; done
+  [[ ! -e /sys/bus/usb/devices/$EMU_BUSID ]] || { echo "usb $EMU_BUSID still there 10 s after the unplug"; return 1; }
+  stop_emu
+  cat "$RESULTS/unplug.out"
+  dmesg >"$RESULTS/dmesg.txt"
 }
 
 # emu_stat FILE KEY: the value of KEY= in an emulator's counters.
@@ -59,7 +94,11 @@ emu_stat() { sed -n "s/^$2=//p" "$RESULTS/$1"; }
 
 check() {
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool" f hz fps
-  for f in duplex fb47900 fb48100; do
+  if grep -nE 'BUG:|WARNING:|Oops|still [0-9]+ active urbs|cannot find a urb' "$RESULTS/dmesg.txt"; then
+    echo "the guest kernel complained (dmesg.txt)"; return 1
+  fi
+  if grep -H 'completed none' "$RESULTS"/*.err; then echo "the emulator held URBs it never completed"; return 1; fi
+  for f in duplex fb47900 fb48100 cut; do
     grep -q '^attached usb ' "$RESULTS/$f.out" || { echo "$f: the device was never attached"; return 1; }
     [[ "$(emu_stat "$f.stats" bad_out_packets)" == 0 ]] || { cat "$RESULTS/$f.stats"; echo "$f: bad OUT packets"; return 1; }
     [[ -n "$(emu_stat "$f.stats" out_fps)" ]] || { cat "$RESULTS/$f.stats"; echo "$f: no OUT stream measured"; return 1; }
@@ -69,6 +108,10 @@ check() {
     || echo "note: alt settings at the end: $(emu_stat duplex.stats playback_alt) $(emu_stat duplex.stats capture_alt)"
   echo "--- playback: what the emulator received vs what aplay sent"
   "$tool" compare "$RESULTS/received.raw" "$RESULTS/play.raw"
+  echo "--- a stream cut short (URBs unlinked: $(emu_stat cut.stats usbip_unlinked)), then another"
+  (( $(emu_stat cut.stats usbip_unlinked) > 0 )) || { echo "aplay was interrupted but no URB was unlinked"; return 1; }
+  "$tool" compare "$RESULTS/cut-received.raw" "$RESULTS/play.raw"
+  grep -q '^unplugged after' "$RESULTS/unplug.out" || { echo "the emulator did not unplug"; return 1; }
   echo "--- capture: what arecord got vs the capture source"
   "$tool" compare-capture "$RESULTS/capture-src.raw" "$RESULTS/captured.raw"
   echo "--- OUT frames per second (bus clock, steady state; wall clock in brackets)"

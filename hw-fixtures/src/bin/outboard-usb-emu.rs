@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! outboard-usb-emu uac2 [--speed high|full] [--rate HZ]... [--feedback-hz HZ]
-//!                       [--capture FILE.raw] [--record FILE.raw]
+//!                       [--hs-interval 0-4] [--capture FILE.raw] [--record FILE.raw]
 //!                       [--seconds N] [--unplug-after SECS] [--stats FILE]
 //! ```
 //! Plugs in the emulated UAC2 device (`outboard_fixtures::usb::uac2`), prints
@@ -15,6 +15,8 @@
 //! them to --stats), among them `out_fps`: the OUT frames per second the host
 //! sent in steady streaming, counted against the emulated bus clock, which is
 //! what the device's feedback value asks the host to follow.
+//! --hs-interval sets the streaming endpoints' high-speed bInterval (1-4;
+//! 0 = f_uac2's own choice; default: the emulator's, 1).
 //!
 //! Logging: OUTBOARD_LOG=error|warn|info|debug (default warn).
 
@@ -33,7 +35,7 @@ use outboard_hal::usb::mem::UsbFunction;
 use outboard_hal::usb::Speed;
 
 const USAGE: &str = "usage: outboard-usb-emu uac2 [--speed high|full] [--rate HZ]... [--feedback-hz HZ] \
-[--capture FILE.raw] [--record FILE.raw] [--seconds N] [--unplug-after SECS] [--stats FILE]";
+[--hs-interval 0-4] [--capture FILE.raw] [--record FILE.raw] [--seconds N] [--unplug-after SECS] [--stats FILE]";
 
 /// How long the kernel gets to enumerate and configure the device (the
 /// bench's guest is an emulated CPU).
@@ -100,6 +102,7 @@ struct Opts {
     speed: Option<Speed>,
     rates: Vec<u32>,
     feedback_hz: Option<f64>,
+    hs_interval: Option<u8>,
     capture: Option<PathBuf>,
     record: Option<PathBuf>,
     seconds: Option<f64>,
@@ -130,6 +133,11 @@ impl Opts {
                     let v = value()?;
                     o.feedback_hz = Some(number(v).ok_or(format!("--feedback-hz {v}: want Hz"))?);
                 }
+                "--hs-interval" => {
+                    let v = value()?;
+                    o.hs_interval =
+                        Some(v.parse().ok().filter(|&i: &u8| i <= 4).ok_or(format!("--hs-interval {v}: want 0-4"))?);
+                }
                 "--capture" => o.capture = Some(PathBuf::from(value()?)),
                 "--record" => o.record = Some(PathBuf::from(value()?)),
                 "--stats" => o.stats = Some(PathBuf::from(value()?)),
@@ -155,6 +163,53 @@ fn out_endpoint(descriptors: &[u8]) -> Option<u8> {
         .flat_map(|c| c.interfaces.iter())
         .flat_map(|i| i.endpoints.iter())
         .find_map(|e| (e.transfer_type() == 1 && !e.is_in() && e.usage_type() == 0).then_some(e.address))
+}
+
+/// How long an endpoint may hold URBs without completing any before the
+/// emulator says so (a stalled stream; the host's own timeouts are 10 s).
+const STALL: Duration = Duration::from_secs(2);
+
+/// Watches each endpoint for URBs that stop completing, and for streams the
+/// host stops feeding, and logs both (the first is the server's fault, the
+/// second the host's).
+#[derive(Default)]
+struct Watchdog {
+    /// By endpoint: completed URBs when last seen changing, and since when.
+    last: std::collections::BTreeMap<u8, (u64, Instant, bool)>,
+}
+
+impl Watchdog {
+    fn check(&mut self, session: &usbip::SessionStats, t: f64) {
+        let now = Instant::now();
+        for (&addr, e) in &session.endpoints {
+            if e.urbs == 0 {
+                continue; // never streamed (the AC interrupt endpoint NAKs forever)
+            }
+            let w = self.last.entry(addr).or_insert((e.urbs, now, false));
+            if w.0 != e.urbs {
+                *w = (e.urbs, now, false);
+            } else if !w.2 && now.duration_since(w.1) > STALL {
+                w.2 = true;
+                let next = e.next_completion.map(|n| {
+                    if n >= now {
+                        format!("the next due in {:?}", n - now)
+                    } else {
+                        format!("the next overdue by {:?}", now - n)
+                    }
+                });
+                if e.in_flight > 0 {
+                    log::warn!(
+                        "at {t:.2} s: endpoint {addr:#04x} has {} URBs queued and completed none for {:?} ({})",
+                        e.in_flight,
+                        STALL,
+                        next.unwrap_or_default()
+                    );
+                } else {
+                    log::info!("at {t:.2} s: endpoint {addr:#04x}: the host has submitted nothing for {STALL:?}");
+                }
+            }
+        }
+    }
 }
 
 /// A sample of the counters.
@@ -217,7 +272,11 @@ fn report(st: &Uac2Stats, rates: Option<(f64, f64, f64)>, session: &usbip::Sessi
     );
     for (addr, e) in &session.endpoints {
         s += &format!(
-            "usbip_ep_{addr:02x}=urbs:{} packets:{} bytes:{} packet_errors:{} bus_ms:{}\n",
+            "usbip_ep_{addr:02x}=submitted:{} in_flight:{} gaps:{} urbs:{} packets:{} bytes:{} packet_errors:{} \
+             bus_ms:{}\n",
+            e.submitted,
+            e.in_flight,
+            e.gaps,
             e.urbs,
             e.packets,
             e.bytes,
@@ -235,6 +294,9 @@ fn run_uac2(o: Opts) -> Result<(), String> {
     }
     if !o.rates.is_empty() {
         options.rates = o.rates.clone();
+    }
+    if let Some(i) = o.hs_interval {
+        options.hs_interval = i;
     }
     let speed = options.speed;
     let frame_bytes = (usize::from(options.subslot_bytes) * usize::from(options.playback_channels)).max(1) as f64;
@@ -269,6 +331,7 @@ fn run_uac2(o: Opts) -> Result<(), String> {
 
     let t0 = Instant::now();
     let mut samples: Vec<Sample> = Vec::new();
+    let mut watchdog = Watchdog::default();
     let mut failure = None;
     loop {
         std::thread::sleep(TICK);
@@ -277,7 +340,9 @@ fn run_uac2(o: Opts) -> Result<(), String> {
         }
         let t = t0.elapsed().as_secs_f64();
         let st = control.stats();
-        let ep = handle.stats().endpoints.get(&out_ep).cloned().unwrap_or_default();
+        let session = handle.stats();
+        watchdog.check(&session, t);
+        let ep = session.endpoints.get(&out_ep).cloned().unwrap_or_default();
         samples.push(Sample {
             t,
             frames: st.out_frames,
@@ -289,8 +354,14 @@ fn run_uac2(o: Opts) -> Result<(), String> {
         }
         if let (Some(after), Some(a)) = (o.unplug_after, attachment.as_ref()) {
             if t >= after {
-                let end = attachment.take().map(|a| a.detach());
-                println!("unplugged after {t:.2} s ({end:?})");
+                match attachment.take().map(|a| a.detach()) {
+                    Some(Ok(end)) => println!("unplugged after {t:.2} s (the session ended: {end:?})"),
+                    Some(Err(e)) => {
+                        failure = Some(format!("unplug after {t:.2} s: {e}"));
+                        break;
+                    }
+                    None => {}
+                }
                 continue;
             }
             if a.session_ended() {
@@ -337,6 +408,8 @@ mod tests {
             (Some(Speed::Full), vec![48000, 44100], Some(47900.5), Some(3.0))
         );
         assert!(Opts::parse(&args("--speed low")).unwrap_err().contains("--speed low"));
+        assert_eq!(Opts::parse(&args("--hs-interval 4")).unwrap().hs_interval, Some(4));
+        assert!(Opts::parse(&args("--hs-interval 5")).unwrap_err().contains("want 0-4"));
         assert!(Opts::parse(&args("--rate")).unwrap_err().contains("--rate needs a value"));
         assert!(Opts::parse(&args("--seconds -1")).unwrap_err().contains("--seconds -1"));
         assert!(Opts::parse(&args("--bogus")).unwrap_err().contains("unknown argument --bogus"));

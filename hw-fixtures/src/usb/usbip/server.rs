@@ -1,10 +1,11 @@
 //! One USB/IP session: the device side of the data phase, over a connected
 //! stream socket, for any [`UsbFunction`].
 //!
-//! A reader thread takes USBIP_CMD_SUBMIT / USBIP_CMD_UNLINK off the socket
-//! and hands them to the session thread, which owns the function, keeps one
-//! queue per endpoint and writes every reply. Control requests are answered at
-//! once. Isochronous URBs complete in real time on a monotonic schedule per
+//! One thread does it all: it waits for the socket to be readable or for the
+//! next completion to be due, takes USBIP_CMD_SUBMIT / USBIP_CMD_UNLINK in,
+//! keeps one queue per endpoint and writes every reply (no hand-over between
+//! threads: in an emulated guest each wake-up is dear, and a stream makes
+//! thousands a second). Control requests are answered at once. Isochronous URBs complete in real time on a monotonic schedule per
 //! endpoint: a URB of N packets at interval I starts at the next (micro)frame
 //! or where the endpoint's previous URB ended, whichever is later, and
 //! completes N×I (micro)frames after its start. A stream therefore runs at the
@@ -14,9 +15,9 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,26 +26,22 @@ use outboard_hal::usb::mem::UsbFunction;
 use outboard_hal::usb::{Speed, Transfer, TransferKind, TransferStatus};
 
 use super::ep0::{parse_setup, Ep0};
-use super::reader::{read_loop, Event, Submit};
+use super::reader::{Command, Incoming, ReadOutcome, Submit};
 use super::wire::{self, Be32, HeaderBasic, IsoPacketDescriptor, RetSubmit, RetUnlink, Wire};
 use super::{Error, Result};
 
 /// Longest a reply may wait for the peer to read.
 const WRITE_DEADLINE: Duration = Duration::from_secs(5);
-/// How often idle threads look at the stop flag.
+/// How often an idle session looks at the stop flag.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 
 /// A connected stream socket the server can run over.
-pub trait Socket: Read + Write + Send + Sized + 'static {
-    fn try_clone_socket(&self) -> io::Result<Self>;
+pub trait Socket: Read + Write + AsRawFd + Send + Sized + 'static {
     fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()>;
     fn shutdown_both(&self);
 }
 
 impl Socket for UnixStream {
-    fn try_clone_socket(&self) -> io::Result<Self> {
-        self.try_clone()
-    }
     fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
         self.set_read_timeout(read)?;
         self.set_write_timeout(write)
@@ -55,9 +52,6 @@ impl Socket for UnixStream {
 }
 
 impl Socket for std::net::TcpStream {
-    fn try_clone_socket(&self) -> io::Result<Self> {
-        self.try_clone()
-    }
     fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
         self.set_read_timeout(read)?;
         self.set_write_timeout(write)
@@ -70,6 +64,17 @@ impl Socket for std::net::TcpStream {
 /// What one endpoint has moved (completed URBs only).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EndpointStats {
+    /// URBs taken in, and of those still queued.
+    pub submitted: u64,
+    pub in_flight: u64,
+    /// When the oldest queued URB completes (interrupt/bulk IN: is polled next).
+    pub next_completion: Option<Instant>,
+    /// Isochronous URBs that could not follow the previous one on the bus:
+    /// the host submitted it after the endpoint's schedule had run dry (an
+    /// underrun on a real bus, or a stream started again), so the stream
+    /// restarted at the next (micro)frame.
+    pub gaps: u64,
+    /// URBs completed.
     pub urbs: u64,
     /// Isochronous packets.
     pub packets: u64,
@@ -148,17 +153,9 @@ impl Server {
             let what = what.to_string();
             move |source| Error::Io { what, source }
         };
+        // Reads follow a poll that found data; the timeout only guards
+        // against a spurious wake-up blocking the session.
         socket.set_timeouts(Some(IDLE_POLL), Some(WRITE_DEADLINE)).map_err(io_err("setting socket timeouts"))?;
-        let reader_socket = socket.try_clone_socket().map_err(io_err("cloning the socket"))?;
-        let (tx, rx) = mpsc::channel();
-        let reader_stop = Arc::new(AtomicBool::new(false));
-        let reader = {
-            let stop = reader_stop.clone();
-            std::thread::Builder::new()
-                .name("usbip-rx".into())
-                .spawn(move || read_loop(reader_socket, &tx, &stop))
-                .map_err(io_err("starting the reader thread"))?
-        };
         let unit = match self.speed {
             Speed::High | Speed::Super | Speed::SuperPlus => Duration::from_micros(125),
             _ => Duration::from_millis(1),
@@ -173,18 +170,16 @@ impl Server {
             unit,
             frame_mask: if unit < Duration::from_millis(1) { 0x3fff } else { 0x7ff },
             socket,
+            incoming: Incoming::default(),
+            peer_gone: false,
             shared: self.shared.clone(),
         };
-        let result = session.run(&rx);
+        let result = session.run();
         match &result {
             Ok(end) => log::info!("usbip: session ended ({end:?})"),
             Err(e) => log::error!("usbip: session ended: {e}"),
         }
-        reader_stop.store(true, Ordering::SeqCst);
         session.socket.shutdown_both();
-        if reader.join().is_err() {
-            log::error!("usbip: the reader thread panicked");
-        }
         result
     }
 }
@@ -236,7 +231,34 @@ struct Session<S: Socket> {
     /// Reported start_frame: the frame number's 11 bits (high speed: and the microframe).
     frame_mask: u64,
     socket: S,
+    incoming: Incoming,
+    /// A write found the peer gone.
+    peer_gone: bool,
     shared: Arc<Shared>,
+}
+
+/// Wait until `fd` is readable (or hung up), at most `timeout`.
+fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: one valid pollfd, a valid timespec, no signal mask; the kernel
+    // only writes `revents`.
+    let n = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+    match n {
+        n if n > 0 => Ok(true),
+        0 => Ok(false),
+        _ => {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
 }
 
 /// The errno a status is reported as (0 or negative).
@@ -252,24 +274,30 @@ pub(crate) fn errno(status: TransferStatus) -> i32 {
 }
 
 impl<S: Socket> Session<S> {
-    fn run(&mut self, rx: &Receiver<Event>) -> Result<SessionEnd> {
+    fn run(&mut self) -> Result<SessionEnd> {
         loop {
             if self.shared.stop.load(Ordering::SeqCst) {
                 return Ok(SessionEnd::Stopped);
+            }
+            if self.peer_gone {
+                return Ok(SessionEnd::PeerClosed);
             }
             self.complete_due()?;
             let wait = match self.queues.values().filter_map(|q| q.urbs.front()).map(|p| p.due_tick).min() {
                 Some(t) => self.tick_time(t).saturating_duration_since(Instant::now()).min(IDLE_POLL),
                 None => IDLE_POLL,
             };
-            match rx.recv_timeout(wait) {
-                Ok(Event::Submit(s)) => self.submit(*s)?,
-                Ok(Event::Unlink { seqnum, target }) => self.unlink(seqnum, target)?,
-                Ok(Event::Closed) => return Ok(SessionEnd::PeerClosed),
-                Ok(Event::Failed(e)) => return Err(e),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Error::Protocol("the reader thread ended without a word".into()))
+            let readable = wait_readable(self.socket.as_raw_fd(), wait)
+                .map_err(|source| Error::Io { what: "waiting for the peer".into(), source })?;
+            if readable {
+                if let ReadOutcome::Closed = self.incoming.read_from(&mut self.socket)? {
+                    return Ok(SessionEnd::PeerClosed);
+                }
+            }
+            while let Some(command) = self.incoming.next_command()? {
+                match command {
+                    Command::Submit(s) => self.submit(*s)?,
+                    Command::Unlink { seqnum, target } => self.unlink(seqnum, target)?,
                 }
             }
         }
@@ -287,8 +315,34 @@ impl<S: Socket> Session<S> {
         self.shared.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Publish an endpoint's queue (length, next completion); returns the
+    /// locked counters for more.
+    fn note_queue(&self, address: u8) -> std::sync::MutexGuard<'_, SessionStats> {
+        let q = self.queues.get(&address);
+        let in_flight = q.map_or(0, |q| q.urbs.len() as u64);
+        let next = q.and_then(|q| q.urbs.front()).map(|p| self.tick_time(p.due_tick));
+        let mut stats = self.stats();
+        let e = stats.endpoints.entry(address).or_default();
+        e.in_flight = in_flight;
+        e.next_completion = next;
+        stats
+    }
+
+    /// Write a reply. A peer that hung up (vhci-hcd does on detach, while
+    /// replies may still be on their way) ends the session as closed.
     fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        self.socket.write_all(bytes).map_err(|source| Error::Io { what: "writing a reply to the peer".into(), source })
+        if self.peer_gone {
+            return Ok(());
+        }
+        match self.socket.write_all(bytes) {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) => {
+                log::debug!("usbip: the peer hung up ({e})");
+                self.peer_gone = true;
+                Ok(())
+            }
+            Err(source) => Err(Error::Io { what: "writing a reply to the peer".into(), source }),
+        }
     }
 
     fn submit(&mut self, s: Submit) -> Result<()> {
@@ -322,14 +376,20 @@ impl<S: Socket> Session<S> {
                 (due, due)
             }
         };
+        let gap = kind == TransferKind::Isochronous && q.next_free != 0 && q.next_free < start_tick;
         q.next_free = due_tick;
+        let address = s.address;
         q.urbs.push_back(Pending { submit: s, kind, start_tick, due_tick });
+        let mut stats = self.note_queue(address);
+        let e = stats.endpoints.entry(address).or_default();
+        e.submitted += 1;
+        e.gaps += u64::from(gap);
         Ok(())
     }
 
     fn unlink(&mut self, seqnum: u32, target: u32) -> Result<()> {
-        let mut found = false;
-        for q in self.queues.values_mut() {
+        let mut found = None;
+        for (&address, q) in self.queues.iter_mut() {
             if let Some(i) = q.urbs.iter().position(|p| p.submit.seqnum == target) {
                 q.urbs.remove(i);
                 if q.urbs.is_empty() {
@@ -337,13 +397,14 @@ impl<S: Socket> Session<S> {
                     // after URBs that will never run.
                     q.next_free = q.completed_end;
                 }
-                found = true;
+                found = Some(address);
                 break;
             }
         }
-        if found {
-            self.stats().unlinked += 1;
+        if let Some(address) = found {
+            self.note_queue(address).unlinked += 1;
         }
+        let found = found.is_some();
         log::debug!("usbip: unlink {target}: {}", if found { "cancelled" } else { "already completed" });
         let ret = RetUnlink {
             basic: HeaderBasic::reply(wire::RET_UNLINK, seqnum),
@@ -436,7 +497,7 @@ impl<S: Socket> Session<S> {
         };
         {
             let bus = self.unit * (s.iso.len() as u32) * (s.interval as u32);
-            let mut stats = self.stats();
+            let mut stats = self.note_queue(s.address);
             let e = stats.endpoints.entry(s.address).or_default();
             e.urbs += 1;
             e.packets += s.iso.len() as u64;
@@ -465,11 +526,12 @@ impl<S: Socket> Session<S> {
             let q = self.queues.entry(address).or_default();
             q.next_free = q.next_free.max(p.due_tick);
             q.urbs.push_front(p);
+            drop(self.note_queue(address));
             return Ok(());
         }
         let actual = actual.min(s.transfer_buffer_length).min(t.buffer.len());
         {
-            let mut stats = self.stats();
+            let mut stats = self.note_queue(s.address);
             let e = stats.endpoints.entry(s.address).or_default();
             e.urbs += 1;
             e.bytes += actual as u64;
