@@ -4,9 +4,10 @@
 //!
 //! - [`wire`]: the data-phase messages (USBIP_CMD_SUBMIT, USBIP_RET_SUBMIT,
 //!   USBIP_CMD_UNLINK, USBIP_RET_UNLINK, isochronous packet descriptors).
-//! - [`Server`]: one session over a connected stream socket (a reader
-//!   thread, `reader.rs`, feeds the session thread, `server.rs`; standard
-//!   requests in `ep0.rs`); isochronous URBs complete in real (bus) time.
+//! - [`Server`]: one session over a connected stream socket, on one thread
+//!   (`server.rs`; commands are cut out of the byte stream in `reader.rs`,
+//!   standard requests answered in `ep0.rs`); isochronous URBs complete in
+//!   real (bus) time.
 //! - [`attach`]: a socketpair plugged into the local vhci-hcd, served on a
 //!   thread; [`Attachment::detach`] (or drop) is a hot-unplug.
 //!
