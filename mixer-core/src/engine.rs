@@ -107,6 +107,12 @@ impl Slot {
         if self.shared.drop_request.load(Ordering::Acquire) {
             let n = ring.available();
             ring.discard(n);
+            if let Some(c) = conv {
+                // What the resampler holds goes too: it must not play
+                // ahead of whatever the client writes next.
+                c.resampler.reset();
+                c.pending_frames = 0;
+            }
             self.shared.drop_request.store(false, Ordering::Release);
             self.shared.notify();
         }
@@ -151,6 +157,13 @@ impl Slot {
                     let at = c.pending_frames * ch;
                     self.matrix.apply(&decoded[..samples], &mut c.pending[at..at + n * ch]);
                     c.pending_frames += n;
+                }
+                if dry && produced < frames && state == StreamState::Draining {
+                    // The client's last frame is in: what the filter still
+                    // holds of it (half its length, and its decay) plays
+                    // before the drain completes. `pending` is empty here:
+                    // the resampler took all of it and still had room.
+                    produced += c.resampler.flush(&mut c.out[produced * ch..frames * ch]);
                 }
                 c.out[produced * ch..frames * ch].fill(0.0);
                 (produced, dry && produced < frames)

@@ -4,7 +4,7 @@
 //! onto a hardware stream that implements [`outboard_hal::pcm::PcmStream`].
 //! The building blocks are here:
 //!
-//! - [`format`]: every sample format to and from f32, G.711 included.
+//! - [`format`](mod@format): every sample format to and from f32, G.711 included.
 //! - [`chmap`]: channel layouts mono to 7.1 and up/down-mix matrices.
 //! - [`mix`]: the period accumulator, saturation, the integer fast path.
 //! - [`ring`]: the lock-free single-producer single-consumer client ring.
@@ -13,6 +13,7 @@
 //! - [`devices`]: emulated devices (null, real-time paced, recording).
 //! - [`resample`]: band-limited resampling, with drift adjustment.
 //! - [`drift`]: the controller that follows the drift between two clocks.
+//! - [`bridge`]: one engine's capture to another's playback, across their clocks.
 //!
 //! Depends on `outboard-hal` only (for the PCM-stream trait): never on a driver.
 

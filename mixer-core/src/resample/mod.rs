@@ -27,10 +27,13 @@
 //! (44.1 → 48 kHz; the tests and `docs/PERFORMANCE.md`); [`measure`] is the
 //! sine fit that measures it.
 //!
+//! At the end of a stream [`Resampler::flush`] plays out what the filter
+//! still holds, as if silence followed.
+//!
 //! Construction allocates the tables (44.1 → 48 kHz: 40 KiB of exact rows and
 //! 256 KiB of oversampled ones; never more than 660 KiB) and the history;
-//! [`Resampler::process`], [`Resampler::set_ratio_adjust`] and
-//! [`Resampler::reset`] never allocate.
+//! [`Resampler::process`], [`Resampler::flush`], [`Resampler::set_ratio_adjust`]
+//! and [`Resampler::reset`] never allocate.
 //!
 //! ```
 //! use outboard_mixer::resample::Resampler;
@@ -117,6 +120,9 @@ pub struct Resampler {
     /// Input frames dropped from the front of the history since the last
     /// reset, minus the `taps - 1` frames of silence it started with.
     dropped: i64,
+    /// Frames of silence [`flush`](Resampler::flush) has appended since the
+    /// last real input frame (`taps - 1`: the filter holds nothing more).
+    flushed: usize,
     mode: Mode,
     /// History index of the first tap of the next output frame.
     pos: usize,
@@ -186,6 +192,7 @@ impl Resampler {
             cap,
             fill: 0,
             dropped: 0,
+            flushed: 0,
             mode: Mode::Passthrough,
             pos: 0,
             phase: 0,
@@ -238,6 +245,8 @@ impl Resampler {
         // first input frame, so output starts at once, delayed by taps / 2.
         self.fill = self.taps - 1;
         self.dropped = -(self.fill as i64);
+        // The history is all silence: nothing to flush.
+        self.flushed = self.taps - 1;
         self.pos = 0;
         self.phase = 0;
         self.frac = 0;
@@ -345,7 +354,53 @@ impl Resampler {
             }
             let n = (self.cap - self.fill).min(in_frames - consumed);
             self.load(&input[consumed * ch..(consumed + n) * ch]);
+            if n > 0 {
+                self.flushed = 0;
+            }
             consumed += n;
+        }
+    }
+
+    /// The end of a stream: produces what is left of the input given so far,
+    /// as if silence followed it, into `output`; returns the frames produced.
+    ///
+    /// [`process`](Resampler::process) stops half the filter (`taps()/2`
+    /// input frames) short of the last input frame, because the frames after
+    /// it have not come yet. `flush` makes the rest: the signal up to its
+    /// last frame, then the filter's decay to silence. While it fills
+    /// `output`, call it again; once it returns less, every output frame the
+    /// input contributes to is out, and further calls produce nothing. Input
+    /// given later follows the silence. Input not yet taken by `process` is
+    /// not flushed: pass it first. Never allocates.
+    pub fn flush(&mut self, output: &mut [f32]) -> usize {
+        if self.mode == Mode::Passthrough {
+            return 0; // no delay: every input frame is out already
+        }
+        let ch = self.channels;
+        let out_frames = output.len() / ch;
+        // Once `taps - 1` frames of silence follow the last input frame, the
+        // next output frame's window would start past it.
+        let silence = self.taps - 1;
+        let mut produced = 0;
+        loop {
+            let out = &mut output[produced * ch..out_frames * ch];
+            produced += match self.mode {
+                Mode::Exact => self.produce_exact(out),
+                _ => self.produce_interpolated(out),
+            };
+            if produced == out_frames || self.flushed >= silence {
+                return produced;
+            }
+            if self.fill == self.cap {
+                self.compact(self.pos.min(self.fill));
+            }
+            let n = (self.cap - self.fill).min(silence - self.flushed);
+            for c in 0..ch {
+                let at = c * self.cap + self.fill;
+                self.hist[at..at + n].fill(0.0);
+            }
+            self.fill += n;
+            self.flushed += n;
         }
     }
 
@@ -429,6 +484,9 @@ impl Resampler {
     /// ratio adjustment can start filtering without a jump.
     fn remember(&mut self, frames: &[f32]) {
         let n = frames.len() / self.channels;
+        if n > 0 {
+            self.flushed = 0;
+        }
         // In passthrough the next output frame is the next input frame.
         self.pos = self.fill;
         let frames = if n >= self.taps {

@@ -293,3 +293,88 @@ fn bad_arguments_are_refused() {
     let mut out = [0.0; 3];
     assert_eq!(r.process(&[0.1; 5], &mut out).1, 1);
 }
+
+/// Everything `process` gives for `input`, then the flush, with output
+/// buffers of `room` frames at a time.
+fn run_then_flush(r: &mut Resampler, input: &[f32], room: usize) -> (Vec<f32>, usize) {
+    let ch = r.channels();
+    let mut out = run_chunked(r, input, &[777], &[room]);
+    let before = out.len() / ch;
+    let mut buf = vec![0.0; room * ch];
+    loop {
+        let n = r.flush(&mut buf);
+        out.extend_from_slice(&buf[..n * ch]);
+        if n < room {
+            return (out, before);
+        }
+    }
+}
+
+#[test]
+fn flush_gives_the_end_of_the_signal_and_the_filters_decay() {
+    let frames = 4410;
+    let input = sine(1000.0, 44_100.0, AMPLITUDE, frames, 2);
+    // The reference: the same input followed by plenty of real silence.
+    let mut padded = input.clone();
+    padded.extend(std::iter::repeat_n(0.0, 2 * 200));
+    let reference = run(&mut Resampler::new(44_100, 48_000, 2).unwrap(), &padded);
+    for room in [1, 37, 4096] {
+        let mut r = Resampler::new(44_100, 48_000, 2).unwrap();
+        let (out, before) = run_then_flush(&mut r, &input, room);
+        let half = r.taps() / 2;
+        // Without the flush the output stops half the filter short of the
+        // last input frame (its position: n·147/160 − taps/2).
+        let last_position = (before - 1) as f64 * 44_100.0 / 48_000.0 - half as f64;
+        assert!((last_position - (frames - 1 - half) as f64).abs() < 1.0, "process alone ends at {last_position}");
+        // With it: everything the reference has, up to where it is silent for good.
+        let ends = reference.iter().rposition(|&v| v != 0.0).unwrap() / 2 + 1;
+        assert_eq!(
+            out.len() / 2,
+            ends,
+            "room {room}: {} frames after the flush, the reference ends at {ends}",
+            out.len() / 2
+        );
+        assert_eq!(out[..], reference[..out.len()], "room {room}");
+        // The last output frame's window still held the last input frame.
+        assert!((r.input_position() - (frames as f64 + half as f64 - 1.0)).abs() <= 1.0, "{}", r.input_position());
+        // The decay: the signal's edge at half amplitude, the tail far below it.
+        let tail = &out[out.len() - 2 * 8..];
+        assert!(tail.iter().all(|v| v.abs() < 1e-3), "the last 8 frames: {tail:?}");
+        let mut buf = [0.0; 64];
+        assert_eq!(r.flush(&mut buf), 0, "a second flush has nothing more");
+    }
+    // After a flush, new input follows the silence: as if it had been fed.
+    let mut r = Resampler::new(44_100, 48_000, 2).unwrap();
+    let (mut out, _) = run_then_flush(&mut r, &input, 100);
+    out.extend(run_chunked(&mut r, &input, &[500], &[300]));
+    let mut both = input.clone();
+    both.extend(std::iter::repeat_n(0.0, 2 * (r.taps() - 1)));
+    both.extend_from_slice(&input);
+    let whole = run_chunked(&mut Resampler::new(44_100, 48_000, 2).unwrap(), &both, &[1000], &[1000]);
+    assert_eq!(out, whole);
+}
+
+#[test]
+fn flush_after_drift_and_in_passthrough() {
+    // Adjusted for drift: the same, against the same adjustment with silence.
+    let input = sine(440.0, 48_000.0, AMPLITUDE, 3000, 1);
+    let mut padded = input.clone();
+    padded.extend(std::iter::repeat_n(0.0, 300));
+    let mut r = Resampler::new(48_000, 48_000, 1).unwrap();
+    r.set_ratio_adjust(-1500.0).unwrap();
+    let mut reference = Resampler::new(48_000, 48_000, 1).unwrap();
+    reference.set_ratio_adjust(-1500.0).unwrap();
+    let reference = run_chunked(&mut reference, &padded, &[3300], &[4000]);
+    let (out, before) = run_then_flush(&mut r, &input, 50);
+    assert!(out.len() > before + r.taps() / 2, "{} after {before}", out.len());
+    assert_eq!(out[..], reference[..out.len()]);
+    assert!(reference[out.len()..].iter().all(|&v| v == 0.0));
+    // Passthrough has no delay: nothing is held back.
+    let mut r = Resampler::new(48_000, 48_000, 2).unwrap();
+    let mut out = vec![0.0; 200];
+    assert_eq!(r.process(&input[..200], &mut out), (100, 100));
+    assert_eq!(r.flush(&mut out), 0);
+    // Right after a reset there is nothing to flush either.
+    let mut r = Resampler::new(44_100, 48_000, 1).unwrap();
+    assert_eq!(r.flush(&mut out), 0);
+}
