@@ -13,13 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use outboard_cuse::{Errno, Handler, PollWaker, Request};
+use outboard_cuse::abi::bytes;
+use outboard_cuse::{CallerAbi, Errno, Handler, PollWaker, Request};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
 
 use crate::blocking;
 use crate::info::{Asker, OssSystem, MAX_CHANNELS, MAX_RATE, MIN_CHANNELS, MIN_RATE};
+use crate::oss4::{AudioErrinfo, AudioErrinfoLong, OssCount, OssCount32};
 use crate::soundcard::*;
 
 /// How long a blocking write or read may wait for the device (and a drain
@@ -457,6 +459,9 @@ impl Handler for Dsp {
 impl Dsp {
     fn ioctl_inner(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         let open = self.get(fh)?;
+        // The few ioctls whose struct a 32-bit caller lays out otherwise
+        // arrive with their own size: named as ours, answered in theirs.
+        let (cmd, size) = caller_layout(cmd, req.abi)?;
         let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
         // New parameters take effect at the next write or read.
         let reopen = |open: &mut Open| {
@@ -595,9 +600,19 @@ impl Dsp {
                 } else {
                     open.capture.as_ref().map(|c| (c.appl_ptr() + c.avail() as u64, c.avail())).unwrap_or((0, 0))
                 };
-                let mut out = vec![0u8; 144];
-                out[..8].copy_from_slice(&(samples as i64).to_le_bytes());
-                out[8..12].copy_from_slice(&(fifo as i32).to_le_bytes());
+                // In the caller's layout: i386 has no tail padding.
+                let out = match req.abi {
+                    CallerAbi::Ilp32 => bytes(&OssCount32 {
+                        samples: samples as i64,
+                        fifo_samples: fifo as i32,
+                        ..OssCount32::default()
+                    })
+                    .to_vec(),
+                    CallerAbi::Native | CallerAbi::X32 => {
+                        bytes(&OssCount { samples: samples as i64, fifo_samples: fifo as i32, ..OssCount::default() })
+                            .to_vec()
+                    }
+                };
                 Ok((0, out))
             }
             SNDCTL_DSP_GETPLAYVOL | SNDCTL_DSP_GETRECVOL => {
@@ -623,11 +638,14 @@ impl Dsp {
                 int_reply((l | (r << 8)) as i32)
             }
             SNDCTL_DSP_GETERROR => {
-                let mut out = vec![0u8; 112];
-                let under = open.playback.as_ref().map(|p| p.xruns()).unwrap_or(0) as i32;
-                let over = open.capture.as_ref().map(|c| c.xruns()).unwrap_or(0) as i32;
-                out[..4].copy_from_slice(&under.to_le_bytes());
-                out[4..8].copy_from_slice(&over.to_le_bytes());
+                let play_underruns = open.playback.as_ref().map(|p| p.xruns()).unwrap_or(0) as i32;
+                let rec_overruns = open.capture.as_ref().map(|c| c.xruns()).unwrap_or(0) as i32;
+                // The header the caller was built with, by its size.
+                let out = if size == std::mem::size_of::<AudioErrinfoLong>() {
+                    bytes(&AudioErrinfoLong { play_underruns, rec_overruns, ..AudioErrinfoLong::default() }).to_vec()
+                } else {
+                    bytes(&AudioErrinfo { play_underruns, rec_overruns, ..AudioErrinfo::default() }).to_vec()
+                };
                 Ok((0, out))
             }
             // Cooked mode (format conversion) is always on; silence and skip

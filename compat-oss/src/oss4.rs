@@ -1,8 +1,17 @@
-//! OSS 4's device-discovery structs (`soundcard.h` of OSS 4.1:
-//! `oss_sysinfo`, `oss_audioinfo`, `oss_card_info`, `oss_mixerinfo`) and
-//! OSS 3's `mixer_info`, defined once here with their layouts pinned by tests
-//! against the header as gcc lays it out. They hold only `int`s and `char`
-//! arrays, so the layout is the same for 64-bit, i386 and x32 callers.
+//! OSS 4's structs (`soundcard.h` of OSS 4.1: `oss_sysinfo`,
+//! `oss_audioinfo`, `oss_card_info`, `oss_mixerinfo`, `oss_count_t`,
+//! `audio_errinfo`) and OSS 3's `mixer_info`, defined once here with their
+//! layouts pinned by tests against the header as gcc lays it out for x86_64
+//! (`-m64`) and i386 (`-m32`).
+//!
+//! Of the structs the OSS ioctls move, only two differ between 64- and
+//! 32-bit callers: `oss_count_t` (a `long long`, aligned to 8 on x86_64 and
+//! x32, to 4 on i386: 144 or 140 bytes) and `audio_errinfo` in the headers
+//! that declare its two `errorparm` fields `long` (FreeBSD's, some OSS 4.x:
+//! 112 bytes on x86_64, 104 on 32-bit; OSS 4.1 has `int`s: 104 everywhere).
+//! `buffmem_desc` (a pointer) belongs to MAPINBUF/MAPOUTBUF, which need mmap
+//! and are not served. Everything else is `int`s and `char` arrays: the same
+//! for every caller.
 
 use outboard_cuse::abi::Pod;
 
@@ -139,6 +148,68 @@ pub struct MixerInfo {
     pub fillers: [i32; 10],
 }
 
+/// `oss_count_t` as a 64-bit (or x32) caller lays it out:
+/// SNDCTL_DSP_CURRENT_OPTR / CURRENT_IPTR.
+#[doc(alias = "oss_count_t")]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct OssCount {
+    /// Frames played (or recorded) so far.
+    pub samples: i64,
+    /// Frames queued.
+    pub fifo_samples: i32,
+    pub filler: [i32; 32],
+    /// The tail padding to the `long long`'s 8-byte alignment, made explicit.
+    pub padding: i32,
+}
+
+/// `oss_count_t` as an i386 caller lays it out: its `long long` aligned to
+/// 4, so no tail padding.
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Debug)]
+pub struct OssCount32 {
+    pub samples: i64,
+    pub fifo_samples: i32,
+    pub filler: [i32; 32],
+}
+
+/// `audio_errinfo` as OSS 4.1 declares it (all `int`s): SNDCTL_DSP_GETERROR.
+#[doc(alias = "audio_errinfo")]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AudioErrinfo {
+    pub play_underruns: i32,
+    pub rec_overruns: i32,
+    pub play_ptradjust: u32,
+    pub rec_ptradjust: u32,
+    pub play_errorcount: i32,
+    pub rec_errorcount: i32,
+    pub play_lasterror: i32,
+    pub rec_lasterror: i32,
+    pub play_errorparm: i32,
+    pub rec_errorparm: i32,
+    pub filler: [i32; 16],
+}
+
+/// `audio_errinfo` with `long` errorparm fields (FreeBSD's header, some OSS
+/// 4.x ones), as a 64-bit caller lays it out. For 32-bit callers a `long` is
+/// an `int`, and the layout is [`AudioErrinfo`]'s.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AudioErrinfoLong {
+    pub play_underruns: i32,
+    pub rec_overruns: i32,
+    pub play_ptradjust: u32,
+    pub rec_ptradjust: u32,
+    pub play_errorcount: i32,
+    pub rec_errorcount: i32,
+    pub play_lasterror: i32,
+    pub rec_lasterror: i32,
+    pub play_errorparm: i64,
+    pub rec_errorparm: i64,
+    pub filler: [i32; 16],
+}
+
 macro_rules! zeroed_pod {
     ($($t:ty),*) => {$(
         impl Default for $t {
@@ -153,7 +224,17 @@ macro_rules! zeroed_pod {
         unsafe impl Pod for $t {}
     )*};
 }
-zeroed_pod!(OssSysinfo, OssAudioinfo, OssCardInfo, OssMixerinfo, MixerInfo);
+zeroed_pod!(
+    OssSysinfo,
+    OssAudioinfo,
+    OssCardInfo,
+    OssMixerinfo,
+    MixerInfo,
+    OssCount,
+    OssCount32,
+    AudioErrinfo,
+    AudioErrinfoLong
+);
 
 /// Copy `s` into a C string field: truncated (at a character boundary) to
 /// leave room for the terminating NUL, the rest zeroed.
@@ -231,6 +312,26 @@ mod tests {
         // Linux's soundcard.h.
         assert_eq!(size_of::<MixerInfo>(), 92);
         assert_eq!(offset_of!(MixerInfo, modify_counter), 48);
+    }
+
+    /// The structs whose layout depends on the caller: gcc -m64 and -m32.
+    #[test]
+    fn abi_dependent_layouts_match_gcc() {
+        // oss_count_t: 144 bytes on x86_64 (and x32), 140 on i386.
+        assert_eq!(size_of::<OssCount>(), 144);
+        assert_eq!(offset_of!(OssCount, fifo_samples), 8);
+        assert_eq!(offset_of!(OssCount, filler), 12);
+        assert_eq!(size_of::<OssCount32>(), 140);
+        assert_eq!(offset_of!(OssCount32, fifo_samples), 8);
+        assert_eq!(offset_of!(OssCount32, filler), 12);
+        // audio_errinfo: OSS 4.1's ints, 104 bytes for every caller.
+        assert_eq!(size_of::<AudioErrinfo>(), 104);
+        assert_eq!(offset_of!(AudioErrinfo, play_errorparm), 32);
+        assert_eq!(offset_of!(AudioErrinfo, filler), 40);
+        // With longs: 112 on x86_64.
+        assert_eq!(size_of::<AudioErrinfoLong>(), 112);
+        assert_eq!(offset_of!(AudioErrinfoLong, play_errorparm), 32);
+        assert_eq!(offset_of!(AudioErrinfoLong, filler), 48);
     }
 
     #[test]

@@ -3,7 +3,11 @@
 
 use std::mem::size_of;
 
-use crate::oss4::{OssAudioinfo, OssCardInfo, OssMixerinfo, OssSysinfo};
+use outboard_cuse::{CallerAbi, Errno};
+
+use crate::oss4::{
+    AudioErrinfo, AudioErrinfoLong, OssAudioinfo, OssCardInfo, OssCount, OssCount32, OssMixerinfo, OssSysinfo,
+};
 
 /// `_IOC` encoding, as Linux's asm-generic/ioctl.h lays it out.
 const fn ioc_t(dir: u32, ty: u8, nr: u32, size: usize) -> u32 {
@@ -51,14 +55,47 @@ pub const SNDCTL_DSP_GETPLAYVOL: u32 = ioc(READ, 24, 4);
 pub const SNDCTL_DSP_SETPLAYVOL: u32 = ioc(READ | WRITE, 24, 4);
 pub const SNDCTL_DSP_GETRECVOL: u32 = ioc(READ, 41, 4);
 pub const SNDCTL_DSP_SETRECVOL: u32 = ioc(READ | WRITE, 41, 4);
-/// audio_errinfo: 8 ints, 2 longs, 16 ints of filler (112 bytes on x86_64).
-pub const SNDCTL_DSP_GETERROR: u32 = ioc(READ, 25, 112);
+/// audio_errinfo as OSS 4.1 declares it (104 bytes; see [`caller_layout`]
+/// for the variant with longs).
+pub const SNDCTL_DSP_GETERROR: u32 = ioc(READ, 25, size_of::<AudioErrinfo>() as u32);
 pub const SNDCTL_DSP_COOKEDMODE: u32 = ioc(WRITE, 30, 4);
 pub const SNDCTL_DSP_SILENCE: u32 = ioc(NONE, 31, 0);
 pub const SNDCTL_DSP_SKIP: u32 = ioc(NONE, 32, 0);
-/// oss_count_t: long long samples, int fifo_samples, int filler[32] (144 bytes).
-pub const SNDCTL_DSP_CURRENT_IPTR: u32 = ioc(READ, 35, 144);
-pub const SNDCTL_DSP_CURRENT_OPTR: u32 = ioc(READ, 36, 144);
+/// oss_count_t as a 64-bit caller has it (see [`caller_layout`] for i386).
+pub const SNDCTL_DSP_CURRENT_IPTR: u32 = ioc(READ, 35, size_of::<OssCount>() as u32);
+pub const SNDCTL_DSP_CURRENT_OPTR: u32 = ioc(READ, 36, size_of::<OssCount>() as u32);
+/// An ioctl as a caller of ABI `abi` numbers it: the number as this crate
+/// names it, and the size of the caller's struct. Where the struct's layout
+/// depends on the ABI (oss_count_t, audio_errinfo with longs: [`crate::oss4`])
+/// the caller's number carries its own size, and a size that no header gives
+/// for that ABI is EINVAL. Every other number passes unchanged.
+pub fn caller_layout(cmd: u32, abi: CallerAbi) -> Result<(u32, usize), Errno> {
+    let size = arg_size(cmd);
+    let one_of = |canonical: u32, sizes: &[usize]| {
+        if sizes.contains(&size) {
+            Ok((canonical, size))
+        } else {
+            log::debug!("ioctl {cmd:#x}: no {abi:?} header has a {size}-byte struct for it");
+            Err(libc::EINVAL)
+        }
+    };
+    let count = match abi {
+        CallerAbi::Ilp32 => size_of::<OssCount32>(),
+        CallerAbi::Native | CallerAbi::X32 => size_of::<OssCount>(),
+    };
+    let errinfo: &[usize] = match abi {
+        CallerAbi::Native => &[size_of::<AudioErrinfo>(), size_of::<AudioErrinfoLong>()],
+        // A long is an int: both headers' layouts are the same.
+        CallerAbi::Ilp32 | CallerAbi::X32 => &[size_of::<AudioErrinfo>()],
+    };
+    match without_size(cmd) {
+        b if b == without_size(SNDCTL_DSP_CURRENT_OPTR) => one_of(SNDCTL_DSP_CURRENT_OPTR, &[count]),
+        b if b == without_size(SNDCTL_DSP_CURRENT_IPTR) => one_of(SNDCTL_DSP_CURRENT_IPTR, &[count]),
+        b if b == without_size(SNDCTL_DSP_GETERROR) => one_of(SNDCTL_DSP_GETERROR, errinfo),
+        _ => Ok((cmd, size)),
+    }
+}
+
 /// The OSS 4 device-discovery ioctls ('X'), valid on /dev/dsp and /dev/mixer.
 pub const SNDCTL_SYSINFO: u32 = ioc_t(READ, b'X', 1, size_of::<OssSysinfo>());
 pub const SNDCTL_MIX_NRMIX: u32 = ioc_t(READ, b'X', 2, 4);
@@ -121,7 +158,7 @@ mod tests {
         assert_eq!(SNDCTL_DSP_GETODELAY, 0x8004_5017);
         assert_eq!(SNDCTL_DSP_GETOPTR, 0x800c_5012);
         assert_eq!(SNDCTL_DSP_SETTRIGGER, 0x4004_5010);
-        assert_eq!(SNDCTL_DSP_GETERROR, 0x8070_5019);
+        assert_eq!(SNDCTL_DSP_GETERROR, 0x8068_5019);
         assert_eq!(SNDCTL_DSP_CURRENT_OPTR, 0x8090_5024);
         assert_eq!(SNDCTL_DSP_SETPLAYVOL, 0xc004_5018);
     }
@@ -139,5 +176,25 @@ mod tests {
         assert_eq!(SNDCTL_AUDIOINFO_EX, 0xc49c_580d);
         assert_eq!(arg_size(SNDCTL_DSP_CURRENT_OPTR), 144);
         assert_eq!(without_size(SNDCTL_DSP_CURRENT_OPTR), 0x8000_5024);
+    }
+
+    /// The numbers gcc -m32 gives these ioctls with OSS 4.1's soundcard.h
+    /// (and FreeBSD's audio_errinfo, longs: 0x80705019 with -m64).
+    #[test]
+    fn callers_get_their_own_layout() {
+        use CallerAbi::*;
+        assert_eq!(caller_layout(0x808c_5024, Ilp32), Ok((SNDCTL_DSP_CURRENT_OPTR, 140)));
+        assert_eq!(caller_layout(0x808c_5023, Ilp32), Ok((SNDCTL_DSP_CURRENT_IPTR, 140)));
+        assert_eq!(caller_layout(0x8090_5024, Native), Ok((SNDCTL_DSP_CURRENT_OPTR, 144)));
+        assert_eq!(caller_layout(0x8090_5024, X32), Ok((SNDCTL_DSP_CURRENT_OPTR, 144)));
+        assert_eq!(caller_layout(0x808c_5024, Native), Err(libc::EINVAL), "no 64-bit header has 140");
+        assert_eq!(caller_layout(0x8090_5024, Ilp32), Err(libc::EINVAL), "no i386 header has 144");
+        assert_eq!(caller_layout(0x8068_5019, Native), Ok((SNDCTL_DSP_GETERROR, 104)));
+        assert_eq!(caller_layout(0x8070_5019, Native), Ok((SNDCTL_DSP_GETERROR, 112)));
+        assert_eq!(caller_layout(0x8068_5019, Ilp32), Ok((SNDCTL_DSP_GETERROR, 104)));
+        assert_eq!(caller_layout(0x8070_5019, Ilp32), Err(libc::EINVAL));
+        // Everything else is the same for everyone.
+        assert_eq!(caller_layout(SNDCTL_DSP_GETOSPACE, Ilp32), Ok((SNDCTL_DSP_GETOSPACE, 16)));
+        assert_eq!(caller_layout(SNDCTL_AUDIOINFO, Ilp32), Ok((SNDCTL_AUDIOINFO, 1180)));
     }
 }

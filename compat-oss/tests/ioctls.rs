@@ -49,7 +49,7 @@ fn pointers_delay_volume_and_errors_follow_playback() {
     dsp.write(&REQ, fh, &[1u8; 4096], WRONLY).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let err = dsp.ioctl(&REQ, fh, SNDCTL_DSP_GETERROR, &[]).unwrap().1;
-    assert_eq!(err.len(), 112);
+    assert_eq!(err.len(), 104, "OSS 4.1's audio_errinfo");
     assert!(ints(&err[..4])[0] > 0, "an underrun was counted");
     let trig = ints(&dsp.ioctl(&REQ, fh, SNDCTL_DSP_GETTRIGGER, &[]).unwrap().1)[0] as u32;
     assert_eq!(trig & PCM_ENABLE_OUTPUT, PCM_ENABLE_OUTPUT);

@@ -35,12 +35,44 @@ pub struct Request {
     /// that run on their own thread: read, write, ioctl). A handler that
     /// waits checks it and gives up: EINTR, or the count done so far.
     pub interrupt: Interrupt,
+    /// The caller's ABI, for ioctls whose structs differ between 64- and
+    /// 32-bit processes (`Native` for requests other than ioctl).
+    pub abi: CallerAbi,
 }
 
 impl Request {
-    /// A request that is never interrupted.
+    /// A request from a native caller that is never interrupted.
     pub const fn new(unique: u64, pid: u32, uid: u32, gid: u32) -> Request {
-        Request { unique, pid, uid, gid, interrupt: Interrupt::NONE }
+        Request { unique, pid, uid, gid, interrupt: Interrupt::NONE, abi: CallerAbi::Native }
+    }
+}
+
+/// The ABI of the process that made an ioctl, from fuse_ioctl_in.flags.
+/// The ioctl number itself already carries the caller's struct size; this
+/// says how the struct is laid out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallerAbi {
+    /// A 64-bit process (LP64: 8-byte longs and pointers).
+    #[default]
+    Native,
+    /// An i386 process (FUSE_IOCTL_32BIT): 4-byte longs and pointers, and
+    /// 8-byte integers aligned to 4 in structs.
+    Ilp32,
+    /// An x32 process (FUSE_IOCTL_32BIT | FUSE_IOCTL_COMPAT_X32): 4-byte
+    /// longs and pointers, 8-byte integers aligned to 8.
+    X32,
+}
+
+impl CallerAbi {
+    /// From fuse_ioctl_in.flags (on a 32-bit kernel every caller is Ilp32).
+    pub fn from_ioctl_flags(flags: u32) -> CallerAbi {
+        if flags & FUSE_IOCTL_COMPAT_X32 != 0 {
+            CallerAbi::X32
+        } else if flags & FUSE_IOCTL_32BIT != 0 {
+            CallerAbi::Ilp32
+        } else {
+            CallerAbi::Native
+        }
     }
 }
 
@@ -302,7 +334,10 @@ impl Server {
                 None => reply(dev, req.unique, libc::EINVAL, &[]),
             },
             FUSE_IOCTL => match read::<IoctlIn>(body) {
-                Some(io) => Self::ioctl(dev, handler, &req, &io, &body[32.min(body.len())..]),
+                Some(io) => {
+                    let req = Request { abi: CallerAbi::from_ioctl_flags(io.flags), ..req };
+                    Self::ioctl(dev, handler, &req, &io, &body[32.min(body.len())..])
+                }
                 None => reply(dev, req.unique, libc::EINVAL, &[]),
             },
             FUSE_POLL => match read::<PollIn>(body) {
@@ -390,5 +425,14 @@ mod tests {
         assert_eq!(ioctl_sizes(0x0000_5000), (0, 0));
         // An _IOW
         assert_eq!(ioctl_sizes(0x4004_500a), (4, 0));
+    }
+
+    #[test]
+    fn the_caller_abi_comes_from_the_ioctl_flags() {
+        assert_eq!(CallerAbi::from_ioctl_flags(FUSE_IOCTL_UNRESTRICTED), CallerAbi::Native);
+        // What cuse_file_compat_ioctl and fuse_do_ioctl set for an i386 caller.
+        let ia32 = FUSE_IOCTL_UNRESTRICTED | FUSE_IOCTL_COMPAT | FUSE_IOCTL_32BIT;
+        assert_eq!(CallerAbi::from_ioctl_flags(ia32), CallerAbi::Ilp32);
+        assert_eq!(CallerAbi::from_ioctl_flags(ia32 | FUSE_IOCTL_COMPAT_X32), CallerAbi::X32);
     }
 }

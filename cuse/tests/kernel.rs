@@ -41,8 +41,9 @@ impl Handler for Slow {
     }
     fn ioctl(&self, req: &Request, _fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         self.seen.lock().unwrap().push(format!(
-            "ioctl {cmd:#x} {input:?} interruptible {}",
-            req.interrupt != outboard_cuse::Interrupt::NONE
+            "ioctl {cmd:#x} {input:?} interruptible {} {:?}",
+            req.interrupt != outboard_cuse::Interrupt::NONE,
+            req.abi
         ));
         Ok((0, 42i32.to_le_bytes().to_vec()))
     }
@@ -189,6 +190,36 @@ fn ioctls_run_interruptible_with_their_argument() {
     assert_eq!((out.result, out.flags), (0, 0));
     assert_eq!(&body[16..], 42i32.to_le_bytes());
     let seen = k.handler.seen.lock().unwrap().clone();
-    assert_eq!(seen, [format!("ioctl {cmd:#x} [128, 187, 0, 0] interruptible true")]);
+    assert_eq!(seen, [format!("ioctl {cmd:#x} [128, 187, 0, 0] interruptible true Native")]);
+    k.stop();
+}
+
+#[test]
+fn a_32_bit_callers_ioctl_is_sized_and_marked_for_its_abi() {
+    let mut k = FakeKernel::start();
+    // An i386 program's SNDCTL_DSP_CURRENT_OPTR: its oss_count_t is 140
+    // bytes (144 for 64-bit callers), and the kernel says which ABI it is.
+    let cmd = 0x808c_5024;
+    let flags = FUSE_IOCTL_UNRESTRICTED | FUSE_IOCTL_COMPAT | FUSE_IOCTL_32BIT;
+    let first = IoctlIn { fh: 1, flags, cmd, arg: 0xffd0_1234, in_size: 0, out_size: 0 };
+    k.send(&message(FUSE_IOCTL, 14, &first, &[]));
+    let (h, body) = k.recv(Duration::from_secs(1)).unwrap();
+    assert_eq!((h.unique, h.error), (14, 0));
+    let retry: IoctlOut = read(&body).unwrap();
+    assert_eq!((retry.flags, retry.in_iovs, retry.out_iovs), (FUSE_IOCTL_RETRY, 0, 1));
+    let iov: IoctlIovec = read(&body[16..]).unwrap();
+    assert_eq!((iov.base, iov.len), (0xffd0_1234, 140), "the caller's struct, at its 32-bit address");
+    k.send(&message(FUSE_IOCTL, 16, &IoctlIn { out_size: 140, ..first }, &[]));
+    let (h, _) = k.recv(Duration::from_secs(1)).unwrap();
+    assert_eq!((h.unique, h.error), (16, 0));
+    // x32 too.
+    let x32 = IoctlIn { flags: flags | FUSE_IOCTL_COMPAT_X32, out_size: 140, ..first };
+    k.send(&message(FUSE_IOCTL, 18, &x32, &[]));
+    assert_eq!(k.recv(Duration::from_secs(1)).unwrap().0.unique, 18);
+    let seen = k.handler.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [format!("ioctl {cmd:#x} [] interruptible true Ilp32"), format!("ioctl {cmd:#x} [] interruptible true X32")]
+    );
     k.stop();
 }

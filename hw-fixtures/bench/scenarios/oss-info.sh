@@ -7,13 +7,23 @@
 #    SNDCTL_DSP_SYNC (20 s queued) gets SIGALRM after 1 s: libc's write and
 #    ioctl return EINTR, Python's os.write raises the handler's exception,
 #    all at about 1 s. Then the daemon still plays a signal bit-exact.
-DESCRIPTION="OSS 4 device discovery on /dev/dsp and /dev/mixer; blocked write and SYNC interrupted by a signal (EINTR); the daemon plays on"
+#  - A 32-bit (i386) C program (lib/oss-info32.c, gcc -m32 -static on the
+#    host) sets the format, asks GETOSPACE, SYSINFO, AUDIOINFO, plays a
+#    signal (bit-exact at the codec) and reads CURRENT_OPTR in its 140-byte
+#    oss_count_t, GETOPTR and GETERROR.
+DESCRIPTION="OSS 4 device discovery on /dev/dsp and /dev/mixer; blocked write and SYNC interrupted by a signal (EINTR); a 32-bit client plays bit-exact"
 HDA=duplex
 HDA_MIXER=off
 USB=none
 TIMEOUT=240
 
 source "$BENCH_DIR/lib/outboard.sh"
+
+# The 32-bit client, built on the host (gcc-multilib comes with the bench's setup).
+prepare() {
+  gcc -m32 -static -O2 -Wall -Wextra -Werror -o "$RESULTS/oss-info32" "$BENCH_DIR/lib/oss-info32.c" \
+    >"$RESULTS/gcc.log" 2>&1 || { echo "building the 32-bit client failed:"; cat "$RESULTS/gcc.log"; return 1; }
+}
 
 guest() {
   hda_address >"$RESULTS/hda-address.txt"
@@ -32,6 +42,8 @@ dsp.writeall(data)
 dsp.close()
 print("wrote", len(data))
 PY
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/sent32.raw" --seconds 1 --seed 6
+  "$RESULTS/oss-info32" "$RESULTS/sent32.raw" | tee "$RESULTS/client32.txt"
   stop_serve
 }
 
@@ -75,7 +87,20 @@ check() {
   want interrupt.txt "^c_sync returned -1 errno EINTR after (0\.9[0-9]|1\.[0-9][0-9]|2\.[0-4][0-9]) s$" "a blocked SNDCTL_DSP_SYNC did not end with EINTR at the signal"
   want played.txt "^wrote 192000$" "the play after the interrupts"
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw" || { echo "not bit-exact after the interrupts"; return 1; }
+  # The 32-bit client: its own layouts, the same answers, its sound bit-exact.
+  want client32.txt "^abi long=4 ptr=4 oss_count_t=140 current_optr=0x808c5024$" "the client is not an i386 program"
+  want client32.txt "^setfmt 16$" "32-bit SETFMT"
+  want client32.txt "^speed 48000$" "32-bit SPEED"
+  want client32.txt "^ospace fragments=16 fragstotal=16 fragsize=8192 bytes=131072$" "32-bit GETOSPACE"
+  want client32.txt "^sysinfo product=Outboard numaudios=2 numcards=1$" "32-bit SYSINFO"
+  want client32.txt "^audioinfo dev=0 name=$addr devnode=/dev/dsp min_rate=8000 max_rate=192000 max_channels=8 pid_is_me=1$" "32-bit AUDIOINFO"
+  want client32.txt "^wrote 192000$" "32-bit writes"
+  want client32.txt "^current_optr samples=48000 fifo_samples=0$" "32-bit CURRENT_OPTR (oss_count_t of 140 bytes)"
+  want client32.txt "^optr bytes=192000$" "32-bit GETOPTR"
+  want client32.txt "^errinfo size=104 rec_overruns=0 filler0=0$" "32-bit GETERROR"
+  want client32.txt "^ok$" "the 32-bit client did not finish"
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent32.raw" || { echo "the 32-bit client's sound is not bit-exact"; return 1; }
   grep -q "^serving /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat on $addr " "$RESULTS/serve.log" \
     || { echo "the daemon served another device"; cat "$RESULTS/serve.log"; return 1; }
-  cat "$RESULTS/info.txt" "$RESULTS/interrupt.txt"
+  cat "$RESULTS/info.txt" "$RESULTS/interrupt.txt" "$RESULTS/client32.txt"
 }
