@@ -4,6 +4,7 @@
 //! node layers together (docs/ARCHITECTURE.md).
 
 mod args;
+mod bridge_cmd;
 mod config;
 mod demo;
 mod hda_cmd;
@@ -27,6 +28,9 @@ commands:
                              record from the driver alone
   hda-codec FILE [--json]    parse a codec dump (/proc/asound/card*/codec#*, alsa-info) and show the paths
   serve DEVICE [--config F]  the daemon: the mixer on DEVICE and an OSS /dev/dsp through CUSE (SIGTERM stops it)
+  bridge FROM TO [--seconds N] [--target FRAMES] [--rate R] [--period N] [--periods N] [--report SECS]
+                             FROM's capture played on TO, following the drift between their clocks;
+                             prints the drift loop's readings and, at the end (--seconds or SIGTERM), its stats
   clients                    which programs hold the daemon's nodes: pid, program, mode, format, state, xruns
   list                       sound hardware on this machine and whether Outboard can drive it
   probe vfio [--bind] [ADDR] bring up an HDA controller through VFIO: reset, codec round trips, interrupts
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Some("hda-codec") => hda_cmd::hda_codec(args),
         Some("serve") => serve::run(args),
         Some("clients") => serve::clients(args),
+        Some("bridge") => bridge_cmd::run(args),
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}");
             Ok(())

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use crate::args::Args;
 use crate::hda_cmd::{device_options, open_device};
 
-static STOP: AtomicBool = AtomicBool::new(false);
+pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Where `outboard serve` answers `outboard clients`.
 pub const CONTROL_SOCKET: &str = "/run/outboard.sock";
@@ -102,7 +102,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 /// SIGTERM and SIGINT set STOP and interrupt the blocking read on /dev/cuse
 /// (no SA_RESTART), so the loop sees it and shuts down in order.
-fn catch_signals() -> Result<(), String> {
+pub(crate) fn catch_signals() -> Result<(), String> {
     for sig in [libc::SIGTERM, libc::SIGINT] {
         // SAFETY: a zeroed sigaction is valid to fill in; the handler only
         // stores to an atomic, which is async-signal-safe.
@@ -145,11 +145,11 @@ where
 
 /// The device a daemon drives: its streams for the engine, and what must stay
 /// alive (and be dropped last) for them to run.
-struct Streams {
-    name: String,
-    playback: Box<dyn PcmStream>,
-    capture: Option<Box<dyn PcmStream>>,
-    keep: Box<dyn std::any::Any>,
+pub(crate) struct Streams {
+    pub(crate) name: String,
+    pub(crate) playback: Box<dyn PcmStream>,
+    pub(crate) capture: Option<Box<dyn PcmStream>>,
+    pub(crate) keep: Box<dyn std::any::Any>,
 }
 
 /// The devices to serve when none is named: HDA controllers bound to
@@ -185,7 +185,7 @@ fn discover() -> Result<Vec<String>, String> {
 /// Open DEVICE (an HDA controller or a USB audio device) and its playback
 /// stream, and its capture stream if it has one.
 #[allow(clippy::too_many_arguments)]
-fn open_streams(
+pub(crate) fn open_streams(
     device: &str,
     bind: bool,
     options: &outboard_hda::device::HdaOptions,

@@ -47,6 +47,13 @@ pub struct BridgeStats {
     /// Times the level was put right at once after an xrun (frames
     /// discarded or silence queued: see [`Pump`]).
     pub resyncs: AtomicU64,
+    /// The capture stream's overruns so far (the bridge read too late).
+    pub capture_xruns: AtomicU64,
+    /// The playback stream's underruns so far (the bridge wrote too late).
+    pub playback_xruns: AtomicU64,
+    /// What the loop has learned of the clocks' difference (its integral
+    /// term), in ppm (as f64 bits): see [`Pump::offset_ppm`].
+    pub offset_bits: AtomicU64,
     /// Whether the bridge thread got real-time scheduling.
     pub realtime: AtomicBool,
 }
@@ -57,8 +64,16 @@ impl BridgeStats {
         f64::from_bits(self.ppm_bits.load(Ordering::Relaxed))
     }
 
-    fn publish(&self, pump: &Pump) {
+    /// What the loop has learned of the clocks' difference, in ppm.
+    pub fn offset_ppm(&self) -> f64 {
+        f64::from_bits(self.offset_bits.load(Ordering::Relaxed))
+    }
+
+    fn publish(&self, pump: &Pump, source: &CaptureEnd, sink: &PlaybackEnd) {
         let c = pump.counts();
+        self.offset_bits.store(pump.offset_ppm().to_bits(), Ordering::Relaxed);
+        self.capture_xruns.store(source.capture.xruns(), Ordering::Relaxed);
+        self.playback_xruns.store(sink.playback.xruns(), Ordering::Relaxed);
         self.frames.store(c.written, Ordering::Relaxed);
         self.ppm_bits.store(pump.ppm().to_bits(), Ordering::Relaxed);
         self.fill.store(pump.level() as u64, Ordering::Relaxed);
@@ -190,7 +205,7 @@ impl Bridge {
                 pump.prefill(&source, &mut sink);
                 while !stop2.load(Ordering::Acquire) {
                     let moved = pump.step(t0.elapsed().as_secs_f64(), &mut source, &mut sink);
-                    stats2.publish(&pump);
+                    stats2.publish(&pump, &source, &sink);
                     if moved == 0 {
                         std::thread::sleep(Duration::from_millis(1));
                     }
