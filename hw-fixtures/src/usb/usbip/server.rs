@@ -471,9 +471,11 @@ impl<S: Socket> Session<S> {
                 None => (0, errno(status)),
             };
             if is_in {
-                let avail = t.buffer.len().saturating_sub(pos);
-                actual = actual.min(avail as u32);
-                data_in.extend_from_slice(&t.buffer[pos..pos + actual as usize]);
+                // The function may have resized the buffer: send only what is there.
+                match t.buffer.get(pos..pos + actual as usize) {
+                    Some(bytes) => data_in.extend_from_slice(bytes),
+                    None => actual = 0,
+                }
             }
             pos += length as usize;
             actual_total += u64::from(actual);
