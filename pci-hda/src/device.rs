@@ -9,7 +9,8 @@ use outboard_hal::irq::IrqEvent;
 use outboard_hal::pci::PciDevice;
 use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream, SampleFormat};
 
-use crate::codec::paths::{plan, Plan};
+use crate::codec::controls::{self, AmpControl};
+use crate::codec::paths::{plan, InputPath, OutputRole, Plan};
 use crate::codec::{read_codec, setup, Codec};
 use crate::controller::Controller;
 use crate::stream::{Stream, StreamConfig};
@@ -233,6 +234,117 @@ impl HdaDevice {
             state: PcmState::Prepared,
             xruns: 0,
         })
+    }
+}
+
+/// Mixer controls: output volume, capture gain and capture source, on the
+/// codecs and paths that [`HdaDevice::open_pcm`] streams through (see
+/// [`crate::codec::controls`] for where each control sits).
+impl HdaDevice {
+    /// The codec playback streams go to.
+    fn playback_codec(&self) -> Option<&CodecPlan> {
+        self.codecs.iter().find(|c| c.plan.primary_output().is_some())
+    }
+
+    /// The codec capture streams come from, and its capture ADC.
+    fn capture_codec(&self) -> Option<(&CodecPlan, u8)> {
+        let cp = self.codecs.iter().find(|c| !c.plan.inputs.is_empty())?;
+        Some((cp, cp.plan.inputs.first()?.adc))
+    }
+
+    /// The amplifiers that carry the output volume: one per analog output
+    /// path (shared ones once), the primary output's first.
+    pub fn output_volume_controls(&self) -> Vec<AmpControl> {
+        let Some(cp) = self.playback_codec() else { return Vec::new() };
+        let mut amps: Vec<AmpControl> = Vec::new();
+        for o in cp.plan.outputs.iter().filter(|o| o.role != OutputRole::Digital) {
+            if let Some(a) = controls::output_volume(&cp.codec, o) {
+                if !amps.iter().any(|b| (b.nid, b.output, b.index) == (a.nid, a.output, a.index)) {
+                    amps.push(a);
+                }
+            }
+        }
+        amps
+    }
+
+    /// Set the output volume on every analog output: each side in dB (each
+    /// amplifier takes its nearest step), `None` muted.
+    pub fn set_output_volume_db(&self, db: [Option<f64>; 2]) -> Result<()> {
+        let Some(cp) = self.playback_codec() else { return Ok(()) };
+        let mut ctrl = lock(&self.ctrl);
+        for a in self.output_volume_controls() {
+            controls::set_amp_db(&mut ctrl, cp.codec.address, &a, db)?;
+        }
+        Ok(())
+    }
+
+    /// The output volume as the primary output's amplifier has it, per side
+    /// in dB (`None`: muted); `None` without a volume amplifier.
+    pub fn output_volume_db(&self) -> Result<Option<[Option<f64>; 2]>> {
+        let (Some(cp), Some(a)) = (self.playback_codec(), self.output_volume_controls().first().copied()) else {
+            return Ok(None);
+        };
+        let v = controls::read_amp(&mut lock(&self.ctrl), cp.codec.address, &a)?;
+        Ok(Some([a.db(v[0]), a.db(v[1])]))
+    }
+
+    /// The capture sources: the input paths into the capture ADC, in the
+    /// plan's order.
+    pub fn capture_sources(&self) -> Vec<InputPath> {
+        let Some((cp, adc)) = self.capture_codec() else { return Vec::new() };
+        cp.plan.inputs.iter().filter(|i| i.adc == adc).cloned().collect()
+    }
+
+    /// The pin of the capture source the codec records now: the first whose
+    /// path is live (selected at every selector, unmuted at every mixer).
+    pub fn selected_capture_source(&self) -> Result<Option<u8>> {
+        let Some((cp, _)) = self.capture_codec() else { return Ok(None) };
+        let mut ctrl = lock(&self.ctrl);
+        for path in self.capture_sources() {
+            if controls::input_active(&mut ctrl, &cp.codec, &path)? {
+                return Ok(Some(path.pin));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Record from the input at `pin` alone.
+    pub fn select_capture_source(&self, pin: u8) -> Result<()> {
+        let sources = self.capture_sources();
+        let (Some((cp, _)), Some(path)) = (self.capture_codec(), sources.iter().find(|p| p.pin == pin)) else {
+            return Err(Error::Invalid(format!(
+                "{}: pin {pin:#04x} is not a capture source (sources: {:02x?})",
+                self.name,
+                sources.iter().map(|p| p.pin).collect::<Vec<_>>()
+            )));
+        };
+        controls::select_input(&mut lock(&self.ctrl), &cp.codec, &cp.plan, path)
+    }
+
+    /// The amplifier that carries the capture gain of the selected source
+    /// (the first source when none reads as selected).
+    pub fn capture_gain_control(&self) -> Result<Option<AmpControl>> {
+        let Some((cp, _)) = self.capture_codec() else { return Ok(None) };
+        let sources = self.capture_sources();
+        let pin = self.selected_capture_source()?;
+        let path = sources.iter().find(|p| Some(p.pin) == pin).or(sources.first());
+        Ok(path.and_then(|p| controls::capture_volume(&cp.codec, p)))
+    }
+
+    /// Set the selected source's capture gain, each side in dB (`None` muted).
+    pub fn set_capture_gain_db(&self, db: [Option<f64>; 2]) -> Result<()> {
+        let (Some((cp, _)), Some(a)) = (self.capture_codec(), self.capture_gain_control()?) else { return Ok(()) };
+        controls::set_amp_db(&mut lock(&self.ctrl), cp.codec.address, &a, db)
+    }
+
+    /// The selected source's capture gain per side in dB (`None`: muted);
+    /// `None` without a capture amplifier.
+    pub fn capture_gain_db(&self) -> Result<Option<[Option<f64>; 2]>> {
+        let (Some((cp, _)), Some(a)) = (self.capture_codec(), self.capture_gain_control()?) else {
+            return Ok(None);
+        };
+        let v = controls::read_amp(&mut lock(&self.ctrl), cp.codec.address, &a)?;
+        Ok(Some([a.db(v[0]), a.db(v[1])]))
     }
 }
 

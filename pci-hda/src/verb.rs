@@ -52,6 +52,23 @@ pub const SET_UNSOLICITED_ENABLE: u16 = 0x708;
 pub const SET_EAPD_BTL: u16 = 0x70c;
 /// Read pin sense (bit 31: something is plugged in).
 pub const GET_PIN_SENSE: u16 = 0xf09;
+/// Get amplifier gain/mute (4-bit verb 0xb; payload bits in [`amp_get`];
+/// answer: bit 7 mute, bits 6:0 gain).
+pub const GET_AMP_GAIN_MUTE: u8 = 0xb;
+/// Get the selected connection-list entry (answer: the index).
+pub const GET_CONNECT_SEL: u16 = 0xf01;
+
+/// Payload bits of [`GET_AMP_GAIN_MUTE`] (spec §7.3.3.7).
+pub mod amp_get {
+    /// Set: the output amp; clear: an input amp.
+    pub const OUTPUT: u16 = 1 << 15;
+    /// Set: the left channel; clear: the right.
+    pub const LEFT: u16 = 1 << 13;
+    /// Input amp index (bits 3:0).
+    pub const fn index(i: u8) -> u16 {
+        (i as u16) & 0xf
+    }
+}
 
 /// Payload bits of [`SET_AMP_GAIN_MUTE`].
 pub mod amp {

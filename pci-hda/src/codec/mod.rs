@@ -8,6 +8,7 @@
 //! §7.3.4), with typed accessors, so the live reader and the dump parser
 //! produce exactly the same thing.
 
+pub mod controls;
 pub mod dump;
 pub mod live;
 pub mod paths;
