@@ -1,5 +1,6 @@
 //! Class-specific control requests: sample rate (UAC1 endpoint control,
-//! UAC2 clock source), feature-unit volume and mute, clock validity.
+//! UAC2 clock source), feature-unit volume and mute, clock validity,
+//! selector-unit input.
 //!
 //! Volumes are in 1/256 dB as both class releases define them; `i16::MIN`
 //! (0x8000) means silence.
@@ -32,6 +33,8 @@ pub mod v2 {
     pub const RANGE: u8 = 0x02;
     pub const CS_SAM_FREQ_CONTROL: u8 = 0x01;
     pub const CS_CLOCK_VALID_CONTROL: u8 = 0x02;
+    /// Selector unit control selector (UAC2 §A.17.4).
+    pub const SU_SELECTOR_CONTROL: u8 = 0x01;
 }
 
 /// A feature unit volume range, 1/256 dB.
@@ -293,5 +296,101 @@ pub fn channels_with(model: &DeviceModel, unit: u8, control: u8) -> Vec<u8> {
             .filter_map(|ch| u8::try_from(ch).ok())
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// The control selector a selector unit's input is addressed with: UAC1's
+/// selector unit has one control and takes wValue 0 (UAC1 §5.2.2.3.3);
+/// UAC2 names it SU_SELECTOR_CONTROL.
+fn selector_cs(model: &DeviceModel) -> u8 {
+    match model.version {
+        UacVersion::V1 => 0,
+        UacVersion::V2 => v2::SU_SELECTOR_CONTROL,
+    }
+}
+
+/// A selector unit's current input: its pin, 1-based in the order of the
+/// descriptor's baSourceID.
+pub fn selector_input(dev: &dyn UsbDevice, model: &DeviceModel, unit: u8) -> Result<u8> {
+    let b = get(dev, model, cur_request(model, true), selector_cs(model), 0, unit, 1)?;
+    b.first().copied().ok_or_else(|| short(dev, "selector CUR", 0, 1))
+}
+
+/// Select a selector unit's input `pin` (1-based).
+pub fn set_selector_input(dev: &dyn UsbDevice, model: &DeviceModel, unit: u8, pin: u8) -> Result<()> {
+    set(dev, model, cur_request(model, false), selector_cs(model), 0, unit, &[pin])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use outboard_hal::usb::mem::{MemUsb, UsbFunction};
+    use outboard_hal::usb::{IsoPacketResult, Speed, Transfer, TransferStatus, UsbId};
+
+    use super::*;
+
+    /// The requests a device saw, with their OUT data.
+    type Seen = Arc<Mutex<Vec<(ControlSetup, Vec<u8>)>>>;
+
+    /// Answers every request with one byte (3) and records what it saw.
+    struct Recorder(Seen);
+
+    impl UsbFunction for Recorder {
+        fn descriptors(&self) -> Vec<u8> {
+            Vec::new()
+        }
+        fn speed(&self) -> Speed {
+            Speed::High
+        }
+        fn control(&mut self, setup: &ControlSetup, data: &[u8]) -> std::result::Result<Vec<u8>, TransferStatus> {
+            self.0.lock().unwrap().push((*setup, data.to_vec()));
+            Ok(if setup.request_type & rt::DIR_IN != 0 { vec![3] } else { Vec::new() })
+        }
+        fn set_alt_setting(&mut self, _: u8, _: u8) -> std::result::Result<(), TransferStatus> {
+            Ok(())
+        }
+        fn transfer(&mut self, _: &mut Transfer) -> (TransferStatus, Vec<IsoPacketResult>, usize) {
+            (TransferStatus::Stall, Vec::new(), 0)
+        }
+    }
+
+    fn model(version: UacVersion) -> DeviceModel {
+        DeviceModel {
+            id: UsbId { vendor: 0x1234, product: 0x5678 },
+            speed: Speed::High,
+            version,
+            configuration: 1,
+            control_interface: 0,
+            entities: Vec::new(),
+            streams: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The requests as UAC1 §5.2.2.3.3 and UAC2 §5.2.5.3.1 lay them out:
+    /// class, interface recipient, wIndex = unit << 8 | interface, one byte.
+    #[test]
+    fn selector_requests_on_the_wire() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let dev = MemUsb::new("rec", Box::new(Recorder(seen.clone())));
+        let v1 = model(UacVersion::V1);
+        assert_eq!(selector_input(&dev, &v1, 7).unwrap(), 3);
+        set_selector_input(&dev, &v1, 7, 2).unwrap();
+        let v2 = model(UacVersion::V2);
+        assert_eq!(selector_input(&dev, &v2, 9).unwrap(), 3);
+        set_selector_input(&dev, &v2, 9, 1).unwrap();
+        let seen = seen.lock().unwrap();
+        let wire: Vec<(u8, u8, u16, u16, u16, Vec<u8>)> =
+            seen.iter().map(|(s, d)| (s.request_type, s.request, s.value, s.index, s.length, d.clone())).collect();
+        assert_eq!(
+            wire,
+            [
+                (0xa1, 0x81, 0x0000, 0x0700, 1, vec![]),  // UAC1 GET_CUR
+                (0x21, 0x01, 0x0000, 0x0700, 1, vec![2]), // UAC1 SET_CUR
+                (0xa1, 0x01, 0x0100, 0x0900, 1, vec![]),  // UAC2 CUR (get), SU_SELECTOR_CONTROL
+                (0x21, 0x01, 0x0100, 0x0900, 1, vec![1]), // UAC2 CUR (set)
+            ]
+        );
     }
 }

@@ -11,7 +11,7 @@ use outboard_hal::usb::UsbDevice;
 
 use crate::controls::{self, VolumeRange};
 use crate::demux::Demux;
-use crate::model::{feature, AltSetting, DeviceModel, EntityKind, Rates, UacVersion};
+use crate::model::{feature, AltSetting, DeviceModel, EntityKind, Rates, TerminalType, UacVersion};
 use crate::quirks::{self, QuirkOverride, Quirks};
 use crate::stream::{ImplicitSync, UacStream, UrbPlan};
 use crate::{Error, Result};
@@ -38,6 +38,27 @@ pub struct FeatureControl {
     pub mute_channels: Vec<u8>,
     /// The master's (or first channel's) volume range, if the device told it.
     pub range: Option<VolumeRange>,
+}
+
+/// A selector unit on a stream's path and what each of its inputs carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectorControl {
+    pub unit: u8,
+    /// The unit's inputs in pin order (pin 1 first).
+    pub inputs: Vec<SelectorInput>,
+}
+
+/// One input of a selector unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectorInput {
+    /// 1-based, as SET_CUR takes it.
+    pub pin: u8,
+    /// The entity connected to the pin (baSourceID).
+    pub source: u8,
+    /// The input terminal the audio comes from (following first sources
+    /// upstream), with its type; `None` if the path ends elsewhere (a mixer
+    /// unit's sum, a loop).
+    pub terminal: Option<(u8, TerminalType)>,
 }
 
 /// An opened USB audio function.
@@ -436,6 +457,87 @@ impl UacDevice {
             self.after_control();
         }
         Ok(())
+    }
+}
+
+/// Single controls for a mixer: one channel of a feature unit, a selector
+/// unit's input. Each request honours the control quirks (delays,
+/// `ignore_ctl_error`) as the stream setup does.
+impl UacDevice {
+    /// Set one channel's volume (raw, 1/256 dB) on a feature unit.
+    pub fn set_channel_volume(&self, unit: u8, channel: u8, raw: i16) -> Result<()> {
+        let r = controls::set_volume(self.dev.as_ref(), &self.model, unit, channel, raw);
+        self.after_control();
+        self.control_result(r)
+    }
+
+    /// One channel's volume (raw, 1/256 dB) as the feature unit reports it.
+    pub fn channel_volume(&self, unit: u8, channel: u8) -> Result<i16> {
+        let r = controls::volume(self.dev.as_ref(), &self.model, unit, channel);
+        self.after_control();
+        r
+    }
+
+    /// Set one channel's mute on a feature unit.
+    pub fn set_channel_mute(&self, unit: u8, channel: u8, on: bool) -> Result<()> {
+        let r = controls::set_mute(self.dev.as_ref(), &self.model, unit, channel, on);
+        self.after_control();
+        self.control_result(r)
+    }
+
+    /// One channel's mute as the feature unit reports it.
+    pub fn channel_mute(&self, unit: u8, channel: u8) -> Result<bool> {
+        let r = controls::mute(self.dev.as_ref(), &self.model, unit, channel);
+        self.after_control();
+        r
+    }
+
+    /// The first selector unit on the path of a direction's first streaming
+    /// interface (for capture: upstream from the USB streaming terminal, the
+    /// capture source selector), with its inputs.
+    pub fn selector(&self, direction: Direction) -> Option<SelectorControl> {
+        let terminal = self.model.streams(direction).flat_map(|s| s.alts.first()).map(|a| a.terminal).next()?;
+        let (unit, sources) =
+            self.model.path_from(terminal).into_iter().find_map(|id| match &self.model.entity(id)?.kind {
+                EntityKind::SelectorUnit { sources } => Some((id, sources.clone())),
+                _ => None,
+            })?;
+        let inputs = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &source)| {
+                Some(SelectorInput { pin: u8::try_from(i + 1).ok()?, source, terminal: self.input_terminal_of(source) })
+            })
+            .collect();
+        Some(SelectorControl { unit, inputs })
+    }
+
+    /// The input terminal audio at `entity` comes from, following first
+    /// sources upstream (at most 32 entities).
+    fn input_terminal_of(&self, mut entity: u8) -> Option<(u8, TerminalType)> {
+        for _ in 0..32 {
+            let e = self.model.entity(entity)?;
+            match &e.kind {
+                EntityKind::InputTerminal { terminal_type, .. } => return Some((entity, *terminal_type)),
+                EntityKind::MixerUnit { .. } => return None,
+                _ => entity = *e.sources().first()?,
+            }
+        }
+        None
+    }
+
+    /// The input (1-based pin) a selector unit passes now.
+    pub fn selector_input(&self, unit: u8) -> Result<u8> {
+        let r = controls::selector_input(self.dev.as_ref(), &self.model, unit);
+        self.after_control();
+        r
+    }
+
+    /// Make a selector unit pass input `pin` (1-based).
+    pub fn select_selector_input(&self, unit: u8, pin: u8) -> Result<()> {
+        let r = controls::set_selector_input(self.dev.as_ref(), &self.model, unit, pin);
+        self.after_control();
+        self.control_result(r)
     }
 }
 
