@@ -8,6 +8,7 @@ mod bridge_cmd;
 mod config;
 mod demo;
 mod hda_cmd;
+mod hw_controls;
 mod list;
 mod logger;
 mod pcm_io;

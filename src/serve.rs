@@ -13,6 +13,7 @@ use outboard_cuse::{DeviceInfo, Server};
 use outboard_hal::pcm::{Direction, PcmConfig, PcmStream, SampleFormat};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
+use outboard_oss::hw::HwControls;
 use outboard_oss::info::{Card, OssSystem};
 use outboard_oss::mixer::Mixer;
 use outboard_oss::sndstat::SndStat;
@@ -150,6 +151,8 @@ pub(crate) struct Streams {
     pub(crate) playback: Box<dyn PcmStream>,
     pub(crate) capture: Option<Box<dyn PcmStream>>,
     pub(crate) keep: Box<dyn std::any::Any>,
+    /// The device's own mixer controls, for /dev/mixer.
+    pub(crate) hw: Option<Arc<dyn HwControls>>,
 }
 
 /// The devices to serve when none is named: HDA controllers bound to
@@ -196,7 +199,7 @@ pub(crate) fn open_streams(
     hw_volume: Option<&str>,
 ) -> Result<Streams, String> {
     if crate::usb_cmd::is_usb_spec(device) {
-        let dev = crate::usb_cmd::open(device)?;
+        let dev = Arc::new(crate::usb_cmd::open(device)?);
         crate::usb_cmd::apply_volume(&dev, Direction::Playback, hw_volume)?;
         let req = StreamRequest { rate, channels: Some(2), format: None, period_frames: period, periods };
         let playback = dev.open_stream(Direction::Playback, req, None).map_err(|e| e.to_string())?;
@@ -207,17 +210,20 @@ pub(crate) fn open_streams(
                 None
             }
         };
+        let hw: Arc<dyn HwControls> = Arc::new(crate::hw_controls::UacControls::new(dev.clone()));
         return Ok(Streams {
             name: dev.name().to_string(),
             playback: Box::new(playback),
             capture,
             keep: Box::new(dev),
+            hw: Some(hw),
         });
     }
     if hw_volume.is_some() {
         return Err("--hw-volume applies to USB devices only (HDA amps are set by the driver's path setup)".into());
     }
     let (dev, emu) = open_device(device, bind, options)?;
+    let dev = Arc::new(dev);
     let cfg = PcmConfig { format: SampleFormat::S16Le, rate, channels: 2, period_frames: period, periods };
     let playback = dev.open_pcm(Direction::Playback, cfg).map_err(|e| e.to_string())?;
     let capture = match dev.open_pcm(Direction::Capture, cfg) {
@@ -227,7 +233,14 @@ pub(crate) fn open_streams(
             None
         }
     };
-    Ok(Streams { name: dev.name().to_string(), playback: Box::new(playback), capture, keep: Box::new((dev, emu)) })
+    let hw = match crate::hw_controls::HdaControls::new(dev.clone()) {
+        Ok(c) => Some(Arc::new(c) as Arc<dyn HwControls>),
+        Err(e) => {
+            log::warn!("{}: no mixer controls ({e}); /dev/mixer sets the master gain only", dev.name());
+            None
+        }
+    };
+    Ok(Streams { name: dev.name().to_string(), playback: Box::new(playback), capture, keep: Box::new((dev, emu)), hw })
 }
 
 /// `outboard serve [DEVICE...] [--config FILE] [--bind] [--name dsp] [--rate 48000] [--period 1024] [--periods 4] [--hw-volume max|DB]`
@@ -277,13 +290,15 @@ pub fn run(mut args: Args) -> Result<(), String> {
     // /dev/audio, /dev/mixer); with several, each also gets /dev/dspN,
     // /dev/audioN and /dev/mixerN, N counting from 0 in the order given.
     let mut cards: Vec<(String, Arc<Engine>, Box<dyn std::any::Any>)> = Vec::new();
+    let mut card_controls: Vec<Option<Arc<dyn HwControls>>> = Vec::new();
     for device in &devices {
         let volume = hw_volume.as_deref().filter(|_| crate::usb_cmd::is_usb_spec(device) || devices.len() == 1);
         match open_streams(device, bind, &options, rate, period, periods, &name, volume) {
-            Ok(Streams { name: dev_name, playback, capture, keep }) => {
+            Ok(Streams { name: dev_name, playback, capture, keep, hw }) => {
                 let engine =
                     Arc::new(Engine::start_with(Some(playback), capture).map_err(|e| format!("{dev_name}: {e}"))?);
                 cards.push((dev_name, engine, keep));
+                card_controls.push(hw);
             }
             Err(e) if discovered => log::warn!("{device}: {e}; not served"),
             Err(e) => return Err(if devices.len() > 1 { format!("{device}: {e}") } else { e }),
@@ -325,7 +340,12 @@ pub fn run(mut args: Args) -> Result<(), String> {
             handlers.push(handler.clone());
             nodes.push((node, handler));
         }
-        nodes.push((mixer_node.clone(), Arc::new(Mixer::on(system.clone(), set)?)));
+        let mixer = Mixer::on(system.clone(), set)?;
+        let mixer = match card_controls.get(i).cloned().flatten() {
+            Some(hw) => mixer.with_hw(hw),
+            None => mixer,
+        };
+        nodes.push((mixer_node.clone(), Arc::new(mixer)));
         node_sets.push((vec![dsp_node, audio_node, mixer_node], i));
     }
     if name == "dsp" {
@@ -405,6 +425,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     // their register mappings: all must go before the device, or VFIO cannot
     // release the device's group.
     drop(nodes);
+    drop(card_controls); // they hold the devices too
     drop(system);
     let mut quiet = Vec::new();
     for (dev_name, engine, dev) in cards {
