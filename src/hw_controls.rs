@@ -61,7 +61,10 @@ impl HdaControls {
         if paths.len() > 1 {
             dev.select_capture_source(paths[0].pin).map_err(|e| e.to_string())?;
         }
-        let output = dev.output_volume_controls().first().map(range_of_amp);
+        let output = dev
+            .output_volume_controls()
+            .first()
+            .map(|a| GainRange { can_mute: dev.output_can_mute(), ..range_of_amp(a) });
         let capture = dev.capture_gain_control().map_err(|e| e.to_string())?.as_ref().map(range_of_amp);
         let sources = paths
             .iter()

@@ -93,11 +93,23 @@ fn hda_volume_sets_the_output_amps_and_recsrc_the_adc_selector() {
     // The speaker's amp (0 dB at step 0x23) takes the same -32 dB: step 3.
     assert_eq!(node(&hw, 0x0a).amp_out[0], 3);
     assert_eq!(ioctl(&m, SOUND_MIXER_READ_VOLUME, 0), Ok(lr(50, 50)));
-    // Apart, then 0: no mute on this amp, so its lowest step.
+    // Apart; then 0, which 0x08 cannot mute: the lowest step, and the line
+    // out pin 0x0f's output amp (mute only, Linux's "Front Playback
+    // Switch") mutes; the mono speaker's at its pin 0x11 ("Speaker
+    // Playback Switch").
     assert_eq!(ioctl(&m, SOUND_MIXER_WRITE_VOLUME, lr(75, 10)), Ok(lr(75, 10)));
     assert_eq!(node(&hw, 0x08).amp_out, [48, 6]);
+    assert_eq!(node(&hw, 0x0f).amp_out, [0, 0], "unmuted");
+    assert_eq!(ioctl(&m, SOUND_MIXER_WRITE_VOLUME, lr(0, 40)), Ok(lr(0, 40)));
+    assert_eq!(node(&hw, 0x08).amp_out, [0, 26]);
+    assert_eq!(node(&hw, 0x0f).amp_out, [0x80, 0], "left muted");
     assert_eq!(ioctl(&m, SOUND_MIXER_WRITE_VOLUME, 0), Ok(0));
     assert_eq!(node(&hw, 0x08).amp_out, [0, 0]);
+    assert_eq!(node(&hw, 0x0f).amp_out, [0x80, 0x80]);
+    assert_eq!(node(&hw, 0x11).amp_out[0], 0x80);
+    assert_eq!(ioctl(&m, SOUND_MIXER_WRITE_VOLUME, lr(50, 50)), Ok(lr(50, 50)));
+    assert_eq!(node(&hw, 0x0f).amp_out, [0, 0], "unmuted again");
+    assert_eq!(node(&hw, 0x11).amp_out[0], 0);
 
     let sources = mask(SOUND_MIXER_MIC) | mask(SOUND_MIXER_LINE) | mask(SOUND_MIXER_CD);
     assert_eq!(ioctl(&m, SOUND_MIXER_READ_RECMASK, 0), Ok(sources));

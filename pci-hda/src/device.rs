@@ -252,40 +252,64 @@ impl HdaDevice {
         Some((cp, cp.plan.inputs.first()?.adc))
     }
 
+    /// Each analog output path's volume amplifier, and its mute where that
+    /// amplifier has none: one entry per volume amplifier (shared ones
+    /// once), the primary output's first.
+    fn output_controls(&self) -> Vec<(AmpControl, Option<AmpControl>)> {
+        let Some(cp) = self.playback_codec() else { return Vec::new() };
+        let mut out: Vec<(AmpControl, Option<AmpControl>)> = Vec::new();
+        for o in cp.plan.outputs.iter().filter(|o| o.role != OutputRole::Digital) {
+            let Some(vol) = controls::output_volume(&cp.codec, o) else { continue };
+            if out.iter().any(|(v, _)| (v.nid, v.output, v.index) == (vol.nid, vol.output, vol.index)) {
+                continue;
+            }
+            let mute = if vol.can_mute() { None } else { controls::output_mute(&cp.codec, o) };
+            out.push((vol, mute));
+        }
+        out
+    }
+
     /// The amplifiers that carry the output volume: one per analog output
     /// path (shared ones once), the primary output's first.
     pub fn output_volume_controls(&self) -> Vec<AmpControl> {
-        let Some(cp) = self.playback_codec() else { return Vec::new() };
-        let mut amps: Vec<AmpControl> = Vec::new();
-        for o in cp.plan.outputs.iter().filter(|o| o.role != OutputRole::Digital) {
-            if let Some(a) = controls::output_volume(&cp.codec, o) {
-                if !amps.iter().any(|b| (b.nid, b.output, b.index) == (a.nid, a.output, a.index)) {
-                    amps.push(a);
-                }
-            }
-        }
-        amps
+        self.output_controls().into_iter().map(|(v, _)| v).collect()
+    }
+
+    /// Whether the output volume can mute (its amplifier, or another on the
+    /// primary output's path).
+    pub fn output_can_mute(&self) -> bool {
+        self.output_controls().first().is_some_and(|(v, m)| v.can_mute() || m.is_some())
     }
 
     /// Set the output volume on every analog output: each side in dB (each
-    /// amplifier takes its nearest step), `None` muted.
+    /// amplifier takes its nearest step), `None` muted (with the path's
+    /// mute where the volume amplifier has none; its gain then goes to the
+    /// lowest step).
     pub fn set_output_volume_db(&self, db: [Option<f64>; 2]) -> Result<()> {
         let Some(cp) = self.playback_codec() else { return Ok(()) };
         let mut ctrl = lock(&self.ctrl);
-        for a in self.output_volume_controls() {
-            controls::set_amp_db(&mut ctrl, cp.codec.address, &a, db)?;
+        for (vol, mute) in self.output_controls() {
+            controls::set_amp_db(&mut ctrl, cp.codec.address, &vol, db)?;
+            if let Some(m) = mute {
+                controls::set_amp_mute(&mut ctrl, cp.codec.address, &m, [db[0].is_none(), db[1].is_none()])?;
+            }
         }
         Ok(())
     }
 
-    /// The output volume as the primary output's amplifier has it, per side
-    /// in dB (`None`: muted); `None` without a volume amplifier.
+    /// The output volume as the primary output's amplifiers have it, per
+    /// side in dB (`None`: muted); `None` without a volume amplifier.
     pub fn output_volume_db(&self) -> Result<Option<[Option<f64>; 2]>> {
-        let (Some(cp), Some(a)) = (self.playback_codec(), self.output_volume_controls().first().copied()) else {
+        let (Some(cp), Some((vol, mute))) = (self.playback_codec(), self.output_controls().first().copied()) else {
             return Ok(None);
         };
-        let v = controls::read_amp(&mut lock(&self.ctrl), cp.codec.address, &a)?;
-        Ok(Some([a.db(v[0]), a.db(v[1])]))
+        let mut ctrl = lock(&self.ctrl);
+        let v = controls::read_amp(&mut ctrl, cp.codec.address, &vol)?;
+        let m = match mute {
+            Some(m) => controls::read_amp(&mut ctrl, cp.codec.address, &m)?.map(|x| x.muted),
+            None => [false; 2],
+        };
+        Ok(Some([vol.db(v[0]).filter(|_| !m[0]), vol.db(v[1]).filter(|_| !m[1])]))
     }
 
     /// The capture sources: the input paths into the capture ADC, in the

@@ -3,7 +3,9 @@
 //! Volume" and "Capture Source":
 //!
 //! - an output path's volume is the output amplifier with steps nearest the
-//!   pin (`look_for_out_vol_nid`);
+//!   pin (`look_for_out_vol_nid`); where that one cannot mute, the path's
+//!   mute is the output amplifier with a mute bit nearest the pin
+//!   (`look_for_out_mute_nid`), else a mixer's input on the path;
 //! - an input path's capture volume is within the 3 widgets nearest the
 //!   ADC: the first with an output amplifier with steps, else with an input
 //!   amplifier with steps on the path's own connection (`parse_capvol_in_path`);
@@ -80,6 +82,32 @@ impl AmpControl {
 /// Where a path's volume is: its output amplifier with steps nearest the pin.
 pub fn output_volume(codec: &Codec, path: &OutputPath) -> Option<AmpControl> {
     path.nodes.iter().rev().find_map(|&nid| AmpControl::of(codec, nid, true, 0))
+}
+
+/// Where an output path's mute is: the output amplifier with a mute bit
+/// nearest the pin, else the input amplifier with a mute bit on the path's
+/// connection at a mixer on it (nearest the pin first). Its gain is not
+/// touched (it may have no steps at all).
+pub fn output_mute(codec: &Codec, path: &OutputPath) -> Option<AmpControl> {
+    let mute_amp = |nid: u8, output: bool, index: u8| -> Option<AmpControl> {
+        let node = codec.node(nid)?;
+        let caps = if output { node.amp_out } else { node.amp_in }?;
+        let present = node.has(if output { wcaps::OUT_AMP } else { wcaps::IN_AMP });
+        (present && caps.can_mute()).then_some(AmpControl { nid, output, index, caps, stereo: node.has(wcaps::STEREO) })
+    };
+    path.nodes.iter().rev().find_map(|&nid| mute_amp(nid, true, 0)).or_else(|| {
+        let hops: Vec<(u8, u8, u8)> = hops(codec, &path.nodes).collect();
+        hops.into_iter().rev().find_map(|(_, at, index)| {
+            codec.node(at).filter(|n| n.kind() == WidgetKind::Mixer)?;
+            mute_amp(at, false, index)
+        })
+    })
+}
+
+/// Set an amplifier's mute bits, [left, right], keeping its gain.
+pub fn set_amp_mute(ctrl: &mut Controller, address: u8, a: &AmpControl, muted: [bool; 2]) -> Result<()> {
+    let [l, r] = read_amp(ctrl, address, a)?;
+    write_amp(ctrl, address, a, [AmpValue { muted: muted[0], ..l }, AmpValue { muted: muted[1], ..r }])
 }
 
 /// Where an input path's capture volume is: of the 3 widgets nearest the
@@ -214,4 +242,78 @@ pub fn select_input(ctrl: &mut Controller, codec: &Codec, plan: &Plan, path: &In
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::paths::{InputRole, OutputRole};
+    use crate::codec::Node;
+
+    fn node(nid: u8, wcaps: u32, conns: &[u8], amp_in: Option<u32>, amp_out: Option<u32>) -> Node {
+        Node {
+            nid,
+            wcaps,
+            connections: conns.to_vec(),
+            amp_in: amp_in.map(AmpCaps),
+            amp_out: amp_out.map(AmpCaps),
+            ..Node::default()
+        }
+    }
+
+    const MUTE: u32 = 1 << 31;
+    /// 31 steps of 1.5 dB, 0 dB at the top.
+    const STEPS: u32 = 0x1f | (0x1f << 8) | (5 << 16);
+
+    /// DAC 0x02 -> mixer 0x0c (output amp with steps, no mute; input amps
+    /// mute only) -> pin 0x14 without amps; pin 0x18 -> selector 0x22
+    /// (output amp with steps) -> ADC 0x08 (input amp with steps).
+    fn codec() -> Codec {
+        Codec {
+            nodes: vec![
+                node(0x02, 0x0000_0001, &[], None, None),
+                node(0x08, 0x0010_0103, &[0x22], Some(MUTE | STEPS), None),
+                node(0x0c, 0x0020_0107, &[0x02, 0x0b], Some(MUTE), Some(STEPS)),
+                node(0x14, 0x0040_0101, &[0x0c], None, None),
+                node(0x18, 0x0040_0001, &[], None, None),
+                node(0x22, 0x0030_0105, &[0x19, 0x18], None, Some(STEPS)),
+            ],
+            ..Codec::default()
+        }
+    }
+
+    #[test]
+    fn volume_and_mute_of_an_output_path() {
+        let c = codec();
+        let path = OutputPath {
+            pin: 0x14,
+            role: OutputRole::LineOut,
+            fixed: false,
+            presence_detect: false,
+            dac: 0x02,
+            nodes: vec![0x02, 0x0c, 0x14],
+            shared: false,
+        };
+        let vol = output_volume(&c, &path).unwrap();
+        assert_eq!((vol.nid, vol.output, vol.steps(), vol.can_mute()), (0x0c, true, 31, false));
+        assert_eq!((vol.min_db(), vol.step_db()), (-46.5, 1.5));
+        // No output amp with a mute on the way: the mixer's input from the DAC.
+        let mute = output_mute(&c, &path).unwrap();
+        assert_eq!((mute.nid, mute.output, mute.index), (0x0c, false, 0));
+    }
+
+    #[test]
+    fn capture_volume_prefers_an_output_amp_near_the_adc() {
+        let c = codec();
+        let path =
+            InputPath { pin: 0x18, role: InputRole::Mic, fixed: false, adc: 0x08, nodes: vec![0x18, 0x22, 0x08] };
+        // The ADC's own input amp comes first (depth 0), on connection 0.
+        let a = capture_volume(&c, &path).unwrap();
+        assert_eq!((a.nid, a.output, a.index), (0x08, false, 0));
+        // Without it, the selector's output amp one widget back.
+        let mut c2 = c.clone();
+        c2.nodes[1] = node(0x08, 0x0010_0101, &[0x22], None, None);
+        let a = capture_volume(&c2, &path).unwrap();
+        assert_eq!((a.nid, a.output), (0x22, true));
+    }
 }
