@@ -66,7 +66,9 @@ fn a_bad_serve_config_is_refused_naming_the_line() {
         ("rate = 48000\nperods = 4\n", "line 2: `perods = 4`: unknown key"),
         ("rate = 99999999999\n", "`rate = 99999999999` is out of range"),
         ("period = \"big\"\n", "`period` takes an integer"),
-        ("node = \"x\"\n", "usage: outboard serve DEVICE"),
+        // A valid file that names no device: serve looks for devices, and this
+        // machine (as CI's) has no sound hardware for it.
+        ("node = \"x\"\n", "no device to serve"),
     ] {
         let file = dir.join("outboard.toml");
         std::fs::write(&file, text).unwrap();
