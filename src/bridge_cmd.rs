@@ -169,7 +169,8 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     v.get(v.len() / 2).copied()
 }
 
-/// `outboard bridge FROM TO [--seconds N] [--target FRAMES] [--rate R] [--period N] [--periods N] [--report SECS] [--bind]`
+/// `outboard bridge FROM TO [--seconds N] [--target FRAMES] [--rate R] [--period N] [--periods N]
+/// [--report SECS] [--bind]`
 pub fn run(args: Args) -> Result<(), String> {
     let o = Options::parse(args)?;
     catch_signals()?;

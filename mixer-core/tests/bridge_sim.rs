@@ -46,12 +46,22 @@ struct SimSource {
     overruns: u64,
     ticks: u64,
     stalls: Vec<Stall>,
+    /// Spans in which the device's clock stops: what it would have
+    /// delivered then comes later, all of it, for good (an emulated device
+    /// that misses bus frames; a device that loses its clock for a moment).
+    pauses: Vec<Stall>,
 }
 
 impl SimSource {
     fn due(&self) -> f64 {
         let nominal = (self.ticks * self.quantum as u64) as f64 / f64::from(RATE);
-        deferred(&self.stalls, nominal / (1.0 + self.ppm * 1e-6))
+        let mut t = nominal / (1.0 + self.ppm * 1e-6);
+        for p in &self.pauses {
+            if t >= p.at {
+                t += p.len;
+            }
+        }
+        deferred(&self.stalls, t)
     }
     fn tick(&mut self) {
         for _ in 0..self.quantum {
@@ -193,6 +203,8 @@ struct Scenario {
     /// A stall is longer than the queue: the playback device must underrun,
     /// and the pump put the level right afterwards.
     xrun: bool,
+    /// The capture device's clock stops (see `SimSource::pauses`).
+    producer_pauses: Vec<Stall>,
 }
 
 /// What happened around one stall.
@@ -291,6 +303,7 @@ fn run(s: &Scenario) -> Outcome {
         overruns: 0,
         ticks: 0,
         stalls: s.producer_stalls.clone(),
+        pauses: s.producer_pauses.clone(),
     };
     let mut sink = SimSink {
         capacity: s.rings,
@@ -316,6 +329,7 @@ fn run(s: &Scenario) -> Outcome {
     // The pump looks every 0.5-1.5 ms (a fixed pseudo-random sequence).
     let mut lcg = 0x2545_f491_u64;
     let mut pump_due = 0.0;
+    let mut last_underrun = f64::NAN;
     loop {
         let (ts, tk, tp) = (src.due(), sink.due(), deferred(&s.pump_stalls, pump_due));
         let t = ts.min(tk).min(tp);
@@ -325,7 +339,11 @@ fn run(s: &Scenario) -> Outcome {
         if t == ts {
             src.tick();
         } else if t == tk {
+            let before = sink.underruns;
             sink.tick();
+            if sink.underruns > before {
+                last_underrun = t;
+            }
         } else {
             pump.step(t, &mut src, &mut sink);
             let ppm = pump.ppm();
@@ -355,6 +373,23 @@ fn run(s: &Scenario) -> Outcome {
     assert_eq!(c.written + pump.pending() as u64, c.made, "{name}: resampled frames unaccounted for");
     assert_eq!(sink.received, c.prefill + c.written + c.inserted, "{name}: the sink got other than the pump wrote");
     assert_eq!(sink.consumed + sink.ring.len() as u64, sink.received, "{name}: played frames unaccounted for");
+    if let Some(pause) = s.producer_pauses.first() {
+        // The capture clock lost more time than the queue holds and, slower
+        // than the playback clock, never makes it up: the playback device
+        // underruns until the pump queues the shortfall as silence, once,
+        // and then not again.
+        let end = pause.at + pause.len;
+        assert!(sink.underruns > 0, "{name}: the pause was meant to be longer than the queue");
+        assert_eq!((c.resyncs, c.dropped), (1, 0), "{name}: {c:?}");
+        assert!(last_underrun < end + 1.0, "{name}: the playback device still underran at {last_underrun:.2} s");
+        assert!(
+            (pump.level() as f64 - s.target as f64).abs() < (s.quantum + PERIOD + RECOVERY_FRAMES as usize) as f64,
+            "{name}: the level ended at {} (target {})",
+            pump.level(),
+            s.target
+        );
+        return outcome(&pump, around, max_abs_ppm, max_at);
+    }
     if s.xrun {
         // The stall made the playback device play silence; the pump
         // discarded as much of the capture that arrived after it, once.
@@ -464,6 +499,7 @@ fn base(name: &'static str) -> Scenario {
         consumer_stalls: Vec::new(),
         pump_stalls: Vec::new(),
         xrun: false,
+        producer_pauses: Vec::new(),
     }
 }
 
@@ -530,5 +566,18 @@ fn everything_stalls() {
         consumer_stalls: stalls(&[(24.0, 150.0), (37.0, 80.0)]),
         pump_stalls: stalls(&[(29.0, 60.0), (41.0, 90.0)]),
         ..base("everything stalls")
+    });
+}
+
+#[test]
+fn a_capture_clock_that_stops_for_longer_than_the_queue_is_put_right() {
+    // The capture device (2000 ppm slow) loses 150 ms, and with them the
+    // 50 ms queue: the playback device runs dry, and while it takes less
+    // than its clock every measurement window is disturbed, so no reading
+    // ever asks for a resync. The pump must see the sink starving anyway.
+    check(Scenario {
+        drift_ppm: -2000.0,
+        producer_pauses: stalls(&[(20.0, 150.0)]),
+        ..base("the capture clock stops for longer than the queue")
     });
 }

@@ -14,6 +14,21 @@
 //! outboard-bench-tool signal OUT [--seconds S] [--seed N] [--rate R] [--channels C]
 //!     write the S16 test signal, stereo unless C says otherwise (a .wav labelled R Hz,
 //!     default 48000; or raw bytes)
+//! outboard-bench-tool tone OUT --freq F [--level DB] [--seconds S] [--rate R] [--channels C]
+//!     write an S16 sine of F Hz at R Hz (default 48000), DB dBFS peak (default -12.04),
+//!     the same on every channel (stereo unless C says otherwise); .wav or raw
+//! outboard-bench-tool tone-track RECORDING --freq F --level DB [--ppm P] [--from S]
+//!                                [--residual DB] [--rate R] [--channels N]
+//!     exit 0 when the recording, from S seconds after its sound starts (default 0.5)
+//!     to 0.5 s before it ends, followed 10 ms at a time, is one unbroken tone within
+//!     P ppm of F Hz (default 100) at DB dBFS (within 0.2 dB) on every channel: each
+//!     block's residual after a fit at its own frequency under --residual (default
+//!     -70 dBFS), no step in the tone's phase at a block boundary beyond half a sample
+//!     (a lost or repeated sample is 1; a drift loop's correction of 1000 ppm, ramped
+//!     over 10 ms, 0.12 and -65 dBFS). For a tone whose pitch may wander slowly (two
+//!     clocks drifting), where `tones` (one fixed frequency over the whole stretch)
+//!     cannot apply: a drift loop that holds its queue within a frame still moves the
+//!     tone's phase by a tenth of a radian at 1 kHz, far above `tones`' -70 dBFS.
 //! ```
 //! Files ending in .wav are read as WAV; anything else is raw S16LE.
 
@@ -51,6 +66,19 @@ fn channels_arg(args: &[String]) -> Result<usize, String> {
     match args.iter().position(|a| a == "--channels") {
         Some(i) => args.get(i + 1).and_then(|c| c.parse().ok()).ok_or_else(|| "--channels needs a number".to_string()),
         None => Ok(2),
+    }
+}
+
+/// `NAME VALUE` as a number, if NAME is there.
+fn number(args: &[String], name: &str) -> Result<Option<f64>, String> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+            .map(Some)
+            .ok_or_else(|| format!("{name} needs a number")),
+        None => Ok(None),
     }
 }
 
@@ -139,6 +167,98 @@ fn run(args: &[String]) -> Result<(), String> {
                 Err("the recording is not those tones alone".into())
             }
         }
+        Some("tone") => {
+            let usage = "usage: tone OUT --freq F [--level DB] [--seconds S] [--rate R] [--channels C]";
+            let out = args.get(1).ok_or(usage)?;
+            let freq = number(args, "--freq")?.ok_or("--freq is required")?;
+            let level = number(args, "--level")?.unwrap_or(-12.04);
+            let seconds = number(args, "--seconds")?.unwrap_or(2.0);
+            let rate = number(args, "--rate")?.unwrap_or(48_000.0);
+            let channels = number(args, "--channels")?.unwrap_or(2.0);
+            if !(1.0..=8.0).contains(&channels) || !(8000.0..=384_000.0).contains(&rate) {
+                return Err("--channels must be 1 to 8 and --rate 8000 to 384000".into());
+            }
+            if !(0.0..rate / 2.0).contains(&freq) || level > 0.0 || !(0.0..=3600.0).contains(&seconds) {
+                return Err("--freq must be below half the rate, --level at most 0 dBFS, --seconds 0 to 3600".into());
+            }
+            let amplitude = 10f64.powf(level / 20.0) * 32767.0;
+            let channels = channels as usize;
+            let samples: Vec<i16> = (0..(seconds * rate) as usize)
+                .flat_map(|n| {
+                    let v = (amplitude * (2.0 * std::f64::consts::PI * freq * n as f64 / rate).sin()).round() as i16;
+                    std::iter::repeat_n(v, channels)
+                })
+                .collect();
+            let data = outboard_fixtures::signal::to_le_bytes(&samples);
+            if out.ends_with(".wav") {
+                Wav { channels: channels as u16, rate: rate as u32, bits: 16, data }
+                    .write(Path::new(out))
+                    .map_err(|e| e.to_string())
+            } else {
+                std::fs::write(out, data).map_err(|e| format!("{out}: {e}"))
+            }
+        }
+        Some("tone-track") => {
+            let usage = "usage: tone-track RECORDING --freq F --level DB [--ppm P] [--from S] [--residual DB] \
+                         [--rate R] [--channels N]";
+            let rec = args.get(1).ok_or(usage)?;
+            let freq = number(args, "--freq")?.ok_or("--freq is required")?;
+            let level = number(args, "--level")?.ok_or("--level is required")?;
+            let ppm = number(args, "--ppm")?.unwrap_or(100.0);
+            let from = number(args, "--from")?.unwrap_or(0.5);
+            let most = number(args, "--residual")?.unwrap_or(-70.0);
+            let rate = number(args, "--rate")?.unwrap_or(48_000.0) as u32;
+            let channels = channels_arg(args)?;
+            let all = samples(rec, channels)?;
+            let first = all.iter().position(|&s| s != 0).unwrap_or(0) / channels;
+            let last = all.iter().rposition(|&s| s != 0).unwrap_or(0) / channels;
+            let (start, end) = (first + (from * f64::from(rate)) as usize, last.saturating_sub(rate as usize / 2));
+            println!(
+                "{rec}: sound from {:.2} s to {:.2} s; following {freq} Hz from {:.2} s to {:.2} s",
+                first as f64 / f64::from(rate),
+                last as f64 / f64::from(rate),
+                start as f64 / f64::from(rate),
+                end as f64 / f64::from(rate)
+            );
+            if end < start + rate as usize {
+                return Err(format!("{rec}: less than a second of sound to follow"));
+            }
+            let block = rate as usize / 100;
+            let at = |n: usize| (start + n) as f64 / f64::from(rate);
+            let mut ok = true;
+            for c in 0..channels {
+                let x = outboard_fixtures::analysis::channel(&all[start * channels..end * channels], channels, c);
+                let t = outboard_fixtures::analysis::track_tone(&x, rate, freq, block)
+                    .ok_or(format!("{rec}: too short to follow"))?;
+                let off = (t.freq / freq - 1.0) * 1e6;
+                let (lo, hi) = (20.0 * t.amplitude.0.log10(), 20.0 * t.amplitude.1.log10());
+                let verdict = |good: bool| if good { "ok" } else { "WRONG" };
+                let level_ok = (lo - level).abs() < 0.2 && (hi - level).abs() < 0.2;
+                let good = [off.abs() <= ppm, level_ok, t.residual.0 < most, t.jump.0 < 0.5];
+                let hz = t.freq;
+                println!("channel {c}: {hz:.4} Hz ({off:+.1} ppm from {freq}, at most {ppm}) {}", verdict(good[0]));
+                let levels = format!("level {lo:.2} to {hi:.2} dBFS in 10 ms blocks (expected {level:.2})");
+                println!("channel {c}: {levels} {}", verdict(good[1]));
+                println!(
+                    "channel {c}: worst block's residual {:.1} dBFS at {:.2} s {}",
+                    t.residual.0,
+                    at(t.residual.1),
+                    verdict(good[2])
+                );
+                println!(
+                    "channel {c}: largest phase step {:.3} samples at {:.2} s {}",
+                    t.jump.0,
+                    at(t.jump.1),
+                    verdict(good[3])
+                );
+                ok &= good.iter().all(|&g| g);
+            }
+            if ok {
+                Ok(())
+            } else {
+                Err("the recording is not that tone, unbroken".into())
+            }
+        }
         Some("signal") => {
             let out = args.get(1).ok_or("usage: signal OUT [--seconds S] [--seed N]")?;
             let opt = |name: &str, default: f64| -> Result<f64, String> {
@@ -186,6 +306,6 @@ fn run(args: &[String]) -> Result<(), String> {
                 Match::NotFound => Err("the sent signal's first samples appear nowhere in the recording".into()),
             }
         }
-        _ => Err("usage: outboard-bench-tool compare|compare-capture|signal ... (see the source's header)".into()),
+        _ => Err("usage: outboard-bench-tool compare|compare-capture|tones|tone|tone-track|signal ... (see the source's header)".into()),
     }
 }
