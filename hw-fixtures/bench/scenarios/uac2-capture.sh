@@ -23,7 +23,7 @@ guest() {
     cat "$RESULTS/cap$rate.out"
   done
   # A rate the clock does not offer is refused before anything streams.
-  start_emu badrate uac2
+  start_emu badrate-emu uac2
   if "$bin/outboard" record "usb:$EMU_BUSID" "$RESULTS/bad.wav" --seconds 1 --rate 32000 2>"$RESULTS/badrate.err"; then
     echo "32000 Hz was accepted"; return 1
   fi
