@@ -88,12 +88,16 @@ pub struct UrbPlan {
 }
 
 impl UrbPlan {
-    /// URBs of about half a period (1 to 8 ms), four in flight.
-    pub fn for_period(config: &PcmConfig, packets_per_second: f64) -> UrbPlan {
+    /// URBs of about half a period (1 to 8 ms). Playback keeps four in
+    /// flight: each one more is latency. Capture keeps eight: its latency is
+    /// one URB's length whatever the count, and a deeper queue rides out a
+    /// longer stall of the pump without the device's data being lost.
+    pub fn for_period(config: &PcmConfig, packets_per_second: f64, direction: Direction) -> UrbPlan {
         let half_period = config.period_time().as_secs_f64() / 2.0;
         let seconds = half_period.clamp(0.001, 0.008);
         let packets = (seconds * packets_per_second).round().clamp(1.0, MAX_PACKETS_PER_URB as f64) as usize;
-        UrbPlan { urbs: 4, packets_per_urb: packets }
+        let urbs = if direction == Direction::Capture { 8 } else { 4 };
+        UrbPlan { urbs, packets_per_urb: packets }
     }
 }
 
@@ -476,7 +480,7 @@ impl UacStream {
         let ring = space.alloc(bytes, "ring")?;
         ring.fill(0, bytes, 0)?;
         let sizer = PacketSizer::new(config.rate, speed, alt.endpoint.interval, 1);
-        let plan = plan.unwrap_or_else(|| UrbPlan::for_period(&config, sizer.packets_per_second()));
+        let plan = plan.unwrap_or_else(|| UrbPlan::for_period(&config, sizer.packets_per_second(), alt.direction()));
         let shared = Arc::new(Shared {
             ring,
             _space: space,
