@@ -12,6 +12,8 @@ pub mod kind {
     pub const STRING: u8 = 3;
     pub const INTERFACE: u8 = 4;
     pub const ENDPOINT: u8 = 5;
+    pub const DEVICE_QUALIFIER: u8 = 6;
+    pub const OTHER_SPEED_CONFIGURATION: u8 = 7;
     pub const INTERFACE_ASSOCIATION: u8 = 11;
     pub const CS_INTERFACE: u8 = 0x24;
     pub const CS_ENDPOINT: u8 = 0x25;

@@ -80,6 +80,21 @@ pub mod request_type {
     pub const ENDPOINT: u8 = 0x02;
 }
 
+/// bRequest of the standard requests (USB 2.0 Table 9-4).
+pub mod request {
+    pub const GET_STATUS: u8 = 0;
+    pub const CLEAR_FEATURE: u8 = 1;
+    pub const SET_FEATURE: u8 = 3;
+    pub const SET_ADDRESS: u8 = 5;
+    pub const GET_DESCRIPTOR: u8 = 6;
+    pub const GET_CONFIGURATION: u8 = 8;
+    pub const SET_CONFIGURATION: u8 = 9;
+    pub const GET_INTERFACE: u8 = 10;
+    pub const SET_INTERFACE: u8 = 11;
+    /// CLEAR_FEATURE/SET_FEATURE selector of an endpoint's halt.
+    pub const ENDPOINT_HALT: u16 = 0;
+}
+
 /// Endpoint transfer types a driver can submit asynchronously.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransferKind {

@@ -41,22 +41,14 @@ use outboard_hal::usb::{request_type, ControlSetup, IsoPacketResult, Speed, Tran
 use super::descriptors::{uac2_string_text, Uac2Config, Uac2Layout, Uac2Stream};
 use super::descriptors::{UAC2_VOLUME_MAX, UAC2_VOLUME_MIN, UAC2_VOLUME_RES};
 
-/// Standard requests (USB 2.0 Table 9-4) and descriptor types (Table 9-5).
+/// Standard requests (USB 2.0 Table 9-4) and descriptor types (Table 9-5),
+/// as the hal defines them.
 mod std_req {
-    pub const GET_STATUS: u8 = 0;
-    pub const CLEAR_FEATURE: u8 = 1;
-    pub const SET_ADDRESS: u8 = 5;
-    pub const GET_DESCRIPTOR: u8 = 6;
-    pub const GET_CONFIGURATION: u8 = 8;
-    pub const SET_CONFIGURATION: u8 = 9;
-    pub const GET_INTERFACE: u8 = 10;
-    pub const SET_INTERFACE: u8 = 11;
-    pub const ENDPOINT_HALT: u16 = 0;
-    pub const DT_DEVICE: u8 = 1;
-    pub const DT_CONFIGURATION: u8 = 2;
-    pub const DT_STRING: u8 = 3;
-    pub const DT_DEVICE_QUALIFIER: u8 = 6;
-    pub const DT_OTHER_SPEED_CONFIGURATION: u8 = 7;
+    pub use outboard_hal::usb::descriptors::kind::{
+        CONFIGURATION as DT_CONFIGURATION, DEVICE as DT_DEVICE, DEVICE_QUALIFIER as DT_DEVICE_QUALIFIER,
+        OTHER_SPEED_CONFIGURATION as DT_OTHER_SPEED_CONFIGURATION, STRING as DT_STRING,
+    };
+    pub use outboard_hal::usb::request::*;
 }
 
 /// UAC2 class requests (§A.14) and control selectors (§A.17.1, §A.17.7).

@@ -9,17 +9,7 @@ use outboard_hal::usb::mem::UsbFunction;
 use outboard_hal::usb::{ControlSetup, TransferStatus};
 
 /// bRequest of the standard requests (USB 2.0 Table 9-4).
-pub mod request {
-    pub const GET_STATUS: u8 = 0;
-    pub const CLEAR_FEATURE: u8 = 1;
-    pub const SET_FEATURE: u8 = 3;
-    pub const SET_ADDRESS: u8 = 5;
-    pub const GET_DESCRIPTOR: u8 = 6;
-    pub const GET_CONFIGURATION: u8 = 8;
-    pub const SET_CONFIGURATION: u8 = 9;
-    pub const GET_INTERFACE: u8 = 10;
-    pub const SET_INTERFACE: u8 = 11;
-}
+pub use outboard_hal::usb::request;
 
 /// bmRequestType's type bits (6:5) and recipient bits (4:0).
 const TYPE_MASK: u8 = 0x60;
