@@ -23,16 +23,26 @@ fn short(done: usize, err: Errno) -> Result<usize, Errno> {
     }
 }
 
-/// Write all of `data` (whole frames), waiting for room: at most `limit` in
-/// all. Returns the bytes taken: all of them, or fewer when interrupted or
-/// out of time after some were taken (EINTR / EIO when none were).
-pub fn write_all(p: &mut Playback, data: &[u8], interrupt: &Interrupt, limit: Duration) -> Result<usize, Errno> {
-    let fb = p.params().frame_bytes().max(1);
-    let whole = data.len() / fb * fb;
-    let start = p.appl_ptr();
+/// Move `whole` bytes (whole frames) through a stream in slices of at most
+/// [`SLICE`], `limit` in all: `step(stream, done, slice)` moves what it can
+/// of the bytes from `done` on, and `position` is the stream's application
+/// pointer in bytes, from which the bytes moved are counted.
+/// Returns all of them, or fewer when interrupted or out of time after some
+/// moved (EINTR / EIO when none did).
+fn transfer<S>(
+    s: &mut S,
+    whole: usize,
+    position: impl Fn(&S) -> u64,
+    mut step: impl FnMut(&mut S, usize, Duration) -> Result<(), StreamError>,
+    interrupt: &Interrupt,
+    limit: Duration,
+    what: &str,
+) -> Result<usize, Errno> {
+    let start = position(s);
+    let moved = |s: &S| ((position(s) - start) as usize).min(whole);
     let deadline = Instant::now() + limit;
     loop {
-        let done = ((p.appl_ptr() - start) as usize * fb).min(whole);
+        let done = moved(s);
         if done == whole {
             return Ok(whole);
         }
@@ -43,16 +53,26 @@ pub fn write_all(p: &mut Playback, data: &[u8], interrupt: &Interrupt, limit: Du
         if left.is_zero() {
             return short(done, libc::EIO);
         }
-        match p.write_all(&data[done..whole], left.min(SLICE)) {
+        match step(s, done, left.min(SLICE)) {
             Ok(()) => return Ok(whole),
             Err(StreamError::Timeout(_)) => {}
             Err(e) => {
-                log::debug!("write: {e}");
-                let done = ((p.appl_ptr() - start) as usize * fb).min(whole);
-                return short(done, libc::EIO);
+                log::debug!("{what}: {e}");
+                return short(moved(s), libc::EIO);
             }
         }
     }
+}
+
+/// Write all of `data` (whole frames), waiting for room: at most `limit` in
+/// all. Returns the bytes taken: all of them, or fewer when interrupted or
+/// out of time after some were taken (EINTR / EIO when none were).
+pub fn write_all(p: &mut Playback, data: &[u8], interrupt: &Interrupt, limit: Duration) -> Result<usize, Errno> {
+    let fb = p.params().frame_bytes().max(1);
+    let whole = data.len() / fb * fb;
+    let step = |p: &mut Playback, done: usize, slice| p.write_all(&data[done..whole], slice);
+    let position = |p: &Playback| p.appl_ptr() * fb as u64;
+    transfer(p, whole, position, step, interrupt, limit, "write")
 }
 
 /// Fill `buf` (whole frames), waiting for captured data: at most `limit` in
@@ -60,30 +80,9 @@ pub fn write_all(p: &mut Playback, data: &[u8], interrupt: &Interrupt, limit: Du
 pub fn read_exact(c: &mut Capture, buf: &mut [u8], interrupt: &Interrupt, limit: Duration) -> Result<usize, Errno> {
     let fb = c.params().frame_bytes().max(1);
     let whole = buf.len() / fb * fb;
-    let start = c.appl_ptr();
-    let deadline = Instant::now() + limit;
-    loop {
-        let done = ((c.appl_ptr() - start) as usize * fb).min(whole);
-        if done == whole {
-            return Ok(whole);
-        }
-        if interrupt.is_set() {
-            return short(done, libc::EINTR);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return short(done, libc::EIO);
-        }
-        match c.read_exact(&mut buf[done..whole], left.min(SLICE)) {
-            Ok(()) => return Ok(whole),
-            Err(StreamError::Timeout(_)) => {}
-            Err(e) => {
-                log::debug!("read: {e}");
-                let done = ((c.appl_ptr() - start) as usize * fb).min(whole);
-                return short(done, libc::EIO);
-            }
-        }
-    }
+    let step = |c: &mut Capture, done: usize, slice| c.read_exact(&mut buf[done..whole], slice);
+    let position = |c: &Capture| c.appl_ptr() * fb as u64;
+    transfer(c, whole, position, step, interrupt, limit, "read")
 }
 
 /// Play out what is queued (SNDCTL_DSP_SYNC): at most `limit`. EINTR when
