@@ -5,7 +5,7 @@
 //! alternate setting whose format the driver cannot name. Nothing is trusted
 //! past a bad length (the hal's walker already stops there).
 
-use outboard_hal::pcm::{Direction, SampleFormat};
+use outboard_hal::pcm::SampleFormat;
 use outboard_hal::usb::descriptors::{self, kind, Configuration, Endpoint, InterfaceAlt};
 use outboard_hal::usb::{Speed, UsbId};
 
@@ -459,13 +459,4 @@ fn parse_alt_v2(general: Desc<'_>, format: Desc<'_>) -> Option<AltFields> {
         .map(|(_, c)| c)
         .or((format_type == 3).then_some(Coding::Pcm))?;
     Some((terminal, coding, format_type, channels, format.u8(4)?, format.u8(5)?, Rates::FromClock))
-}
-
-/// Which way a streaming interface's data flows, from its endpoint.
-pub fn direction_of(endpoint_address: u8) -> Direction {
-    if endpoint_address & 0x80 != 0 {
-        Direction::Capture
-    } else {
-        Direction::Playback
-    }
 }
