@@ -11,6 +11,9 @@ set +a
 export BENCH_MODPROBE=/tmp/.bench-bin/bench-modprobe
 cd "$RESULTS"
 
+# Waiting with deadlines (wait_until, wait_nodes, wait_usb), for every scenario.
+# shellcheck disable=SC1091
+source "$BENCH_DIR/lib/wait.sh"
 # shellcheck disable=SC1090
 source "$SCENARIO_FILE"
 if ! declare -F guest >/dev/null; then

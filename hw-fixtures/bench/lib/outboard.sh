@@ -1,18 +1,22 @@
 # Helpers for scenarios that run the project's binaries in the guest
 # (source "$BENCH_DIR/lib/outboard.sh" from a scenario file).
 
-# The emulated HDA controller's PCI address (class 0403).
+# The emulated HDA controller's PCI address (class 0403), waiting 10 s at most.
 hda_address() {
-  local d
-  for d in /sys/bus/pci/devices/*; do
-    if [[ "$(<"$d/class")" == 0x0403* ]]; then basename "$d"; return 0; fi
-  done
-  echo "no HDA controller in the guest" >&2
-  return 1
+  _hda_found() {
+    local d
+    for d in /sys/bus/pci/devices/*; do
+      if [[ "$(cat "$d/class" 2>/dev/null)" == 0x0403* ]]; then HDA_ADDRESS="${d##*/}"; return 0; fi
+    done
+    return 1
+  }
+  wait_until 10 "an HDA controller (PCI class 0403)" _hda_found >&2 || return 1
+  echo "$HDA_ADDRESS"
 }
 
 # start_serve [ARGS...]: `outboard serve --bind <the HDA> ARGS` in the
-# background, logging to $RESULTS/serve.log; waits for /dev/dsp. Sets SERVE_PID.
+# background, logging to $RESULTS/serve.log; waits 10 s at most for /dev/dsp
+# and /dev/mixer. Sets SERVE_PID.
 start_serve() {
   local addr
   addr="$(hda_address)" || return 1
@@ -21,12 +25,9 @@ start_serve() {
 
 # start_serve_device DEVICE-ARGS...: the same on any device (`usb`, a PCI address...).
 start_serve_device() {
-  local i
   "$OUTBOARD_BIN_DIR/outboard" serve "$@" >"$RESULTS/serve.log" 2>&1 &
   SERVE_PID=$!
-  for ((i = 0; i < 100; i++)); do [[ -c /dev/dsp && -c /dev/mixer ]] && return 0; sleep 0.1; done
-  echo "/dev/dsp did not appear"; cat "$RESULTS/serve.log"
-  return 1
+  wait_nodes 10 /dev/dsp /dev/mixer || { cat "$RESULTS/serve.log"; return 1; }
 }
 
 # stop_serve: SIGTERM the daemon and check it stopped cleanly.

@@ -6,58 +6,52 @@
 # $RESULTS/NAME.out and NAME.err; waits (90 s at most: TCG is slow) for its
 # "attached usb BUSID" line. Sets EMU_PID and EMU_BUSID.
 start_emu() {
-  local name="$1" i line
+  local name="$1" line
   shift
   EMU_NAME="$name"
   OUTBOARD_LOG="${OUTBOARD_LOG:-info}" "$OUTBOARD_BIN_DIR/outboard-usb-emu" "$@" >"$RESULTS/$name.out" 2>"$RESULTS/$name.err" &
   EMU_PID=$!
-  for ((i = 0; i < 900; i++)); do
-    line="$(grep -m1 '^attached usb ' "$RESULTS/$name.out" || true)"
-    if [[ -n "$line" ]]; then
-      EMU_BUSID="$(cut -d' ' -f3 <<<"$line")"
-      echo "$name: $line"
-      return 0
-    fi
-    if ! kill -0 "$EMU_PID" 2>/dev/null; then
-      echo "$name: outboard-usb-emu exited before the device was attached"
-      cat "$RESULTS/$name.out" "$RESULTS/$name.err"
-      return 1
-    fi
-    sleep 0.1
-  done
-  echo "$name: no device attached after 90 s"; cat "$RESULTS/$name.err"
-  kill -TERM "$EMU_PID" 2>/dev/null || true
-  return 1
+  # Attached, or gone: either ends the wait.
+  _emu_attached_or_gone() { grep -q '^attached usb ' "$RESULTS/$EMU_NAME.out" || ! kill -0 "$EMU_PID" 2>/dev/null; }
+  if ! wait_until 90 "$name: the emulated device to be attached" _emu_attached_or_gone; then
+    cat "$RESULTS/$name.err"
+    kill -TERM "$EMU_PID" 2>/dev/null || true
+    return 1
+  fi
+  line="$(grep -m1 '^attached usb ' "$RESULTS/$name.out" || true)"
+  if [[ -z "$line" ]]; then
+    echo "$name: outboard-usb-emu exited before the device was attached"
+    cat "$RESULTS/$name.out" "$RESULTS/$name.err"
+    return 1
+  fi
+  EMU_BUSID="$(cut -d' ' -f3 <<<"$line")"
+  echo "$name: $line"
 }
 
 # emu_card: the ALSA card number the kernel's snd-usb-audio made of the
 # emulated device (waits 30 s at most for it and its PCM nodes). Prints it.
 emu_card() {
-  local i c n
-  for ((i = 0; i < 300; i++)); do
+  _emu_card_ready() {
+    local c n
     for c in /sys/bus/usb/devices/"$EMU_BUSID":*/sound/card*; do
       [[ -e "$c" ]] || continue
       n="${c##*/card}"
-      if [[ -c /dev/snd/pcmC${n}D0p && -c /dev/snd/pcmC${n}D0c ]]; then echo "$n"; return 0; fi
+      if [[ -c /dev/snd/pcmC${n}D0p && -c /dev/snd/pcmC${n}D0c ]]; then EMU_CARD="$n"; return 0; fi
     done
-    sleep 0.1
-  done
-  echo "no sound card appeared for usb $EMU_BUSID" >&2
-  ls -l /sys/bus/usb/devices/"$EMU_BUSID":* >&2 || true
-  return 1
+    return 1
+  }
+  if ! wait_until 30 "a sound card with both PCM nodes for usb $EMU_BUSID" _emu_card_ready >&2; then
+    ls -l /sys/bus/usb/devices/"$EMU_BUSID":* >&2 || true
+    return 1
+  fi
+  echo "$EMU_CARD"
 }
 
 # stop_emu: SIGTERM the emulator (it unplugs the device and prints its
 # counters) and check it ended cleanly; 30 s at most.
 stop_emu() {
-  local i
   kill -TERM "$EMU_PID" 2>/dev/null || true
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$EMU_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$EMU_PID" 2>/dev/null; then
-    echo "$EMU_NAME: outboard-usb-emu still runs 30 s after SIGTERM"
+  if ! wait_until 30 "$EMU_NAME: outboard-usb-emu to exit after SIGTERM" process_gone "$EMU_PID"; then
     kill -KILL "$EMU_PID" 2>/dev/null || true
     return 1
   fi

@@ -14,6 +14,7 @@ TIMEOUT=240
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR/outboard"
+  wait_usb 46f4:0002 1 || return 1
   if "$bin" probe usbfs --id 1234:5678 2>"$RESULTS/absent.err"; then echo "an absent device succeeded"; return 1; fi
   if setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" probe usbfs --id 46f4:0002 2>"$RESULTS/unprivileged.err"; then
     echo "an unprivileged user opened the usbfs node"; return 1
@@ -23,19 +24,12 @@ guest() {
     --sent "$RESULTS/usb-sent.raw" | tee "$RESULTS/probe.txt"
 
   # Unplug mid-stream.
-  local dev port
-  for dev in /sys/bus/usb/devices/*; do
-    [[ -f "$dev/idVendor" && "$(<"$dev/idVendor")" == 46f4 ]] && port="$dev"
-  done
+  local port="/sys/bus/usb/devices/${USB_PORTS[0]}"
   "$bin" probe usbfs --id 46f4:0002 --seconds 20 >"$RESULTS/unplug.out" 2>"$RESULTS/unplug.err" &
   local pid=$!
   sleep 2
   echo 1 >"$port/remove"
-  local t=0
-  while kill -0 "$pid" 2>/dev/null; do
-    (( t++ < 100 )) || { echo "the probe still runs 10 s after the unplug"; kill "$pid"; return 1; }
-    sleep 0.1
-  done
+  wait_until 10 "the probe to exit after the unplug" process_gone "$pid" || { kill "$pid"; return 1; }
   if wait "$pid"; then echo "streaming to an unplugged device succeeded"; return 1; fi
   echo "after unplug: $(cat "$RESULTS/unplug.err")"
   cat "$RESULTS"/*.err

@@ -35,13 +35,11 @@ USB_LEVELS="90 40 1"
 source "$BENCH_DIR/lib/outboard.sh"
 
 guest() {
-  local addr n i p0 p1
+  local addr p0 p1
   addr="$(hda_address)" || return 1
+  wait_usb 46f4:0002 1 || return 1
   start_serve_device --bind "$addr" usb --period 4096 --periods 8 || return 1
-  for n in /dev/dsp0 /dev/dsp1 /dev/mixer0 /dev/mixer1; do
-    for ((i = 0; i < 100; i++)); do [[ -c "$n" ]] && break; sleep 0.1; done
-    [[ -c "$n" ]] || { echo "$n is missing"; ls -l /dev/dsp* /dev/mixer*; return 1; }
-  done
+  wait_nodes 10 /dev/dsp0 /dev/dsp1 /dev/mixer0 /dev/mixer1 || return 1
   hw_client 0 $HDA_LEVELS >"$RESULTS/client0.txt" 2>&1 &
   p0=$!
   hw_client 1 $USB_LEVELS >"$RESULTS/client1.txt" 2>&1 &

@@ -28,14 +28,12 @@ PY
   local survivor=$!
   python3 "$RESULTS/tone.py" 480 30 >"$RESULTS/victim.txt" &
   local victim=$!
-  for ((i = 0; i < 100; i++)); do
-    (( $("$bin/outboard" clients | grep -c python3) == 2 )) && break
-    sleep 0.1
-  done
+  listed() { (( $("$bin/outboard" clients | grep -c python3) == $1 )); }
+  wait_until 10 "both clients in outboard clients" listed 2 || { "$bin/outboard" clients; return 1; }
   "$bin/outboard" clients | tee "$RESULTS/clients-before.txt"
   kill -KILL "$victim"
   wait "$victim" 2>/dev/null || true
-  sleep 1
+  wait_until 10 "the killed client to leave outboard clients" listed 1 || { "$bin/outboard" clients; return 1; }
   "$bin/outboard" clients | tee "$RESULTS/clients-after.txt"
   echo "victim=$victim survivor=$survivor" >"$RESULTS/pids.txt"
   wait "$survivor" || { echo "the surviving client failed"; return 1; }

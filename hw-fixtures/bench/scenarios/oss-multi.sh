@@ -19,12 +19,10 @@ guest() {
   "$bin/outboard" info --bind "$addr" >/dev/null || return 1
   "$bin/outboard-bench-tool" signal "$RESULTS/sent0.raw" --seconds 2 --seed 81
   "$bin/outboard-bench-tool" signal "$RESULTS/sent1.raw" --seconds 2 --seed 82
+  wait_usb 46f4:0002 1 || return 1
   start_serve_device --hw-volume max --period 4096 --periods 8 || return 1
-  local n i
-  for n in /dev/dsp0 /dev/dsp1 /dev/mixer0 /dev/mixer1 /dev/audio1 /dev/sndstat; do
-    for ((i = 0; i < 100; i++)); do [[ -c "$n" ]] && break; sleep 0.1; done
-    [[ -c "$n" ]] || { echo "$n is missing"; ls -l /dev/dsp* /dev/mixer*; return 1; }
-  done
+  wait_nodes 10 /dev/dsp0 /dev/dsp1 /dev/mixer0 /dev/mixer1 /dev/audio1 /dev/sndstat || return 1
+  local n
   cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
   oss_write /dev/dsp0 "$RESULTS/sent0.raw" >"$RESULTS/client0.txt" &
   p0=$!

@@ -14,7 +14,7 @@ guest() {
   local bin="$OUTBOARD_BIN_DIR"
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 11
   start_serve --period 4096 --periods 8
-  sleep 0.5
+  wait_nodes 10 /dev/audio /dev/sndstat || return 1
   stat -c '%A %U:%G %n' /dev/dsp /dev/audio /dev/mixer /dev/sndstat | tee "$RESULTS/nodes.txt"
   cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
   oss_write /dev/dsp "$RESULTS/sent.raw" | tee "$RESULTS/client.txt"

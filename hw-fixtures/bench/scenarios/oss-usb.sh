@@ -15,8 +15,9 @@ source "$BENCH_DIR/lib/outboard.sh"
 guest() {
   local bin="$OUTBOARD_BIN_DIR"
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 71
+  wait_usb 46f4:0002 1 || return 1
   start_serve_device usb --hw-volume max --period 4096 --periods 8 || return 1
-  sleep 0.5
+  wait_nodes 10 /dev/audio /dev/sndstat || return 1
   cat /dev/sndstat | tee "$RESULTS/sndstat.txt"
   oss_write /dev/dsp "$RESULTS/sent.raw" | tee "$RESULTS/client.txt"
   stop_serve

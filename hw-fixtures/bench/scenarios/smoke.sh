@@ -13,10 +13,6 @@ guest() {
   local summary="$RESULTS/smoke-summary.txt"
   : >"$summary"
   note() { echo "$*" | tee -a "$summary"; }
-  wait_for() { # seconds test...
-    local n=$(( $1 * 10 )); shift
-    until "$@"; do (( n-- > 0 )) || return 1; sleep 0.1; done
-  }
 
   note "kernel=$(uname -r)"
 
@@ -38,9 +34,9 @@ guest() {
   group="$(basename "$(readlink "$hda/iommu_group")")"
   note "hda_iommu_group_devices=$(ls "$hda/iommu_group/devices" | wc -l)"
   echo "8086 293e" >/sys/bus/pci/drivers/vfio-pci/new_id
-  wait_for 5 test -e "$hda/driver" || { note "error: HDA did not bind to vfio-pci"; return 1; }
+  wait_until 5 "the HDA to bind" test -e "$hda/driver" || { note "error: HDA did not bind to vfio-pci"; return 1; }
   note "hda_driver=$(basename "$(readlink "$hda/driver")")"
-  wait_for 5 test -c "/dev/vfio/$group" || { note "error: /dev/vfio/$group missing"; return 1; }
+  wait_until 5 "/dev/vfio/$group" test -c "/dev/vfio/$group" || { note "error: /dev/vfio/$group missing"; return 1; }
   note "vfio_group=$group"
   [[ -c /dev/vfio/vfio ]] && note "vfio_container=/dev/vfio/vfio"
 
@@ -49,20 +45,14 @@ guest() {
   note "cuse=$(stat -c '%t:%T' /dev/cuse)"
 
   # --- USB audio on xHCI, its usbfs node
-  local u usb=""
-  find_usb() {
-    for u in /sys/bus/usb/devices/*; do
-      [[ -f "$u/idVendor" ]] || continue
-      if [[ "$(<"$u/idVendor")" == 46f4 && "$(<"$u/idProduct")" == 0002 ]]; then usb="$u"; return 0; fi
-    done
-    return 1
-  }
-  wait_for 10 find_usb || { note "error: USB device 46f4:0002 not found"; return 1; }
+  local usb
+  wait_usb 46f4:0002 1 || { note "error: USB device 46f4:0002 not found"; return 1; }
+  usb="/sys/bus/usb/devices/${USB_PORTS[0]}"
   local node
   node="$(printf '/dev/bus/usb/%03d/%03d' "$(<"$usb/busnum")" "$(<"$usb/devnum")")"
   note "usb_device=$(basename "$usb")"
   note "usb_speed=$(<"$usb/speed")"
-  wait_for 5 test -c "$node" || { note "error: $node missing"; return 1; }
+  wait_until 5 "$node" test -c "$node" || { note "error: $node missing"; return 1; }
   note "usb_node=$node"
   python3 - "$node" <<'PY' | tee -a "$summary"
 import sys

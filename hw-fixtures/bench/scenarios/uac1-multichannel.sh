@@ -12,13 +12,11 @@ USB_COUNT=2
 TIMEOUT=300
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR" ports=() dev
-  for dev in /sys/bus/usb/devices/*; do
-    [[ -f "$dev/idVendor" && "$(<"$dev/idVendor")" == 46f4 ]] && ports+=("$(basename "$dev")")
-  done
-  (( ${#ports[@]} == 2 )) || { echo "expected 2 usb-audio devices, found: ${ports[*]}"; return 1; }
+  local bin="$OUTBOARD_BIN_DIR" ports=()
+  # The second device enumerates a moment after the first: wait for both.
   # QEMU numbers the ports in -device order: the first device writes usb-out.wav.
-  IFS=$'\n' read -r -d '' -a ports <<<"$(printf '%s\n' "${ports[@]}" | sort -V)" || true
+  wait_usb 46f4:0002 2 || return 1
+  ports=("${USB_PORTS[@]}")
   "$bin/outboard" info "usb:${ports[0]}" | tee "$RESULTS/info.txt"
   for ch in 6 8; do
     "$bin/outboard-bench-tool" signal "$RESULTS/sent$ch.wav" --seconds 1 --seed "$ch" --channels "$ch"

@@ -13,6 +13,7 @@ TIMEOUT=240
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR"
+  wait_usb 46f4:0002 1 || return 1
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.wav" --seconds 2 --seed 11
   "$bin/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds 2 --seed 11
   "$bin/outboard-bench-tool" signal "$RESULTS/cd.wav" --seconds 0.1 --seed 1 --rate 44100

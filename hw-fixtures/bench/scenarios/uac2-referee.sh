@@ -85,9 +85,7 @@ guest() {
     echo "aplay to a device unplugged under it succeeded"; return 1
   fi
   echo "aplay after the unplug: $(tail -n1 "$RESULTS/unplug-aplay.err")"
-  local i
-  for ((i = 0; i < 100; i++)); do [[ -e /sys/bus/usb/devices/$EMU_BUSID ]] || break; sleep 0.1; done
-  [[ ! -e /sys/bus/usb/devices/$EMU_BUSID ]] || { echo "usb $EMU_BUSID still there 10 s after the unplug"; return 1; }
+  wait_until 10 "usb $EMU_BUSID to leave the bus after the unplug" not test -e "/sys/bus/usb/devices/$EMU_BUSID" || return 1
   stop_emu
   cat "$RESULTS/unplug.out"
 
