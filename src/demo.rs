@@ -11,14 +11,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use outboard_fixtures::analysis::{channel, fit_tones};
-use outboard_fixtures::hda::emulated_hda;
-use outboard_fixtures::signal::from_le_bytes;
-use outboard_fixtures::wav::Wav;
+use outboard_emu::hda::emulated_hda;
 use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_hda::device::HdaDevice;
 use outboard_mixer::engine::Engine;
 use outboard_mixer::stream::StreamParams;
+use outboard_signal::analysis::{channel, fit_tones};
+use outboard_signal::signal::from_le_bytes;
+use outboard_signal::wav::Wav;
 
 use crate::args::Args;
 

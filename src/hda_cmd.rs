@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use outboard_fixtures::hda::emulated_hda;
-use outboard_fixtures::wav::Wav;
+use outboard_emu::hda::emulated_hda;
 use outboard_hal::pci::{sysfs as pci_sysfs, vfio::VfioPci, PciAddress, PciDevice};
 use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
 use outboard_hda::codec::paths::{plan, Plan};
@@ -14,6 +13,7 @@ use outboard_hda::codec::pin::parse_overrides;
 use outboard_hda::codec::pin::PinConfig;
 use outboard_hda::codec::{dump, Codec, WidgetKind};
 use outboard_hda::device::{HdaDevice, HdaOptions, PositionSource};
+use outboard_signal::wav::Wav;
 
 use crate::args::Args;
 use crate::pcm_io;
@@ -24,7 +24,7 @@ pub fn open_device(
     device: &str,
     bind: bool,
     options: &HdaOptions,
-) -> Result<(HdaDevice, Option<Arc<outboard_fixtures::hda::HdaEmulator>>), String> {
+) -> Result<(HdaDevice, Option<Arc<outboard_emu::hda::HdaEmulator>>), String> {
     if device == "emulated" {
         let hw = emulated_hda();
         hw.emu.start_clock();

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use outboard_fixtures::signal;
 use outboard_hal::pci::{config, sysfs as pci_sysfs, vfio::VfioPci, PciAddress, PciDevice};
 use outboard_hal::usb::{
     descriptors, request_type, sysfs as usb_sysfs, usbfs::UsbfsDevice, ControlSetup, Transfer, UsbDevice, UsbId,
@@ -20,6 +19,7 @@ use outboard_hda::codec::{read_codec, WidgetKind};
 use outboard_hda::stream::{Stream, StreamConfig};
 use outboard_hda::verb::{Verb, SET_CHANNEL_STREAMID, SET_CONVERTER_FORMAT};
 use outboard_hda::Controller;
+use outboard_signal::signal;
 
 use crate::args::{parse_u8, Args};
 

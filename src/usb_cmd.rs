@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use outboard_fixtures::wav::Wav;
 use outboard_hal::pcm::{Direction, PcmStream, SampleFormat};
 use outboard_hal::usb::{sysfs as usb_sysfs, usbfs::UsbfsDevice, UsbDevice, UsbId};
+use outboard_signal::wav::Wav;
 use outboard_uac::device::StreamRequest;
 use outboard_uac::quirks;
 use outboard_uac::stream::StreamStats;

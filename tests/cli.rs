@@ -2,9 +2,9 @@
 
 use std::process::Command;
 
-use outboard_fixtures::analysis::{channel, fit_tones};
-use outboard_fixtures::signal::from_le_bytes;
-use outboard_fixtures::wav::Wav;
+use outboard_signal::analysis::{channel, fit_tones};
+use outboard_signal::signal::from_le_bytes;
+use outboard_signal::wav::Wav;
 
 fn outboard(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_outboard")).args(args).output().unwrap();

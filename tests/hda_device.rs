@@ -4,15 +4,15 @@
 
 use std::time::Duration;
 
-use outboard_fixtures::hda::model::ModelCodec;
-use outboard_fixtures::hda::{emulated_hda, emulated_hda_from_dump, emulated_hda_irqs, Faults};
-use outboard_fixtures::signal;
+use outboard_emu::hda::model::ModelCodec;
+use outboard_emu::hda::{emulated_hda, emulated_hda_from_dump, emulated_hda_irqs, Faults};
 use outboard_hal::irq::IrqKind;
 use outboard_hal::mmio::{MmioHandler, Width};
 use outboard_hal::pcm::{Direction, PcmConfig, PcmStream, SampleFormat};
 use outboard_hda::codec::paths::OutputRole;
 use outboard_hda::codec::pin::parse_overrides;
 use outboard_hda::device::{HdaDevice, HdaOptions, PositionSource};
+use outboard_signal::signal;
 
 const ALC269_EEEPC: &str = "alc269-asus-eeepc-1000";
 
@@ -22,7 +22,7 @@ fn cfg() -> PcmConfig {
 
 /// Play one ring's worth through `dev` in real time (the emulator's clock
 /// thread runs the link) and return what reached the codec.
-fn play_one_ring(dev: &HdaDevice, emu: &outboard_fixtures::hda::HdaEmulator) -> (Vec<u8>, Vec<u8>) {
+fn play_one_ring(dev: &HdaDevice, emu: &outboard_emu::hda::HdaEmulator) -> (Vec<u8>, Vec<u8>) {
     let mut pcm = dev.open_pcm(Direction::Playback, cfg()).unwrap();
     let bytes = cfg().buffer_frames() * cfg().frame_bytes();
     let data = signal::to_le_bytes(&signal::test_signal(bytes / 4, 2, 4));

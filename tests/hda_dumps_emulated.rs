@@ -6,13 +6,13 @@
 
 use std::path::PathBuf;
 
-use outboard_fixtures::hda::emulated_hda_from_dump;
-use outboard_fixtures::hda::model::ModelCodec;
-use outboard_fixtures::signal;
+use outboard_emu::hda::emulated_hda_from_dump;
+use outboard_emu::hda::model::ModelCodec;
 use outboard_hal::pcm::{Direction, PcmConfig, PcmStream, SampleFormat};
 use outboard_hda::codec::paths::OutputRole;
 use outboard_hda::codec::WidgetKind;
 use outboard_hda::device::HdaDevice;
+use outboard_signal::signal;
 
 fn dumps_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/hw-fixtures/hda-codecs")

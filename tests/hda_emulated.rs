@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use outboard_fixtures::hda::codec::DuplexCodec;
-use outboard_fixtures::hda::{emulated_hda, Faults};
-use outboard_fixtures::signal;
+use outboard_emu::hda::codec::DuplexCodec;
+use outboard_emu::hda::{emulated_hda, Faults};
 use outboard_hda::codec::{read_codec, WidgetKind};
 use outboard_hda::stream::{Stream, StreamConfig};
 use outboard_hda::verb::{Verb, SET_CHANNEL_STREAMID, SET_CONVERTER_FORMAT};
 use outboard_hda::{Controller, Error};
+use outboard_signal::signal;
 
 fn config() -> StreamConfig {
     StreamConfig { rate: 48_000, bits: 16, channels: 2, period_bytes: 1024, periods: 4 }

@@ -14,11 +14,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use outboard_cuse::{Handler, Request};
-use outboard_fixtures::hda::emulated_hda_from_dump;
-use outboard_fixtures::hda::model::{ModelCodec, NodeState};
-use outboard_fixtures::hda::EmulatedHda;
-use outboard_fixtures::usb::descriptors::qemu_usb_audio;
-use outboard_fixtures::usb::uac2::{Uac2Device, Uac2Options};
+use outboard_emu::hda::emulated_hda_from_dump;
+use outboard_emu::hda::model::{ModelCodec, NodeState};
+use outboard_emu::hda::EmulatedHda;
+use outboard_emu::usb::descriptors::qemu_usb_audio;
+use outboard_emu::usb::uac2::{Uac2Device, Uac2Options};
 use outboard_hal::usb::mem::{MemUsb, UsbFunction};
 use outboard_hal::usb::{ControlSetup, IsoPacketResult, Speed, Transfer, TransferStatus, UsbDevice};
 use outboard_hda::device::HdaDevice;

@@ -17,10 +17,11 @@
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use outboard_cuse::abi::{bytes, Pod};
+use outboard_cuse::abi::bytes;
 use outboard_cuse::Errno;
 use outboard_mixer::engine::Engine;
 use outboard_mixer::pcm::PcmConfig;
+use zerocopy::{Immutable, IntoBytes};
 
 use crate::mixer::{SOUND_MIXER_INFO, SOUND_VERSION};
 use crate::oss4::*;
@@ -305,7 +306,7 @@ impl OssSystem {
     /// Answer an info ioctl made on `asker`'s node; `None` when `cmd` is not
     /// one of them.
     pub fn ioctl(&self, asker: Asker, cmd: u32, input: &[u8]) -> Option<Result<(i32, Vec<u8>), Errno>> {
-        fn out<T: Pod>(v: T) -> Result<(i32, Vec<u8>), Errno> {
+        fn out<T: IntoBytes + Immutable>(v: T) -> Result<(i32, Vec<u8>), Errno> {
             Ok((0, bytes(&v).to_vec()))
         }
         // The mixer a `-1` means from this node.

@@ -13,7 +13,7 @@
 //! and are not served. Everything else is `int`s and `char` arrays: the same
 //! for every caller.
 
-use outboard_cuse::abi::Pod;
+use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
 /// `OSS_LONGNAME_SIZE`, `OSS_LABEL_SIZE`, `OSS_DEVNODE_SIZE`,
 /// `OSS_DEVNAME_SIZE`, `OSS_CMD_SIZE`, `OSS_ID_SIZE`, `OSS_HANDLE_SIZE`.
@@ -30,7 +30,7 @@ pub const MAX_SAMPLE_RATES: usize = 20;
 /// `oss_sysinfo`: SNDCTL_SYSINFO's answer.
 #[doc(alias = "oss_sysinfo")]
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OssSysinfo {
     pub product: [u8; 32],
     pub version: [u8; 32],
@@ -55,7 +55,7 @@ pub struct OssSysinfo {
 /// SNDCTL_ENGINEINFO's argument and answer.
 #[doc(alias = "oss_audioinfo")]
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OssAudioinfo {
     /// The device asked for (-1: the device of this file descriptor).
     pub dev: i32,
@@ -99,7 +99,7 @@ pub struct OssAudioinfo {
 /// `oss_card_info`: SNDCTL_CARDINFO's argument and answer.
 #[doc(alias = "oss_card_info")]
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OssCardInfo {
     pub card: i32,
     pub shortname: [u8; 16],
@@ -114,7 +114,7 @@ pub struct OssCardInfo {
 /// `oss_mixerinfo`: SNDCTL_MIXERINFO's argument and answer.
 #[doc(alias = "oss_mixerinfo")]
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OssMixerinfo {
     /// The mixer asked for (-1: the mixer of this file descriptor).
     pub dev: i32,
@@ -140,7 +140,7 @@ pub struct OssMixerinfo {
 /// `mixer_info`: OSS 3's SOUND_MIXER_INFO.
 #[doc(alias = "mixer_info")]
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct MixerInfo {
     pub id: [u8; 16],
     pub name: [u8; 32],
@@ -152,7 +152,7 @@ pub struct MixerInfo {
 /// SNDCTL_DSP_CURRENT_OPTR / CURRENT_IPTR.
 #[doc(alias = "oss_count_t")]
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OssCount {
     /// Frames played (or recorded) so far.
     pub samples: i64,
@@ -166,7 +166,7 @@ pub struct OssCount {
 /// `oss_count_t` as an i386 caller lays it out: its `long long` aligned to
 /// 4, so no tail padding.
 #[repr(C, packed(4))]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OssCount32 {
     pub samples: i64,
     pub fifo_samples: i32,
@@ -176,7 +176,7 @@ pub struct OssCount32 {
 /// `audio_errinfo` as OSS 4.1 declares it (all `int`s): SNDCTL_DSP_GETERROR.
 #[doc(alias = "audio_errinfo")]
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct AudioErrinfo {
     pub play_underruns: i32,
     pub rec_overruns: i32,
@@ -195,7 +195,7 @@ pub struct AudioErrinfo {
 /// 4.x ones), as a 64-bit caller lays it out. For 32-bit callers a `long` is
 /// an `int`, and the layout is [`AudioErrinfo`]'s.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct AudioErrinfoLong {
     pub play_underruns: i32,
     pub rec_overruns: i32,
@@ -210,21 +210,18 @@ pub struct AudioErrinfoLong {
     pub filler: [i32; 16],
 }
 
-macro_rules! zeroed_pod {
+/// `Default` for the structs above: all zeros (their arrays are too long for
+/// a derived `Default`).
+macro_rules! zeroed_default {
     ($($t:ty),*) => {$(
         impl Default for $t {
             fn default() -> Self {
-                // SAFETY: a repr(C) struct of integers and integer arrays:
-                // all zero bytes is a valid value.
-                unsafe { std::mem::zeroed() }
+                Self::new_zeroed()
             }
         }
-        // SAFETY: repr(C), integer fields only, no padding (the layout
-        // tests check that the fields add up to the size).
-        unsafe impl Pod for $t {}
     )*};
 }
-zeroed_pod!(
+zeroed_default!(
     OssSysinfo,
     OssAudioinfo,
     OssCardInfo,

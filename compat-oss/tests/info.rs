@@ -46,7 +46,7 @@ fn nodes(capture: bool) -> (Dsp, Dsp, Mixer) {
 }
 
 /// An `_IOWR` info ioctl with `dev` in its first field, as a program sends it.
-fn ask<T: outboard_cuse::abi::Pod>(h: &dyn Handler, fh: u64, cmd: u32, dev: i32) -> Result<T, i32> {
+fn ask<T: zerocopy::FromBytes>(h: &dyn Handler, fh: u64, cmd: u32, dev: i32) -> Result<T, i32> {
     let mut arg = vec![0u8; arg_size(cmd)];
     arg[..4].copy_from_slice(&dev.to_le_bytes());
     let (rc, out) = h.ioctl(&REQ, fh, cmd, &arg)?;

@@ -1,6 +1,14 @@
 //! The FUSE/CUSE kernel ABI (include/uapi/linux/fuse.h, fs/fuse/cuse.c):
 //! the structs, defined once with their layouts pinned by tests against the
 //! header's sizes. No crate in the tree carries them.
+//!
+//! Every struct here (and every kernel struct in the crates above this one)
+//! derives zerocopy's `FromBytes`, `IntoBytes`, `Immutable` and
+//! `KnownLayout`: the derives check at compile time that any bytes are a
+//! valid value and that there is no padding, so reading and writing them is
+//! safe code.
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// FUSE_KERNEL_VERSION.
 pub const KERNEL_VERSION: u32 = 7;
@@ -47,7 +55,7 @@ pub const FOPEN_DIRECT_IO: u32 = 1 << 0;
 pub const FOPEN_NONSEEKABLE: u32 = 1 << 2;
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct InHeader {
     pub len: u32,
     pub opcode: u32,
@@ -61,7 +69,7 @@ pub struct InHeader {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OutHeader {
     pub len: u32,
     pub error: i32,
@@ -69,7 +77,7 @@ pub struct OutHeader {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct CuseInitIn {
     pub major: u32,
     pub minor: u32,
@@ -78,7 +86,7 @@ pub struct CuseInitIn {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct CuseInitOut {
     pub major: u32,
     pub minor: u32,
@@ -92,14 +100,14 @@ pub struct CuseInitOut {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OpenIn {
     pub flags: u32,
     pub open_flags: u32,
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OpenOut {
     pub fh: u64,
     pub open_flags: u32,
@@ -108,7 +116,7 @@ pub struct OpenOut {
 
 /// fuse_read_in and fuse_write_in share this layout.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct ReadWriteIn {
     pub fh: u64,
     pub offset: u64,
@@ -121,14 +129,14 @@ pub struct ReadWriteIn {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct WriteOut {
     pub size: u32,
     pub padding: u32,
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct ReleaseIn {
     pub fh: u64,
     pub flags: u32,
@@ -137,7 +145,7 @@ pub struct ReleaseIn {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct IoctlIn {
     pub fh: u64,
     pub flags: u32,
@@ -148,7 +156,7 @@ pub struct IoctlIn {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct IoctlOut {
     pub result: i32,
     pub flags: u32,
@@ -157,14 +165,14 @@ pub struct IoctlOut {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct IoctlIovec {
     pub base: u64,
     pub len: u64,
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct PollIn {
     pub fh: u64,
     pub kh: u64,
@@ -173,79 +181,32 @@ pub struct PollIn {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct PollOut {
     pub revents: u32,
     pub padding: u32,
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct PollWakeupOut {
     pub kh: u64,
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct InterruptIn {
     pub unique: u64,
 }
 
-/// Plain-old-data structs of this module: any bytes are a valid value.
-///
-/// # Safety
-/// Implementors must be `repr(C)` structs of integer fields (and arrays of
-/// them) with no padding the compiler could rely on.
-pub unsafe trait Pod: Copy + Default {}
-// SAFETY: all of these are repr(C) structs of integers (checked by the layout tests).
-unsafe impl Pod for InHeader {}
-// SAFETY: as above.
-unsafe impl Pod for OutHeader {}
-// SAFETY: as above.
-unsafe impl Pod for CuseInitIn {}
-// SAFETY: as above.
-unsafe impl Pod for CuseInitOut {}
-// SAFETY: as above.
-unsafe impl Pod for OpenIn {}
-// SAFETY: as above.
-unsafe impl Pod for OpenOut {}
-// SAFETY: as above.
-unsafe impl Pod for ReadWriteIn {}
-// SAFETY: as above.
-unsafe impl Pod for WriteOut {}
-// SAFETY: as above.
-unsafe impl Pod for ReleaseIn {}
-// SAFETY: as above.
-unsafe impl Pod for IoctlIn {}
-// SAFETY: as above.
-unsafe impl Pod for IoctlOut {}
-// SAFETY: as above.
-unsafe impl Pod for IoctlIovec {}
-// SAFETY: as above.
-unsafe impl Pod for PollIn {}
-// SAFETY: as above.
-unsafe impl Pod for PollOut {}
-// SAFETY: as above.
-unsafe impl Pod for InterruptIn {}
-// SAFETY: as above.
-unsafe impl Pod for PollWakeupOut {}
-
 /// Read a struct from the front of `bytes`, if there are enough.
-pub fn read<T: Pod>(bytes: &[u8]) -> Option<T> {
-    if bytes.len() < std::mem::size_of::<T>() {
-        return None;
-    }
-    let mut v = T::default();
-    // SAFETY: T is Pod (any bytes are valid) and `bytes` holds at least
-    // size_of::<T>() bytes; the copy is bytewise, so alignment does not matter.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&mut v as *mut T).cast::<u8>(), std::mem::size_of::<T>()) };
-    Some(v)
+pub fn read<T: FromBytes>(bytes: &[u8]) -> Option<T> {
+    T::read_from_prefix(bytes).ok().map(|(v, _)| v)
 }
 
 /// The bytes of a struct.
-pub fn bytes<T: Pod>(v: &T) -> &[u8] {
-    // SAFETY: T is Pod with no padding; the slice covers exactly the value.
-    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
+pub fn bytes<T: IntoBytes + Immutable>(v: &T) -> &[u8] {
+    v.as_bytes()
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ fn seqpacket_pair() -> (File, File) {
     unsafe { (File::from(OwnedFd::from_raw_fd(fds[0])), File::from(OwnedFd::from_raw_fd(fds[1]))) }
 }
 
-fn message<T: Pod>(opcode: u32, unique: u64, body: &T, extra: &[u8]) -> Vec<u8> {
+fn message<T: zerocopy::IntoBytes + zerocopy::Immutable>(opcode: u32, unique: u64, body: &T, extra: &[u8]) -> Vec<u8> {
     let len = 40 + std::mem::size_of::<T>() + extra.len();
     let h = InHeader { len: len as u32, opcode, unique, nodeid: 1, uid: 0, gid: 0, pid: 99, ..InHeader::default() };
     [bytes(&h), bytes(body), extra].concat()

@@ -18,7 +18,7 @@
 //!
 //! Drivers (`outboard-hda`, `outboard-uac`) and the mixer depend on this crate;
 //! this crate depends on none of them. Emulated hardware lives in
-//! `outboard-fixtures` and plugs into the in-memory backends.
+//! `outboard-emu` and plugs into the in-memory backends.
 
 pub mod dma;
 pub mod error;

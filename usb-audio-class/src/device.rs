@@ -71,6 +71,7 @@ pub struct UacDevice {
     model: DeviceModel,
     quirks: Quirks,
     claimed: Mutex<Vec<u8>>,
+    mixer: crate::mixer::MixerState,
 }
 
 impl std::fmt::Debug for UacDevice {
@@ -87,57 +88,42 @@ impl UacDevice {
     /// Parse the device's descriptors, look up its quirks, claim its control
     /// interface and (UAC2) ask its clocks which rates they offer.
     pub fn open(dev: Arc<dyn UsbDevice>, overrides: &[QuirkOverride]) -> Result<UacDevice> {
-        let mut model = crate::parse::parse_device(dev.descriptors(), dev.speed(), dev.name())?;
-        let quirks = quirks::lookup(model.id, overrides);
+        // The model is built here, once: parsed, its implicit-feedback links
+        // set as the quirks say, then (UAC2) each alt's rates asked of its clock.
+        let (mut model, quirks) = crate::parse::parse_device_with(dev.descriptors(), dev.speed(), dev.name(), |id| {
+            quirks::lookup(id, overrides)
+        })?;
         if quirks != Quirks::default() {
             log::info!("{}: quirks {quirks}", dev.name());
         }
         dev.claim_interface(model.control_interface)?;
+        if model.version == UacVersion::V2 {
+            let rates: Vec<Vec<Rates>> = model
+                .streams
+                .iter()
+                .map(|s| s.alts.iter().map(|alt| clock_rates_for(dev.as_ref(), &model, alt)).collect())
+                .collect();
+            for (s, rates) in model.streams.iter_mut().zip(rates) {
+                for (alt, r) in s.alts.iter_mut().zip(rates) {
+                    alt.rates = r;
+                }
+            }
+        }
         let demux = Demux::new(Arc::clone(&dev));
-        if quirks.contains(Quirks::GENERIC_IMPLICIT_FB) {
-            model.link_implicit_feedback(true);
-        }
-        if quirks.contains(Quirks::SKIP_IMPLICIT_FB) {
-            model.streams.iter_mut().flat_map(|s| s.alts.iter_mut()).for_each(|a| a.implicit = None);
-        }
-        let mut uac = UacDevice {
+        let control_interface = model.control_interface;
+        Ok(UacDevice {
             dev,
             demux,
             implicit: Mutex::new(HashMap::new()),
-            model: model.clone(),
+            model,
             quirks,
-            claimed: Mutex::new(vec![model.control_interface]),
-        };
-        if model.version == UacVersion::V2 {
-            for s in &mut model.streams {
-                for alt in &mut s.alts {
-                    alt.rates = uac.clock_rates_for(alt);
-                }
-            }
-        }
-        uac.model = model;
-        Ok(uac)
+            claimed: Mutex::new(vec![control_interface]),
+            mixer: Default::default(),
+        })
     }
 
-    fn clock_rates_for(&self, alt: &AltSetting) -> Rates {
-        let Some(clock) = self.model.clock_source_of(alt.terminal) else {
-            log::warn!(
-                "{}: terminal {} has no clock source; its alt setting is unusable",
-                self.dev.name(),
-                alt.terminal
-            );
-            return Rates::Discrete(Vec::new());
-        };
-        match controls::clock_rates(self.dev.as_ref(), &self.model, clock) {
-            Ok(r) => r,
-            Err(e) => {
-                log::info!("{}: clock {clock} gave no rate range ({e}); using its current rate", self.dev.name());
-                match controls::clock_rate(self.dev.as_ref(), &self.model, clock) {
-                    Ok(r) if r > 0 => Rates::Discrete(vec![r]),
-                    _ => Rates::Discrete(Vec::new()),
-                }
-            }
-        }
+    pub(crate) fn mixer_state(&self) -> &crate::mixer::MixerState {
+        &self.mixer
     }
 
     pub fn model(&self) -> &DeviceModel {
@@ -545,6 +531,24 @@ impl Drop for UacDevice {
     fn drop(&mut self) {
         for i in self.claimed.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             let _ = self.dev.release_interface(i);
+        }
+    }
+}
+
+/// The rates a UAC2 alt setting's clock offers (its RANGE, else its current rate).
+fn clock_rates_for(dev: &dyn UsbDevice, model: &DeviceModel, alt: &AltSetting) -> Rates {
+    let Some(clock) = model.clock_source_of(alt.terminal) else {
+        log::warn!("{}: terminal {} has no clock source; its alt setting is unusable", dev.name(), alt.terminal);
+        return Rates::Discrete(Vec::new());
+    };
+    match controls::clock_rates(dev, model, clock) {
+        Ok(r) => r,
+        Err(e) => {
+            log::info!("{}: clock {clock} gave no rate range ({e}); using its current rate", dev.name());
+            match controls::clock_rate(dev, model, clock) {
+                Ok(r) if r > 0 => Rates::Discrete(vec![r]),
+                _ => Rates::Discrete(Vec::new()),
+            }
         }
     }
 }

@@ -17,12 +17,16 @@
 //!   devices as it drives HDA.
 //! - [`quirks`]: a table of per-device flags, as data.
 //! - [`device`]: opening a device, choosing an alt setting, claiming interfaces.
+//! - [`mixer`]: the controls a mixer node shows (output volume, capture gain,
+//!   capture sources), in the same shape as `outboard-hda`'s.
+//! - [`report`]: the device model and what the driver uses, as text.
 //!
 //! Depends on `outboard-hal` only: never on the mixer or another driver.
 
 pub mod controls;
 pub mod demux;
 pub mod device;
+pub mod mixer;
 pub mod model;
 pub mod packets;
 pub mod parse;

@@ -377,8 +377,9 @@ impl DeviceModel {
     /// Give every asynchronous playback alt setting without a feedback
     /// endpoint its implicit-feedback source: a capture endpoint marked as
     /// implicit feedback data (usage 2), or, when `generic` (the
-    /// `generic_implicit_fb` quirk), any asynchronous capture endpoint.
-    pub fn link_implicit_feedback(&mut self, generic: bool) {
+    /// `generic_implicit_fb` quirk), any asynchronous capture endpoint; with
+    /// `skip` (the `skip_implicit_fb` quirk), none.
+    pub fn link_implicit_feedback(&mut self, generic: bool, skip: bool) {
         let captures: Vec<AltSetting> = self.streams(Direction::Capture).flat_map(|s| s.alts.iter().cloned()).collect();
         let source = captures
             .iter()
@@ -392,8 +393,11 @@ impl DeviceModel {
             });
         for s in self.streams.iter_mut().filter(|s| s.direction == Direction::Playback) {
             for a in &mut s.alts {
-                a.implicit =
-                    if a.endpoint.sync == SyncType::Async && a.feedback.is_none() { source.clone() } else { None };
+                a.implicit = if !skip && a.endpoint.sync == SyncType::Async && a.feedback.is_none() {
+                    source.clone()
+                } else {
+                    None
+                };
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::model::{
     AltSetting, DeviceModel, Entity, EntityKind, IsoEndpoint, Rates, StreamingInterface, SyncType, TerminalType,
     UacVersion,
 };
+use crate::quirks::Quirks;
 use crate::{Error, Result};
 
 /// bInterfaceClass of audio interfaces.
@@ -81,8 +82,29 @@ fn class_specific<'a>(descs: &[&'a [u8]], subtype: u8) -> Option<Desc<'a>> {
 }
 
 /// Build the model of the first audio function in `raw` (usbfs's descriptor
-/// blob: device descriptor, then configurations).
+/// blob: device descriptor, then configurations), with no quirks.
 pub fn parse_device(raw: &[u8], speed: Speed, device: &str) -> Result<DeviceModel> {
+    parse_device_with(raw, speed, device, |_| Quirks::default()).map(|(model, _)| model)
+}
+
+/// The same, with the quirks `quirks_for` gives for the device's id: the
+/// model's implicit-feedback links are made once, as those quirks say.
+pub fn parse_device_with(
+    raw: &[u8],
+    speed: Speed,
+    device: &str,
+    quirks_for: impl FnOnce(UsbId) -> Quirks,
+) -> Result<(DeviceModel, Quirks)> {
+    let mut model = parse_unlinked(raw, speed, device)?;
+    let quirks = quirks_for(model.id);
+    model.link_implicit_feedback(
+        quirks.contains(Quirks::GENERIC_IMPLICIT_FB),
+        quirks.contains(Quirks::SKIP_IMPLICIT_FB),
+    );
+    Ok((model, quirks))
+}
+
+fn parse_unlinked(raw: &[u8], speed: Speed, device: &str) -> Result<DeviceModel> {
     let dev = descriptors::DeviceDescriptor::parse(raw)
         .ok_or_else(|| Error::NotAudio { device: device.into(), why: "no valid device descriptor".into() })?;
     let id = UsbId { vendor: dev.vendor, product: dev.product };
@@ -173,7 +195,7 @@ pub fn parse_configuration(config: &Configuration<'_>, id: UsbId, speed: Speed, 
             }),
         }
     }
-    let mut model = DeviceModel {
+    Ok(DeviceModel {
         id,
         speed,
         version,
@@ -182,9 +204,7 @@ pub fn parse_configuration(config: &Configuration<'_>, id: UsbId, speed: Speed, 
         entities,
         streams,
         skipped,
-    };
-    model.link_implicit_feedback(false);
-    Ok(model)
+    })
 }
 
 fn parse_entity(d: Desc<'_>, version: UacVersion, device: &str) -> Option<Entity> {

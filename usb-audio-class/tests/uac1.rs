@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use outboard_fixtures::usb::descriptors::qemu_usb_audio;
+use outboard_emu::usb::descriptors::qemu_usb_audio;
 use outboard_hal::pcm::{Direction, PcmState, PcmStream, SampleFormat};
 use outboard_hal::usb::mem::{MemUsb, UsbFunction};
 use outboard_hal::usb::{ControlSetup, IsoPacketResult, Speed, Transfer, TransferStatus, UsbDevice};
@@ -291,7 +291,7 @@ fn malformed_descriptors_never_panic_the_parser() {
 
 #[test]
 fn linux_f_uac1_gadget_parses_both_directions() {
-    let raw = outboard_fixtures::usb::descriptors::f_uac1();
+    let raw = outboard_emu::usb::descriptors::f_uac1();
     let m = parse_device(&raw, Speed::High, "g_audio").unwrap();
     assert_eq!(m.version, UacVersion::V1);
     let play = m.streams(Direction::Playback).next().expect("host playback (OUT)");

@@ -1,12 +1,12 @@
-//! The UAC2 driver against the emulated f_uac2-shaped device in hw-fixtures:
+//! The UAC2 driver against the emulated f_uac2-shaped device in outboard-emu:
 //! clock-source rates, asynchronous playback following the feedback
 //! endpoint, and capture, all through the ordinary UsbDevice interface.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use outboard_fixtures::usb::descriptors::f_uac2;
-use outboard_fixtures::usb::uac2::{Uac2Control, Uac2Device, Uac2Options};
+use outboard_emu::usb::descriptors::f_uac2;
+use outboard_emu::usb::uac2::{Uac2Control, Uac2Device, Uac2Options};
 use outboard_hal::pcm::{Direction, PcmStream, SampleFormat};
 use outboard_hal::usb::mem::MemUsb;
 use outboard_hal::usb::{Speed, UsbDevice};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use outboard_fixtures::usb::descriptors::Uac2Layout;
-use outboard_fixtures::usb::uac2::{Uac2Control, Uac2Device, Uac2Options};
+use outboard_emu::usb::descriptors::Uac2Layout;
+use outboard_emu::usb::uac2::{Uac2Control, Uac2Device, Uac2Options};
 use outboard_hal::usb::mem::MemUsb;
 use outboard_hal::usb::request_type::{CLASS, DEVICE, DIR_IN, DIR_OUT, ENDPOINT, INTERFACE, STANDARD, VENDOR};
 use outboard_hal::usb::{Completion, ControlSetup, Speed, Transfer, TransferStatus, UsbDevice};

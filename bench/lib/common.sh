@@ -3,7 +3,7 @@
 # Sourced by run, setup and lib/mkinitramfs (bash, set -euo pipefail already on).
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-REPO="$(cd "$BENCH_DIR/../.." && pwd -P)"
+REPO="$(cd "$BENCH_DIR/.." && pwd -P)"
 BENCH_CACHE="${OUTBOARD_BENCH_CACHE:-/var/cache/outboard-bench}"
 export DEBIAN_FRONTEND=noninteractive
 
@@ -56,11 +56,11 @@ bench_resolve_kernel() {
   if [[ -z "$k" || -z "$m" ]]; then
     local cur="$BENCH_CACHE/kernel/current"
     if [[ -z "$k" ]]; then
-      [[ -f "$cur/vmlinuz" ]] || die "no default kernel in $cur (run hw-fixtures/bench/setup)"
+      [[ -f "$cur/vmlinuz" ]] || die "no default kernel in $cur (run bench/setup)"
       k="$cur/vmlinuz"
     fi
     if [[ -z "$m" ]]; then
-      [[ -d "$cur/modules" ]] || die "no default modules in $cur (run hw-fixtures/bench/setup)"
+      [[ -d "$cur/modules" ]] || die "no default modules in $cur (run bench/setup)"
       m="$cur/modules"
     fi
   fi

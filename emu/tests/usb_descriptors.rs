@@ -1,7 +1,7 @@
 //! The recorded descriptor sets parse with the hal's parser, add up, and say
 //! what the QEMU and Linux sources say.
 
-use outboard_fixtures::usb::descriptors::{f_uac1, f_uac2, qemu_usb_audio, Uac2Config, Uac2Stream};
+use outboard_emu::usb::descriptors::{f_uac1, f_uac2, qemu_usb_audio, Uac2Config, Uac2Stream};
 use outboard_hal::usb::descriptors::{configurations, kind, walk, Configuration, DeviceDescriptor};
 use outboard_hal::usb::Speed;
 

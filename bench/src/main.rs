@@ -35,8 +35,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use outboard_fixtures::signal::{find_exact, from_le_bytes, Match};
-use outboard_fixtures::wav::Wav;
+use outboard_signal::signal::{find_exact, from_le_bytes, Match};
+use outboard_signal::wav::Wav;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -146,8 +146,8 @@ fn run(args: &[String]) -> Result<(), String> {
             let (from, to) = (first + (last - first) / 4, last - (last - first) / 4);
             let mut ok = true;
             for c in 0..channels {
-                let x = outboard_fixtures::analysis::channel(&all[from * channels..to * channels], channels, c);
-                let (amps, residual) = outboard_fixtures::analysis::fit_tones(&x, rate, &freqs);
+                let x = outboard_signal::analysis::channel(&all[from * channels..to * channels], channels, c);
+                let (amps, residual) = outboard_signal::analysis::fit_tones(&x, rate, &freqs);
                 for ((f, a), want) in freqs.iter().zip(&amps).zip(&levels) {
                     let db = 20.0 * a.log10();
                     let good = (db - want).abs() < 0.2;
@@ -189,7 +189,7 @@ fn run(args: &[String]) -> Result<(), String> {
                     std::iter::repeat_n(v, channels)
                 })
                 .collect();
-            let data = outboard_fixtures::signal::to_le_bytes(&samples);
+            let data = outboard_signal::signal::to_le_bytes(&samples);
             if out.ends_with(".wav") {
                 Wav { channels: channels as u16, rate: rate as u32, bits: 16, data }
                     .write(Path::new(out))
@@ -227,8 +227,8 @@ fn run(args: &[String]) -> Result<(), String> {
             let at = |n: usize| (start + n) as f64 / f64::from(rate);
             let mut ok = true;
             for c in 0..channels {
-                let x = outboard_fixtures::analysis::channel(&all[start * channels..end * channels], channels, c);
-                let t = outboard_fixtures::analysis::track_tone(&x, rate, freq, block)
+                let x = outboard_signal::analysis::channel(&all[start * channels..end * channels], channels, c);
+                let t = outboard_signal::analysis::track_tone(&x, rate, freq, block)
                     .ok_or(format!("{rec}: too short to follow"))?;
                 let off = (t.freq / freq - 1.0) * 1e6;
                 let (lo, hi) = (20.0 * t.amplitude.0.log10(), 20.0 * t.amplitude.1.log10());
@@ -277,7 +277,7 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             let channels = channels as u16;
             let data =
-                outboard_fixtures::signal::to_le_bytes(&outboard_fixtures::signal::test_signal(frames, channels, seed));
+                outboard_signal::signal::to_le_bytes(&outboard_signal::signal::test_signal(frames, channels, seed));
             let rate = opt("--rate", 48_000.0)? as u32;
             if out.ends_with(".wav") {
                 Wav { channels, rate, bits: 16, data }.write(Path::new(out)).map_err(|e| e.to_string())

@@ -2,7 +2,7 @@
 //! run by `scripts/fuzz-uac`) from the recorded and emulated devices here:
 //!
 //! ```text
-//! cargo run -p outboard-fixtures --example fuzz_seeds -- <corpus dir>
+//! cargo run -p outboard-emu --example fuzz_seeds -- <corpus dir>
 //! ```
 //!
 //! `<corpus dir>/descriptors/`: the whole descriptor blob of QEMU's usb-audio
@@ -17,8 +17,8 @@
 
 use std::path::{Path, PathBuf};
 
-use outboard_fixtures::usb::descriptors::{f_uac1, f_uac2, qemu_usb_audio};
-use outboard_fixtures::usb::uac2::{feedback_value, Uac2Options};
+use outboard_emu::usb::descriptors::{f_uac1, f_uac2, qemu_usb_audio};
+use outboard_emu::usb::uac2::{feedback_value, Uac2Options};
 use outboard_hal::usb::Speed;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {

@@ -1,4 +1,4 @@
-# uac2-referee: the emulated UAC2 device (hw-fixtures usb::uac2, f_uac2's
+# uac2-referee: the emulated UAC2 device (outboard-emu usb::uac2, f_uac2's
 # descriptors) proves itself against Linux's own snd-usb-audio before it
 # judges our driver. outboard-usb-emu plugs it into the guest through
 # vhci-hcd (USB/IP over a socketpair, served in the guest); snd-usb-audio

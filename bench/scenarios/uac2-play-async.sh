@@ -1,5 +1,5 @@
 # uac2-play-async: `outboard play` drives the emulated high-speed UAC2 device
-# (f_uac2's descriptors; hw-fixtures usb::uac2 served over USB/IP through
+# (f_uac2's descriptors; outboard-emu usb::uac2 served over USB/IP through
 # vhci-hcd, as in uac2-referee, which proves the emulator against Linux's own
 # driver) with the UAC driver alone, snd-usb-audio not loaded. The device's
 # clock runs at 47900, 48000 and 48100 Hz and says so through its feedback

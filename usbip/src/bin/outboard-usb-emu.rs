@@ -6,7 +6,7 @@
 //!                       [--hs-interval 0-4] [--capture FILE.raw] [--record FILE.raw]
 //!                       [--seconds N] [--unplug-after SECS] [--stats FILE]
 //! ```
-//! Plugs in the emulated UAC2 device (`outboard_fixtures::usb::uac2`), prints
+//! Plugs in the emulated UAC2 device (`outboard_emu::usb::uac2`), prints
 //! `attached usb BUSID ...` once the kernel has configured it, writes the OUT
 //! (playback) data it receives to --record, plays --capture (raw frames in the
 //! capture format, silence after) into its IN endpoint, and runs for --seconds
@@ -28,11 +28,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use log::{LevelFilter, Log, Metadata, Record};
-use outboard_fixtures::usb::uac2::{Uac2Device, Uac2Options, Uac2Stats};
-use outboard_fixtures::usb::usbip;
+use outboard_emu::usb::uac2::{Uac2Device, Uac2Options, Uac2Stats};
 use outboard_hal::usb::descriptors::configurations;
 use outboard_hal::usb::mem::UsbFunction;
 use outboard_hal::usb::Speed;
+use outboard_usbip as usbip;
 
 const USAGE: &str = "usage: outboard-usb-emu uac2 [--speed high|full] [--rate HZ]... [--feedback-hz HZ] \
 [--hs-interval 0-4] [--capture FILE.raw] [--record FILE.raw] [--seconds N] [--unplug-after SECS] [--stats FILE]";

@@ -12,8 +12,8 @@
 //!   thread; [`Attachment::detach`] (or drop) is a hot-unplug.
 //!
 //! ```no_run
-//! # fn f(function: Box<dyn outboard_hal::usb::mem::UsbFunction>) -> outboard_fixtures::usb::usbip::Result<()> {
-//! use outboard_fixtures::usb::usbip;
+//! # fn f(function: Box<dyn outboard_hal::usb::mem::UsbFunction>) -> outboard_usbip::Result<()> {
+//! use outboard_usbip as usbip;
 //! let mut device = usbip::attach(function, outboard_hal::usb::Speed::High)?;
 //! let busid = device.wait_enumerated(std::time::Duration::from_secs(10))?; // "3-1"
 //! println!("attached as usb {busid}");

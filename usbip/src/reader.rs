@@ -192,7 +192,7 @@ pub(super) fn decode(buf: &[u8]) -> Result<Option<(Command, usize)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usb::usbip::wire::{Be32, HeaderBasic};
+    use crate::wire::{Be32, HeaderBasic};
 
     #[test]
     fn a_command_is_decoded_only_once_all_of_it_is_there() {

@@ -524,7 +524,7 @@ fn the_session_ends_when_the_peer_closes_or_the_handle_stops_it() {
 
 /// The real thing: the local kernel's vhci-hcd enumerates the test function
 /// and usbfs streams isochronous URBs through it. Run in the bench guest
-/// (vhci_hcd loaded, root): `outboard_fixtures-* --ignored through_the_kernel`.
+/// (vhci_hcd loaded, root): `outboard_usbip-* --ignored through_the_kernel`.
 #[test]
 #[ignore = "needs vhci_hcd and root: the bench guest"]
 fn through_the_kernel_vhci_enumerates_and_usbfs_streams() {

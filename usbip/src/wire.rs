@@ -5,10 +5,13 @@
 //!
 //! Each struct is `#[repr(C)]` and made only of byte arrays, so its layout is
 //! the wire layout (no padding, alignment 1) and any 48 or 16 bytes are a
-//! valid value; the tests pin sizes and offsets to the spec's tables.
+//! valid value: zerocopy's derives check exactly that at compile time, and
+//! the tests pin sizes and offsets to the spec's tables.
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// A big-endian 32-bit field.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(transparent)]
 pub struct Be32([u8; 4]);
 
@@ -55,7 +58,7 @@ pub const ISO_DESCRIPTOR_SIZE: usize = 16;
 
 /// The part every header starts with.
 #[doc(alias = "usbip_header_basic")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
 pub struct HeaderBasic {
     pub command: Be32,
@@ -71,7 +74,7 @@ pub struct HeaderBasic {
 /// `transfer_buffer_length` bytes for OUT, then `number_of_packets`
 /// [`IsoPacketDescriptor`]s for an isochronous URB.
 #[doc(alias = "usbip_header_cmd_submit")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
 pub struct CmdSubmit {
     pub basic: HeaderBasic,
@@ -91,7 +94,7 @@ pub struct CmdSubmit {
 /// IN (isochronous: the packets' data back to back, without the gaps), then
 /// the packet descriptors for an isochronous URB.
 #[doc(alias = "usbip_header_ret_submit")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
 pub struct RetSubmit {
     pub basic: HeaderBasic,
@@ -106,7 +109,7 @@ pub struct RetSubmit {
 
 /// USBIP_CMD_UNLINK: cancel the URB `unlink_seqnum`.
 #[doc(alias = "usbip_header_cmd_unlink")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
 pub struct CmdUnlink {
     pub basic: HeaderBasic,
@@ -118,7 +121,7 @@ pub struct CmdUnlink {
 /// USBIP_RET_UNLINK: -ECONNRESET if the URB was cancelled (it then gets no
 /// RET_SUBMIT), 0 if it had already completed.
 #[doc(alias = "usbip_header_ret_unlink")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
 pub struct RetUnlink {
     pub basic: HeaderBasic,
@@ -129,7 +132,7 @@ pub struct RetUnlink {
 /// One isochronous packet: where it sits in the URB's buffer, how long it
 /// may be, how much moved and how it ended.
 #[doc(alias = "usbip_iso_packet_descriptor")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
 pub struct IsoPacketDescriptor {
     pub offset: Be32,
@@ -140,35 +143,27 @@ pub struct IsoPacketDescriptor {
 }
 
 /// Conversion between a wire struct and its bytes.
-pub trait Wire: Copy {
+pub trait Wire: Copy + FromBytes + IntoBytes + Immutable {
     const SIZE: usize;
-    fn from_bytes(bytes: &[u8]) -> Option<Self>;
-    fn to_bytes(&self) -> Vec<u8>;
+    /// `None` unless `bytes` is exactly the struct's size.
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Self::read_from_bytes(bytes).ok()
+    }
+    fn to_bytes(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
 }
 
 macro_rules! wire {
     ($t:ty, $size:expr) => {
         impl Wire for $t {
             const SIZE: usize = $size;
-            /// `None` unless `bytes` is exactly the struct's size.
-            fn from_bytes(bytes: &[u8]) -> Option<Self> {
-                let array: [u8; $size] = bytes.try_into().ok()?;
-                Some(<$t>::from_array(array))
-            }
-            fn to_bytes(&self) -> Vec<u8> {
-                // SAFETY: as above: a padding-free struct of byte arrays is
-                // its bytes, and every byte of it is initialised.
-                unsafe { std::mem::transmute::<$t, [u8; $size]>(*self) }.to_vec()
-            }
         }
 
         impl $t {
             pub fn from_array(array: [u8; $size]) -> $t {
-                // SAFETY: the type is #[repr(C)] and made only of byte arrays
-                // (Be32 is a transparent [u8; 4]), so it has no padding, its
-                // size is $size (transmute checks that at compile time) and
-                // every bit pattern is a valid value.
-                unsafe { std::mem::transmute::<[u8; $size], $t>(array) }
+                // zerocopy checks at compile time that the sizes agree.
+                zerocopy::transmute!(array)
             }
         }
     };
