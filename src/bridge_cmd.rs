@@ -19,12 +19,9 @@ use outboard_mixer::engine::{Engine, EngineStats};
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::StreamParams;
 
-use crate::args::Args;
-use crate::hda_cmd::device_options;
-use crate::serve::{catch_signals, open_streams, Streams, STOP};
-
-const USAGE: &str = "usage: outboard bridge FROM TO [--seconds N] [--target FRAMES] [--rate R] [--period N] \
-[--periods N] [--report SECS] [--bind]";
+use crate::cli::BridgeArgs;
+use crate::devices::{open_streams, DeviceSpec, StreamShape, Streams};
+use crate::signals::{self, STOP};
 
 /// How often the adjustment is sampled for the median.
 const SAMPLE: Duration = Duration::from_millis(100);
@@ -33,49 +30,36 @@ const SAMPLE: Duration = Duration::from_millis(100);
 /// periods, page faults, a guest's first scheduling), counted apart.
 const STARTUP: Duration = Duration::from_secs(2);
 
-/// What the command line asks for.
+/// What the command line asks for, checked.
 struct Options {
-    from: String,
-    to: String,
+    from: DeviceSpec,
+    to: DeviceSpec,
     seconds: Option<f64>,
     target: Option<usize>,
-    rate: u32,
-    period: usize,
-    periods: usize,
+    shape: StreamShape,
     report: f64,
-    bind: bool,
-    hda: outboard_hda::device::HdaOptions,
+    hda: crate::devices::HdaSettings,
 }
 
 impl Options {
-    fn parse(mut args: Args) -> Result<Options, String> {
-        let bind = args.flag("--bind");
-        let hda = device_options(&mut args)?;
-        let seconds: Option<f64> = args.option("--seconds")?;
-        let target: Option<usize> = args.option("--target")?;
-        let rate: u32 = args.option("--rate")?.unwrap_or(48_000);
-        let period: usize = args.option("--period")?.unwrap_or(1024);
-        let periods: usize = args.option("--periods")?.unwrap_or(4);
-        let report: f64 = args.option("--report")?.unwrap_or(1.0);
-        let (Some(from), Some(to)) = (args.positional(), args.positional()) else { return Err(USAGE.into()) };
-        args.finish()?;
-        if let Some(s) = seconds {
+    fn new(args: BridgeArgs) -> Result<Options, String> {
+        if let Some(s) = args.seconds {
             if !(0.1..=86_400.0).contains(&s) {
                 return Err("--seconds must be between 0.1 and 86400".into());
             }
         }
-        if !(0.1..=3600.0).contains(&report) {
+        if !(0.1..=3600.0).contains(&args.report) {
             return Err("--report must be between 0.1 and 3600 seconds".into());
         }
-        if !(16..=65_536).contains(&period) || !(2..=64).contains(&periods) {
-            return Err("--period takes 16 to 65536 frames and --periods 2 to 64".into());
-        }
-        if let Some(t) = target {
-            if !(16..=1 << 20).contains(&t) {
-                return Err("--target takes 16 to 1048576 frames".into());
-            }
-        }
-        Ok(Options { from, to, seconds, target, rate, period, periods, report, bind, hda })
+        Ok(Options {
+            hda: args.hda.settings(),
+            from: args.from,
+            to: args.to,
+            seconds: args.seconds,
+            target: args.target.map(|t| t as usize),
+            shape: StreamShape { rate: args.rate, period: args.period as usize, periods: args.periods as usize },
+            report: args.report,
+        })
     }
 }
 
@@ -89,14 +73,13 @@ struct Engines {
 }
 
 fn open(o: &Options) -> Result<Engines, String> {
-    let open = |spec: &str| -> Result<Streams, String> {
-        open_streams(spec, o.bind, &o.hda, o.rate, o.period, o.periods, "bridge", None)
-            .map_err(|e| format!("{spec}: {e}"))
+    let open = |spec: &DeviceSpec| -> Result<Streams, String> {
+        open_streams(spec, &o.hda, o.shape, None).map_err(|e| format!("{spec}: {e}"))
     };
-    let no_capture = |spec: &str| format!("{spec}: the device has no capture stream to bridge from");
+    let no_capture = |spec: &DeviceSpec| format!("{spec}: the device has no capture stream to bridge from");
     // One device: its capture to its own playback, on one engine. Each
     // `emulated` is a controller of its own.
-    if o.from == o.to && o.from != "emulated" {
+    if o.from == o.to && o.from != DeviceSpec::Emulated {
         let s = open(&o.from)?;
         let capture = s.capture.ok_or_else(|| no_capture(&o.from))?;
         let engine =
@@ -171,9 +154,9 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 /// `outboard bridge FROM TO [--seconds N] [--target FRAMES] [--rate R] [--period N] [--periods N]
 /// [--report SECS] [--bind]`
-pub fn run(args: Args) -> Result<(), String> {
-    let o = Options::parse(args)?;
-    catch_signals()?;
+pub fn run(args: BridgeArgs) -> Result<(), String> {
+    let o = Options::new(args)?;
+    signals::catch()?;
     let engines = open(&o)?;
     let (from, to) = (&engines.from, &engines.to);
     let ccfg = from.capture_config().ok_or("the capture engine has no capture stream")?;

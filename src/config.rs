@@ -1,9 +1,8 @@
-//! The daemon's configuration file: a small TOML subset (`key = value`
-//! lines, `#` comments, strings in double quotes, integers, booleans), e.g.
+//! The daemon's configuration file (TOML), and the effective settings it and
+//! the command line give together.
 //!
 //! ```toml
-//! device = "0000:00:1b.0"   # or "emulated", "usb", "usb:1-1"; several: "0000:00:1b.0, usb"; none: all found
-//! bind = true               # bind it to vfio-pci first
+//! # Global settings: every device takes these unless its table says otherwise.
 //! rate = 48000
 //! period = 1024             # frames
 //! periods = 4
@@ -11,110 +10,449 @@
 //! group = "audio"
 //! mode = "0660"
 //! control = "/run/outboard.sock"
-//! hw_volume = "max"         # USB devices: every feature unit on the playback path (max or dB)
+//!
+//! # One table per device (in the order given; the first is the default
+//! # /dev/dsp). With no table and no `device`, every device found is served.
+//! [devices.onboard]
+//! device = "0000:00:1b.0"   # a PCI address, "emulated", "usb", "usb:46f4:0002", "usb:1-1"
+//! bind = true               # bind it to vfio-pci first
+//! pin_config = "/etc/outboard/pins"
+//! number = 0                # its numbered nodes: /dev/dsp0, /dev/audio0, /dev/mixer0
+//!
+//! [devices.headset]
+//! device = "usb:0d8c:0014"
+//! period = 512
+//! hw_volume = "max"         # USB: the playback path's feature units at start (max or dB)
 //! ```
 //!
-//! Unknown keys and malformed lines are errors naming the line: a typo in a
-//! daemon's config should not be silently ignored.
+//! The flat files of earlier versions (`device = "0000:00:1b.0, usb"` and
+//! the global keys) still read as they did. Unknown keys, wrong types and
+//! values out of range are errors naming the line, or the device table and
+//! key: a typo in a daemon's config is never silently ignored.
 
-use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-/// A parsed value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
-    Str(String),
-    Int(i64),
-    Bool(bool),
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::devices::{DeviceSpec, HdaSettings, Position, StreamShape, Volume};
+
+/// Where `outboard serve` answers `outboard clients`.
+pub const CONTROL_SOCKET: &str = "/run/outboard.sock";
+
+/// What the command line says, laid over the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub devices: Vec<DeviceSpec>,
+    pub config: Option<PathBuf>,
+    pub bind: bool,
+    pub pin_config: Option<PathBuf>,
+    pub position: Option<Position>,
+    pub name: Option<String>,
+    pub rate: Option<u32>,
+    pub period: Option<u32>,
+    pub periods: Option<u32>,
+    pub hw_volume: Option<Volume>,
+    pub group: Option<String>,
+    pub mode: Option<String>,
+    pub control: Option<PathBuf>,
 }
 
-/// The keys `serve` understands, and the kind of each.
-const KEYS: &[(&str, &str)] = &[
-    ("device", "string"),
-    ("bind", "boolean"),
-    ("rate", "integer"),
-    ("period", "integer"),
-    ("periods", "integer"),
-    ("node", "string"),
-    ("group", "string"),
-    ("mode", "string"),
-    ("control", "string"),
-    ("hw_volume", "string"),
-];
+/// Settings a device table or the global section may give.
+#[derive(Clone, Debug, Default)]
+struct Common {
+    bind: Option<bool>,
+    pin_config: Option<PathBuf>,
+    position: Option<Position>,
+    rate: Option<u32>,
+    period: Option<u32>,
+    periods: Option<u32>,
+    hw_volume: Option<VolumeText>,
+}
 
-/// Parse a config file's text.
-pub fn parse(text: &str) -> Result<HashMap<String, Value>, String> {
-    let mut out = HashMap::new();
-    for (n, raw) in text.lines().enumerate() {
-        let line = strip_comment(raw).trim();
-        if line.is_empty() {
-            continue;
+/// `hw_volume`: "max", a number of dB, or the number as a string.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum VolumeText {
+    Text(String),
+    Number(f64),
+}
+
+/// The file as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    /// Earlier versions' device list: `"0000:00:1b.0, usb"` (or an array).
+    device: Option<DeviceList>,
+    node: Option<String>,
+    group: Option<String>,
+    mode: Option<String>,
+    control: Option<PathBuf>,
+    // The settings every device takes unless its table says otherwise (the
+    // same keys as a table's; serde's `flatten` would lose the line numbers
+    // and the unknown-key check).
+    bind: Option<bool>,
+    pin_config: Option<PathBuf>,
+    position: Option<Position>,
+    rate: Option<u32>,
+    period: Option<u32>,
+    periods: Option<u32>,
+    hw_volume: Option<VolumeText>,
+    #[serde(default)]
+    devices: DeviceTables,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum DeviceList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `[devices.NAME]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceTable {
+    device: String,
+    /// N of /dev/dspN, /dev/audioN, /dev/mixerN.
+    number: Option<u32>,
+    bind: Option<bool>,
+    pin_config: Option<PathBuf>,
+    position: Option<Position>,
+    rate: Option<u32>,
+    period: Option<u32>,
+    periods: Option<u32>,
+    hw_volume: Option<VolumeText>,
+}
+
+macro_rules! common_of {
+    ($t:ty) => {
+        impl $t {
+            fn common(&self) -> Common {
+                Common {
+                    bind: self.bind,
+                    pin_config: self.pin_config.clone(),
+                    position: self.position,
+                    rate: self.rate,
+                    period: self.period,
+                    periods: self.periods,
+                    hw_volume: self.hw_volume.clone(),
+                }
+            }
         }
-        let bad = |what: &str| format!("line {}: `{}`: {what}", n + 1, raw.trim());
-        let (key, value) = line.split_once('=').ok_or_else(|| bad("expected `key = value`"))?;
-        let (key, value) = (key.trim(), value.trim());
-        let kind = KEYS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t).ok_or_else(|| {
-            bad(&format!("unknown key (known: {})", KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")))
-        })?;
-        let v = if let Some(s) = value.strip_prefix('"') {
-            Value::Str(s.strip_suffix('"').ok_or_else(|| bad("unterminated string"))?.to_string())
-        } else if value == "true" || value == "false" {
-            Value::Bool(value == "true")
-        } else {
-            Value::Int(value.replace('_', "").parse().map_err(|_| bad("expected a string, a number, true or false"))?)
+    };
+}
+common_of!(File);
+common_of!(DeviceTable);
+
+/// The device tables in the order the file gives them.
+#[derive(Clone, Debug, Default)]
+struct DeviceTables(Vec<(String, DeviceTable)>);
+
+impl<'de> Deserialize<'de> for DeviceTables {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Tables;
+        impl<'de> Visitor<'de> for Tables {
+            type Value = DeviceTables;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("tables of devices, [devices.NAME]")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DeviceTables, A::Error> {
+                let mut out = Vec::new();
+                while let Some((name, table)) = map.next_entry::<String, DeviceTable>()? {
+                    out.push((name, table));
+                }
+                Ok(DeviceTables(out))
+            }
+        }
+        d.deserialize_map(Tables)
+    }
+}
+
+/// One device as it will be served.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceSettings {
+    /// The table's name, or the device as named.
+    pub label: String,
+    pub spec: DeviceSpec,
+    pub hda: HdaSettings,
+    pub shape: StreamShape,
+    pub hw_volume: Option<Volume>,
+    /// Pinned N of its numbered nodes.
+    pub number: Option<u32>,
+}
+
+/// What `outboard serve` will do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServeSettings {
+    pub node: String,
+    pub group: String,
+    pub mode: u32,
+    pub control: PathBuf,
+    /// Empty: every device found at start, each with `defaults`.
+    pub devices: Vec<DeviceSettings>,
+    pub defaults: DeviceSettings,
+}
+
+fn read_file(path: &Path) -> Result<File, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))
+}
+
+/// The effective mode: octal, with no world-writable and no set-id or sticky
+/// bits (a sound node any user could write, or a set-id one, is a mistake).
+fn parse_mode(text: &str) -> Result<u32, String> {
+    let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .map_err(|e| format!("mode {text:?}: {e} (octal, e.g. 0660)"))?;
+    if mode > 0o7777 {
+        return Err(format!("mode {text:?} is not a file mode (0000-0777)"));
+    }
+    if mode & 0o7000 != 0 {
+        return Err(format!("mode {text:?} has set-id or sticky bits: device nodes take none (e.g. 0660)"));
+    }
+    if mode & 0o002 != 0 {
+        return Err(format!("mode {text:?} lets every user write the nodes: use a group (e.g. 0660, group audio)"));
+    }
+    Ok(mode)
+}
+
+fn volume_of(v: &VolumeText, place: &str) -> Result<Volume, String> {
+    match v {
+        VolumeText::Text(t) => t.parse::<Volume>().map_err(|e| format!("{place}hw_volume: {e}")),
+        VolumeText::Number(n) => n.to_string().parse::<Volume>().map_err(|e| format!("{place}hw_volume: {e}")),
+    }
+}
+
+fn check_range(place: &str, key: &str, v: u32, lo: u32, hi: u32) -> Result<u32, String> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{place}`{key} = {v}` is out of range ({lo}-{hi})"))
+    }
+}
+
+/// A device's settings: the command line first, then its table, then the
+/// global section, then the defaults.
+fn device_settings(
+    label: String,
+    spec: DeviceSpec,
+    number: Option<u32>,
+    table: &Common,
+    global: &Common,
+    cli: &Overrides,
+) -> Result<DeviceSettings, String> {
+    let place = if label == spec.to_string() { String::new() } else { format!("[devices.{label}] ") };
+    let pick = |f: fn(&Common) -> Option<u32>| f(table).or(f(global));
+    let rate = check_range(&place, "rate", cli.rate.or(pick(|c| c.rate)).unwrap_or(48_000), 8000, 192_000)?;
+    let period = check_range(&place, "period", cli.period.or(pick(|c| c.period)).unwrap_or(1024), 16, 65_536)?;
+    let periods = check_range(&place, "periods", cli.periods.or(pick(|c| c.periods)).unwrap_or(4), 2, 64)?;
+    let hw_volume = match (&cli.hw_volume, &table.hw_volume, &global.hw_volume) {
+        (Some(v), _, _) => Some(*v),
+        (None, Some(v), _) => Some(volume_of(v, &place)?),
+        (None, None, Some(v)) => Some(volume_of(v, "")?),
+        _ => None,
+    };
+    let hda = HdaSettings {
+        bind: cli.bind || table.bind.or(global.bind).unwrap_or(false),
+        pin_config: cli.pin_config.clone().or(table.pin_config.clone()).or(global.pin_config.clone()),
+        position: cli.position.or(table.position).or(global.position).unwrap_or_default(),
+    };
+    Ok(DeviceSettings {
+        label,
+        spec,
+        hda,
+        shape: StreamShape { rate, period: period as usize, periods: periods as usize },
+        hw_volume,
+        number,
+    })
+}
+
+/// The settings of `outboard serve`: its command line over its config file.
+pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
+    let file = match &cli.config {
+        Some(path) => read_file(path)?,
+        None => File::default(),
+    };
+    let node = cli.name.clone().or(file.node.clone()).unwrap_or_else(|| "dsp".into());
+    if node.is_empty() || node.contains('/') || node.len() > 31 {
+        return Err(format!("node name {node:?}: a file name under /dev (no `/`, at most 31 characters)"));
+    }
+    let mode = parse_mode(cli.mode.as_deref().or(file.mode.as_deref()).unwrap_or("0660"))?;
+    let global = file.common();
+    let defaults =
+        device_settings("every device found".into(), DeviceSpec::UsbFirst, None, &Common::default(), &global, cli)?;
+    let mut devices = Vec::new();
+    if !cli.devices.is_empty() {
+        // Devices named on the command line replace the file's list; a
+        // table for the same device still gives its settings.
+        for spec in &cli.devices {
+            let table = file.devices.0.iter().find(|(_, t)| t.device.parse::<DeviceSpec>().ok().as_ref() == Some(spec));
+            let (label, number, common) = match table {
+                Some((name, t)) => (name.clone(), t.number, t.common()),
+                None => (spec.to_string(), None, Common::default()),
+            };
+            devices.push(device_settings(label, spec.clone(), number, &common, &global, cli)?);
+        }
+    } else {
+        if let Some(list) = &file.device {
+            if !file.devices.0.is_empty() {
+                return Err("the config gives both `device` and [devices.*] tables: use the tables".into());
+            }
+            let names: Vec<String> = match list {
+                DeviceList::One(s) => s.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect(),
+                DeviceList::Many(v) => v.clone(),
+            };
+            for name in names {
+                let spec = name.parse::<DeviceSpec>().map_err(|e| format!("device: {e}"))?;
+                devices.push(device_settings(name, spec, None, &Common::default(), &global, cli)?);
+            }
+        }
+        for (name, t) in &file.devices.0 {
+            let spec = t.device.parse::<DeviceSpec>().map_err(|e| format!("[devices.{name}] device: {e}"))?;
+            devices.push(device_settings(name.clone(), spec, t.number, &t.common(), &global, cli)?);
+        }
+    }
+    let mut numbers: Vec<u32> = devices.iter().filter_map(|d| d.number).collect();
+    numbers.sort_unstable();
+    if let Some(w) = numbers.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("two devices have `number = {}`: each device's nodes need their own number", w[0]));
+    }
+    Ok(ServeSettings {
+        node,
+        group: cli.group.clone().or(file.group.clone()).unwrap_or_else(|| "audio".into()),
+        mode,
+        control: cli.control.clone().or(file.control.clone()).unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET)),
+        devices,
+        defaults,
+    })
+}
+
+/// `outboard config check FILE`: the settings the file gives, as TOML.
+pub fn check(path: &Path) -> Result<String, String> {
+    let args = Overrides { config: Some(path.to_path_buf()), ..Overrides::default() };
+    serve_settings(&args).map(|s| s.to_string())
+}
+
+impl fmt::Display for ServeSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "node = {:?}", self.node)?;
+        writeln!(f, "group = {:?}", self.group)?;
+        writeln!(f, "mode = \"{:04o}\"", self.mode)?;
+        writeln!(f, "control = {:?}", self.control.display().to_string())?;
+        let device = |f: &mut fmt::Formatter<'_>, d: &DeviceSettings| -> fmt::Result {
+            writeln!(f, "rate = {}", d.shape.rate)?;
+            writeln!(f, "period = {}", d.shape.period)?;
+            writeln!(f, "periods = {}", d.shape.periods)?;
+            writeln!(f, "bind = {}", d.hda.bind)?;
+            if let Some(p) = &d.hda.pin_config {
+                writeln!(f, "pin_config = {:?}", p.display().to_string())?;
+            }
+            writeln!(f, "position = \"{}\"", if d.hda.position == Position::Posbuf { "posbuf" } else { "lpib" })?;
+            if let Some(v) = d.hw_volume {
+                writeln!(f, "hw_volume = \"{v}\"")?;
+            }
+            if let Some(n) = d.number {
+                writeln!(f, "number = {n}")?;
+            }
+            Ok(())
         };
-        let ok =
-            matches!((&v, kind), (Value::Str(_), "string") | (Value::Int(_), "integer") | (Value::Bool(_), "boolean"));
-        if !ok {
-            let article = if kind == "integer" { "an" } else { "a" };
-            return Err(bad(&format!("`{key}` takes {article} {kind}")));
+        if self.devices.is_empty() {
+            writeln!(f, "# devices: every one found at start (HDA bound to vfio-pci, then USB audio), each with:")?;
+            device(f, &self.defaults)?;
         }
-        if out.insert(key.to_string(), v).is_some() {
-            return Err(bad(&format!("`{key}` is set twice")));
+        for d in &self.devices {
+            writeln!(f, "\n[devices.{:?}]", d.label)?;
+            writeln!(f, "device = \"{}\"", d.spec)?;
+            device(f, d)?;
         }
+        Ok(())
     }
-    Ok(out)
-}
-
-/// A line without its `#` comment (a `#` inside quotes stays).
-fn strip_comment(line: &str) -> &str {
-    let mut quoted = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '#' if !quoted => return &line[..i],
-            _ => {}
-        }
-    }
-    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    #[test]
-    fn parses_the_documented_example() {
-        let c = parse(
-            "# outboard\ndevice = \"0000:00:1b.0\"  # the HDA\nbind = true\nrate = 48_000\nperiod = 1024\nnode = \"dsp#1\"\n",
-        )
-        .unwrap();
-        assert_eq!(c["device"], Value::Str("0000:00:1b.0".into()));
-        assert_eq!(c["bind"], Value::Bool(true));
-        assert_eq!(c["rate"], Value::Int(48_000));
-        assert_eq!(c["node"], Value::Str("dsp#1".into()), "a # inside quotes is not a comment");
+    fn settings(text: &str, args: &[&str]) -> Result<ServeSettings, String> {
+        let dir = std::env::temp_dir().join(format!("outboard-config-unit-{}-{:x}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("outboard.toml");
+        std::fs::write(&path, text).unwrap();
+        let mut argv = vec!["outboard", "serve", "--config", path.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        let crate::cli::Command::Serve(serve) = cli.command else { panic!("not serve") };
+        let r = serve_settings(&serve.overrides());
+        std::fs::remove_dir_all(&dir).unwrap();
+        r
     }
 
     #[test]
-    fn mistakes_name_their_line() {
+    fn an_old_flat_file_reads_as_before() {
+        let s = settings(
+            "# outboard\ndevice = \"0000:00:1b.0, usb\"  # the HDA\nbind = true\nrate = 48_000\nperiod = 2048\nnode = \"dsp#1\"\nhw_volume = \"max\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.node, "dsp#1", "a # inside quotes is not a comment");
+        assert_eq!(s.devices.len(), 2);
+        assert_eq!(s.devices[0].spec, DeviceSpec::Pci("0000:00:1b.0".parse().unwrap()));
+        assert!(s.devices[0].hda.bind);
+        assert_eq!(s.devices[1].spec, DeviceSpec::UsbFirst);
+        assert_eq!(s.devices[1].shape, StreamShape { rate: 48_000, period: 2048, periods: 4 });
+        assert_eq!(s.devices[1].hw_volume, Some(Volume::Max));
+    }
+
+    #[test]
+    fn device_tables_keep_their_order_and_override_the_globals() {
+        let s = settings(
+            "period = 2048\n[devices.zeta]\ndevice = \"emulated\"\nnumber = 3\n[devices.alpha]\ndevice = \"usb:1-1\"\nperiod = 256\nhw_volume = -6\n",
+            &["--periods", "8"],
+        )
+        .unwrap();
+        let labels: Vec<&str> = s.devices.iter().map(|d| d.label.as_str()).collect();
+        assert_eq!(labels, ["zeta", "alpha"], "the file's order, not the names'");
+        assert_eq!(s.devices[0].shape, StreamShape { rate: 48_000, period: 2048, periods: 8 });
+        assert_eq!(s.devices[0].number, Some(3));
+        assert_eq!(s.devices[1].shape.period, 256);
+        assert_eq!(s.devices[1].hw_volume, Some(Volume::Db(-6.0)));
+        // The command line wins over both.
+        let s = settings("[devices.a]\ndevice = \"emulated\"\nperiod = 256\n", &["--period", "512"]).unwrap();
+        assert_eq!(s.devices[0].shape.period, 512);
+        // Naming a device on the command line takes its table's settings.
+        let s = settings(
+            "[devices.a]\ndevice = \"emulated\"\nperiod = 256\n[devices.b]\ndevice = \"usb\"\n",
+            &["emulated"],
+        )
+        .unwrap();
+        assert_eq!((s.devices.len(), s.devices[0].label.as_str(), s.devices[0].shape.period), (1, "a", 256));
+    }
+
+    #[test]
+    fn mistakes_name_their_line_or_table() {
         for (text, expect) in [
-            ("rate = 48000\nrat = 44100", "line 2: `rat = 44100`: unknown key"),
-            ("rate = \"fast\"", "`rate` takes an integer"),
-            ("device = \"x", "unterminated string"),
-            ("period", "expected `key = value`"),
-            ("rate = 1\nrate = 2", "set twice"),
-            ("bind = yes", "expected a string, a number, true or false"),
+            ("rate = 48000\nperods = 4\n", "line 2"),
+            ("rate = 48000\nperods = 4\n", "unknown field `perods`"),
+            ("rate = 99999999999\n", "line 1"),
+            ("period = \"big\"\n", "line 1"),
+            ("rate = 1000\n", "`rate = 1000` is out of range"),
+            ("[devices.x]\ndevice = \"emulated\"\nperiod = 7\n", "[devices.x] `period = 7` is out of range"),
+            ("[devices.x]\ndevice = \"speaker\"\n", "[devices.x] device: `speaker` is not a device"),
+            ("[devices.x]\nrate = 48000\n", "missing field `device`"),
+            ("[devices.x]\ndevice = \"emulated\"\nvolume = 1\n", "unknown field `volume`"),
+            ("mode = \"0666\"\n", "lets every user write"),
+            ("mode = \"4660\"\n", "set-id"),
+            ("mode = \"0x1\"\n", "octal"),
+            ("hw_volume = \"loud\"\n", "hw_volume: `loud`"),
+            (
+                "[devices.a]\ndevice = \"emulated\"\nnumber = 1\n[devices.b]\ndevice = \"usb\"\nnumber = 1\n",
+                "number = 1",
+            ),
+            ("rate = 48000\nrate = 44100\n", "duplicate key"),
         ] {
-            let err = parse(text).unwrap_err();
+            let err = settings(text, &[]).unwrap_err();
             assert!(err.contains(expect), "{text:?}: {err}");
         }
     }

@@ -20,7 +20,7 @@ use outboard_signal::analysis::{channel, fit_tones};
 use outboard_signal::signal::from_le_bytes;
 use outboard_signal::wav::Wav;
 
-use crate::args::Args;
+use crate::cli::DemoArgs;
 
 const RATE: u32 = 48_000;
 /// Client A: 16-bit stereo, 440 Hz at -12 dBFS.
@@ -39,10 +39,9 @@ fn db(amp: f64) -> f64 {
     20.0 * amp.log10()
 }
 
-pub fn run(mut args: Args) -> Result<(), String> {
-    let out: PathBuf = args.option("--out")?.unwrap_or_else(|| PathBuf::from("outboard-demo.wav"));
-    let seconds: f64 = args.option("--seconds")?.unwrap_or(2.0);
-    args.finish()?;
+pub fn run(args: DemoArgs) -> Result<(), String> {
+    let out: PathBuf = args.out;
+    let seconds = args.seconds;
     if !(0.5..=60.0).contains(&seconds) {
         return Err("--seconds must be between 0.5 and 60".into());
     }

@@ -19,7 +19,7 @@ use outboard_hda::codec::controls::AmpControl;
 use outboard_hda::codec::paths::InputRole;
 use outboard_hda::device::HdaDevice;
 use outboard_oss::hw::{Gain, GainRange, HwControls, Side, Source, SourceKind};
-use outboard_uac::mixer::SourceKind as UacSourceKind;
+use outboard_uac::mixer::{Mixer as UacMixer, SourceKind as UacSourceKind};
 use outboard_uac::UacDevice;
 
 fn range_of_amp(a: &AmpControl) -> GainRange {
@@ -123,44 +123,48 @@ fn uac_source_kind(kind: UacSourceKind) -> SourceKind {
 
 /// A USB audio device's controls.
 pub(crate) struct UacControls {
-    dev: Arc<UacDevice>,
+    mixer: UacMixer,
 }
 
 impl UacControls {
     pub(crate) fn new(dev: Arc<UacDevice>) -> UacControls {
-        UacControls { dev }
+        UacControls { mixer: UacMixer::new(dev) }
     }
 }
 
 impl HwControls for UacControls {
     fn gain_range(&self, gain: Gain) -> Option<GainRange> {
         match gain {
-            Gain::Output => self.dev.output_volume_grid(),
-            Gain::Capture => self.dev.capture_gain_grid(),
+            Gain::Output => self.mixer.output_volume_grid(),
+            Gain::Capture => self.mixer.capture_gain_grid(),
         }
         .map(range_of_grid)
     }
     fn gain(&self, gain: Gain) -> Result<[Side; 2], String> {
         let v = match gain {
-            Gain::Output => self.dev.output_volume_db(),
-            Gain::Capture => self.dev.capture_gain_db(),
+            Gain::Output => self.mixer.output_volume_db(),
+            Gain::Capture => self.mixer.capture_gain_db(),
         };
-        v.map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no {gain:?} volume", self.dev.name()))
+        v.map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no {gain:?} volume", self.mixer.device().name()))
     }
     fn set_gain(&self, gain: Gain, sides: [Side; 2]) -> Result<(), String> {
         match gain {
-            Gain::Output => self.dev.set_output_volume_db(sides),
-            Gain::Capture => self.dev.set_capture_gain_db(sides),
+            Gain::Output => self.mixer.set_output_volume_db(sides),
+            Gain::Capture => self.mixer.set_capture_gain_db(sides),
         }
         .map_err(|e| e.to_string())
     }
     fn sources(&self) -> Vec<Source> {
-        self.dev.capture_sources().into_iter().map(|s| Source { kind: uac_source_kind(s.kind), name: s.name }).collect()
+        self.mixer
+            .capture_sources()
+            .into_iter()
+            .map(|s| Source { kind: uac_source_kind(s.kind), name: s.name })
+            .collect()
     }
     fn selected_source(&self) -> Result<Option<usize>, String> {
-        self.dev.selected_capture_source().map_err(|e| e.to_string())
+        self.mixer.selected_capture_source().map_err(|e| e.to_string())
     }
     fn select_source(&self, index: usize) -> Result<(), String> {
-        self.dev.select_capture_source(index).map_err(|e| e.to_string())
+        self.mixer.select_capture_source(index).map_err(|e| e.to_string())
     }
 }

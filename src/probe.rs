@@ -12,22 +12,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use outboard_hal::pci::{config, sysfs as pci_sysfs, vfio::VfioPci, PciAddress, PciDevice};
-use outboard_hal::usb::{
-    descriptors, request_type, sysfs as usb_sysfs, usbfs::UsbfsDevice, ControlSetup, Transfer, UsbDevice, UsbId,
-};
+use outboard_hal::usb::{descriptors, sysfs as usb_sysfs, usbfs::UsbfsDevice, Transfer, UsbDevice, UsbId};
 use outboard_hda::codec::{read_codec, WidgetKind};
 use outboard_hda::stream::{Stream, StreamConfig};
 use outboard_hda::verb::{Verb, SET_CHANNEL_STREAMID, SET_CONVERTER_FORMAT};
 use outboard_hda::Controller;
 use outboard_signal::signal;
 
-use crate::args::{parse_u8, Args};
+use crate::cli::ProbeCommand;
 
-pub fn run(mut args: Args) -> Result<(), String> {
-    match args.positional().as_deref() {
-        Some("vfio") => vfio(args),
-        Some("usbfs") => usbfs(args),
-        _ => Err("usage: outboard probe vfio [--bind] [ADDR] | outboard probe usbfs [--id VID:PID] [--interface N] [--alt N] [--endpoint EP] [--seconds S] [--volume-unit ID] [--sent FILE]".into()),
+pub fn run(command: ProbeCommand) -> Result<(), String> {
+    match command {
+        ProbeCommand::Vfio { bind, interrupts, address } => vfio(bind, interrupts, address),
+        ProbeCommand::Usbfs { id, interface, alt, volume_unit, seconds, sent, urbs, packets } => usbfs(UsbfsProbe {
+            id,
+            interface,
+            alt,
+            volume_unit,
+            seconds,
+            sent_path: sent,
+            urbs,
+            packets_per_urb: packets,
+        }),
     }
 }
 
@@ -40,15 +46,12 @@ fn first_hda(root: &Path) -> Result<PciAddress, String> {
         .ok_or_else(|| "no HDA controller (PCI class 0403) found; `outboard list` shows what there is".to_string())
 }
 
-fn vfio(mut args: Args) -> Result<(), String> {
-    let bind = args.flag("--bind");
-    let interrupts: u64 = args.option("--interrupts")?.unwrap_or(3);
+fn vfio(bind: bool, interrupts: u64, address: Option<PciAddress>) -> Result<(), String> {
     let root = Path::new(pci_sysfs::SYSFS);
-    let addr: PciAddress = match args.positional() {
-        Some(a) => a.parse().map_err(|e: outboard_hal::Error| e.to_string())?,
+    let addr: PciAddress = match address {
+        Some(a) => a,
         None => first_hda(root)?,
     };
-    args.finish()?;
     if bind {
         let info = pci_sysfs::bind_vfio(root, &addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
         println!("bound={} group={}", info.address, info.iommu_group.map(|g| g.to_string()).unwrap_or_default());
@@ -130,16 +133,20 @@ fn vfio(mut args: Args) -> Result<(), String> {
 /// Packets of silence sent after the signal (20 ms at full speed).
 const DRAIN_PACKETS: usize = 20;
 
-fn usbfs(mut args: Args) -> Result<(), String> {
-    let id: UsbId = args.option::<UsbId>("--id")?.unwrap_or(UsbId { vendor: 0x46f4, product: 0x0002 });
-    let interface = args.option::<String>("--interface")?.map(|s| parse_u8(&s)).transpose()?.unwrap_or(1);
-    let alt = args.option::<String>("--alt")?.map(|s| parse_u8(&s)).transpose()?.unwrap_or(1);
-    let volume_unit = args.option::<String>("--volume-unit")?.map(|s| parse_u8(&s)).transpose()?;
-    let seconds: f64 = args.option("--seconds")?.unwrap_or(2.0);
-    let sent_path: Option<PathBuf> = args.option("--sent")?;
-    let urbs: usize = args.option("--urbs")?.unwrap_or(4);
-    let packets_per_urb: usize = args.option("--packets")?.unwrap_or(8);
-    args.finish()?;
+/// What `probe usbfs` was asked for.
+struct UsbfsProbe {
+    id: UsbId,
+    interface: u8,
+    alt: u8,
+    volume_unit: Option<u8>,
+    seconds: f64,
+    sent_path: Option<PathBuf>,
+    urbs: usize,
+    packets_per_urb: usize,
+}
+
+fn usbfs(p: UsbfsProbe) -> Result<(), String> {
+    let UsbfsProbe { id, interface, alt, volume_unit, seconds, sent_path, urbs, packets_per_urb } = p;
     if !(0.01..=600.0).contains(&seconds) || !(1..=32).contains(&urbs) || !(1..=128).contains(&packets_per_urb) {
         return Err("--seconds 0.01-600, --urbs 1-32, --packets 1-128".into());
     }
@@ -165,18 +172,16 @@ fn usbfs(mut args: Args) -> Result<(), String> {
     dev.claim_interface(interface).map_err(|e| e.to_string())?;
     dev.set_alt_setting(interface, alt).map_err(|e| e.to_string())?;
     if let Some(unit) = volume_unit {
-        // UAC1 feature unit SET_CUR VOLUME = 0x7fff (maximum) on channels 1 and 2.
-        for channel in 1..=2u16 {
-            let setup = ControlSetup {
-                request_type: request_type::DIR_OUT | request_type::CLASS | request_type::INTERFACE,
-                request: 0x01,
-                value: (0x02 << 8) | channel,
-                index: u16::from(unit) << 8,
-                length: 2,
-            };
-            match dev.control_out(setup, &0x7fffu16.to_le_bytes(), Duration::from_secs(1)) {
+        // The feature unit's volume at its maximum on channels 1 and 2,
+        // through the class driver's own request (its model tells the
+        // interface and the UAC version).
+        let model = outboard_uac::parse::parse_device(&raw, dev.speed(), dev.name()).map_err(|e| e.to_string())?;
+        for channel in 1..=2u8 {
+            match outboard_uac::controls::set_volume(&dev, &model, unit, channel, i16::MAX) {
                 Ok(()) => {}
-                Err(outboard_hal::Error::Stall { .. }) => println!("volume channel {channel}: stalled (not supported)"),
+                Err(outboard_uac::Error::Hal(outboard_hal::Error::Stall { .. })) => {
+                    println!("volume channel {channel}: stalled (not supported)")
+                }
                 Err(e) => return Err(e.to_string()),
             }
         }

@@ -4,72 +4,24 @@
 //! A USB DEVICE is `usb` (the first USB audio device), `usb:VID:PID`,
 //! `VID:PID`, or `usb:PORT` (the sysfs name, e.g. `usb:3-1`).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
 use outboard_hal::pcm::{Direction, PcmStream, SampleFormat};
-use outboard_hal::usb::{sysfs as usb_sysfs, usbfs::UsbfsDevice, UsbDevice, UsbId};
 use outboard_signal::wav::Wav;
 use outboard_uac::device::StreamRequest;
-use outboard_uac::quirks;
+use outboard_uac::report::DeviceReport;
 use outboard_uac::stream::StreamStats;
-use outboard_uac::UacDevice;
 
-use crate::args::Args;
+use crate::cli::{HdaArgs, InfoArgs, PlayArgs, RecordArgs};
+use crate::devices::{apply_usb_volume, open_usb};
 use crate::pcm_io;
 
-/// Whether a DEVICE argument names a USB device.
-pub fn is_usb_spec(spec: &str) -> bool {
-    spec == "usb" || spec.starts_with("usb:") || spec.parse::<UsbId>().is_ok()
-}
-
-/// Quirk overrides from `OUTBOARD_USB_QUIRKS` (`vvvv:pppp:FLAGS,...`).
-fn quirk_overrides() -> Result<Vec<quirks::QuirkOverride>, String> {
-    match std::env::var("OUTBOARD_USB_QUIRKS") {
-        Ok(text) => quirks::parse_overrides(&text).map_err(|e| format!("OUTBOARD_USB_QUIRKS: {e}")),
-        Err(_) => Ok(Vec::new()),
+/// HDA-only options refused on a USB device, naming the option.
+fn refuse_hda_options(hda: &HdaArgs) -> Result<(), String> {
+    let named =
+        [(hda.bind, "--bind"), (hda.pin_config.is_some(), "--pin-config"), (hda.position.is_some(), "--position")];
+    match named.iter().find(|(set, _)| *set) {
+        Some((_, opt)) => Err(format!("{opt} applies to HDA controllers, not to a USB device")),
+        None => Ok(()),
     }
-}
-
-/// Find and open a USB audio device through usbfs.
-pub fn open(spec: &str) -> Result<UacDevice, String> {
-    let root = Path::new(outboard_hal::pci::sysfs::SYSFS);
-    let rest = spec.strip_prefix("usb:").unwrap_or(spec);
-    let all = usb_sysfs::list(root).map_err(|e| e.to_string())?;
-    let info = if spec == "usb" {
-        all.into_iter()
-            .find(|d| d.is_audio())
-            .ok_or("no USB audio device found (`outboard list` shows what there is)")?
-    } else if let Ok(id) = rest.parse::<UsbId>() {
-        all.into_iter()
-            .find(|d| d.id == id)
-            .ok_or_else(|| format!("no USB device with id {id} (`outboard list` shows what there is)"))?
-    } else {
-        all.into_iter()
-            .find(|d| d.port == rest)
-            .ok_or_else(|| format!("no USB device at port {rest} (`outboard list` shows what there is)"))?
-    };
-    let usb: Arc<dyn UsbDevice> = Arc::new(UsbfsDevice::open_info(&info).map_err(|e| e.to_string())?);
-    UacDevice::open(usb, &quirk_overrides()?).map_err(|e| e.to_string())
-}
-
-/// `--volume max|DB`: set every feature unit on the stream's path.
-pub fn apply_volume(dev: &UacDevice, direction: Direction, volume: Option<&str>) -> Result<(), String> {
-    let Some(v) = volume else { return Ok(()) };
-    let controls = dev.feature_controls(direction);
-    if controls.is_empty() {
-        println!("no volume control on this path");
-    }
-    for fc in &controls {
-        let db = match (v, fc.range) {
-            ("max", Some(r)) => f64::from(r.max) / 256.0,
-            ("max", None) => 127.0,
-            (text, _) => text.parse::<f64>().map_err(|_| format!("--volume {text}: expected `max` or dB"))?,
-        };
-        dev.set_unit_volume_db(fc, db).map_err(|e| e.to_string())?;
-        println!("volume: feature unit {} set to {db:.2} dB (clamped to its range), unmuted", fc.unit);
-    }
-    Ok(())
 }
 
 fn format_for_bits(bits: u16) -> Result<SampleFormat, String> {
@@ -103,29 +55,28 @@ fn stream_report(what: &str, stats: &StreamStats) -> String {
     )
 }
 
-/// `outboard info USB-DEVICE`
-pub fn info(mut args: Args) -> Result<(), String> {
-    let spec = args.positional().ok_or("usage: outboard info USB-DEVICE")?;
-    args.finish()?;
-    let dev = open(&spec)?;
-    print!("{}", outboard_uac::report::describe(&dev));
+/// `outboard info USB-DEVICE [--json]`
+pub fn info(args: InfoArgs) -> Result<(), String> {
+    refuse_hda_options(&args.hda)?;
+    let dev = open_usb(&args.device)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&DeviceReport::new(&dev)).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", outboard_uac::report::describe(&dev));
+    }
     Ok(())
 }
 
 /// `outboard play USB-DEVICE FILE.wav [--period N] [--volume max|DB]`
-pub fn play(mut args: Args) -> Result<(), String> {
-    let (Some(spec), Some(file)) = (args.positional(), args.positional()) else {
-        return Err("usage: outboard play USB-DEVICE FILE.wav [--period N] [--periods N] [--volume max|DB]".into());
-    };
-    let (spec, file) = (spec.as_str(), file.as_str());
-    let period: usize = args.option("--period")?.unwrap_or(1024);
-    let periods: usize = args.option("--periods")?.unwrap_or(4);
-    let volume: Option<String> = args.option("--volume")?;
-    args.finish()?;
-    let wav = Wav::read(Path::new(file)).map_err(|e| format!("{file}: {e}"))?;
+pub fn play(args: PlayArgs) -> Result<(), String> {
+    refuse_hda_options(&args.hda)?;
+    let file = args.file.display().to_string();
+    let file = file.as_str();
+    let (period, periods) = (args.period as usize, args.periods as usize);
+    let wav = Wav::read(&args.file).map_err(|e| format!("{file}: {e}"))?;
     let format = format_for_bits(wav.bits)?;
-    let dev = open(spec)?;
-    apply_volume(&dev, Direction::Playback, volume.as_deref())?;
+    let dev = open_usb(&args.device)?;
+    apply_usb_volume(&dev, Direction::Playback, args.volume)?;
     let req = StreamRequest {
         rate: wav.rate,
         channels: Some(wav.channels),
@@ -155,22 +106,13 @@ pub fn play(mut args: Args) -> Result<(), String> {
 }
 
 /// `outboard record USB-DEVICE FILE.wav [--seconds N] [--rate R] [--bits B] [--channels C] [--play PLAY.wav]`
-pub fn record(mut args: Args) -> Result<(), String> {
-    let (Some(spec), Some(file)) = (args.positional(), args.positional()) else {
-        return Err(
-            "usage: outboard record USB-DEVICE FILE.wav [--seconds N] [--rate R] [--bits B] [--channels C]".into()
-        );
-    };
-    let (spec, file) = (spec.as_str(), file.as_str());
-    let seconds: f64 = args.option("--seconds")?.unwrap_or(5.0);
-    let rate: u32 = args.option("--rate")?.unwrap_or(48_000);
-    let bits: Option<u16> = args.option("--bits")?;
-    let channels: Option<u16> = args.option("--channels")?;
-    let period: usize = args.option("--period")?.unwrap_or(1024);
-    let periods: usize = args.option("--periods")?.unwrap_or(4);
-    let volume: Option<String> = args.option("--volume")?;
-    let play_file: Option<PathBuf> = args.option("--play")?;
-    args.finish()?;
+pub fn record(args: RecordArgs) -> Result<(), String> {
+    refuse_hda_options(&args.hda)?;
+    let file = args.file.display().to_string();
+    let file = file.as_str();
+    let (seconds, rate, bits, channels) = (args.seconds, args.rate, args.bits, args.channels);
+    let (period, periods) = (args.period as usize, args.periods as usize);
+    let play_file = args.play.clone();
     if !(0.01..=3600.0).contains(&seconds) {
         return Err("--seconds must be between 0.01 and 3600".into());
     }
@@ -179,8 +121,8 @@ pub fn record(mut args: Args) -> Result<(), String> {
         Some(p) => Some(Wav::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
         None => None,
     };
-    let dev = open(spec)?;
-    apply_volume(&dev, Direction::Capture, volume.as_deref())?;
+    let dev = open_usb(&args.device)?;
+    apply_usb_volume(&dev, Direction::Capture, args.volume)?;
     let req = StreamRequest { rate, channels, format, period_frames: period, periods };
     let mut pcm = dev.open_stream(Direction::Capture, req, None).map_err(|e| e.to_string())?;
     // Full duplex (--play): both streams from this one process, as a usbfs
@@ -221,9 +163,7 @@ pub fn record(mut args: Args) -> Result<(), String> {
     println!("{}", stream_report("usb", &pcm.shared().stats));
     let (data, stats) = result.map_err(|e| pcm.error().unwrap_or(e))?;
     let wav_bits = (cfg.format.bytes() * 8) as u16;
-    Wav { channels: cfg.channels, rate, bits: wav_bits, data }
-        .write(&PathBuf::from(file))
-        .map_err(|e| format!("{file}: {e}"))?;
+    Wav { channels: cfg.channels, rate, bits: wav_bits, data }.write(&args.file).map_err(|e| format!("{file}: {e}"))?;
     println!(
         "recorded {frames} frames ({rate} Hz, {:?}, {} channels) from {} into {file}: {} periods, {} late wakeups",
         cfg.format,

@@ -29,6 +29,7 @@ use outboard_mixer::pcm::{PcmConfig, PcmStream};
 use outboard_oss::hw::HwControls;
 use outboard_oss::info::OssSystem;
 use outboard_oss::mixer::*;
+use outboard_oss::soundcard::*;
 use outboard_uac::UacDevice;
 
 use hw_controls::{HdaControls, UacControls};

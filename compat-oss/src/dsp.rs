@@ -20,7 +20,7 @@ use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
 
 use crate::blocking;
-use crate::info::{Asker, OssSystem, MAX_CHANNELS, MAX_RATE, MIN_CHANNELS, MIN_RATE};
+use crate::info::{Asker, OssSystem, MAX_CHANNELS, MAX_RATE, MIN_CHANNELS, MIN_RATE, SUPPORTED_FORMATS};
 use crate::oss4::{AudioErrinfo, AudioErrinfoLong, OssCount, OssCount32};
 use crate::soundcard::*;
 
@@ -46,20 +46,6 @@ pub fn format_from_oss(afmt: u32) -> Option<SampleFormat> {
         _ => return None,
     })
 }
-
-/// The formats SNDCTL_DSP_GETFMTS reports.
-pub const SUPPORTED_FORMATS: u32 = AFMT_U8
-    | AFMT_S8
-    | AFMT_S16_LE
-    | AFMT_S16_BE
-    | AFMT_S32_LE
-    | AFMT_S32_BE
-    | AFMT_S24_LE
-    | AFMT_S24_BE
-    | AFMT_S24_PACKED
-    | AFMT_FLOAT
-    | AFMT_MU_LAW
-    | AFMT_A_LAW;
 
 struct Open {
     pid: u32,

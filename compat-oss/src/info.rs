@@ -23,7 +23,6 @@ use outboard_mixer::engine::Engine;
 use outboard_mixer::pcm::PcmConfig;
 use zerocopy::{Immutable, IntoBytes};
 
-use crate::mixer::{SOUND_MIXER_INFO, SOUND_VERSION};
 use crate::oss4::*;
 use crate::soundcard::*;
 
@@ -33,6 +32,20 @@ pub const MAX_RATE: u32 = 192_000;
 /// The channel counts SNDCTL_DSP_CHANNELS accepts.
 pub const MIN_CHANNELS: u16 = 1;
 pub const MAX_CHANNELS: u16 = 8;
+
+/// The formats SNDCTL_DSP_GETFMTS reports.
+pub const SUPPORTED_FORMATS: u32 = AFMT_U8
+    | AFMT_S8
+    | AFMT_S16_LE
+    | AFMT_S16_BE
+    | AFMT_S32_LE
+    | AFMT_S32_BE
+    | AFMT_S24_LE
+    | AFMT_S24_BE
+    | AFMT_S24_PACKED
+    | AFMT_FLOAT
+    | AFMT_MU_LAW
+    | AFMT_A_LAW;
 
 /// One device the daemon drives.
 pub struct Card {
@@ -235,8 +248,8 @@ impl OssSystem {
         a.caps = self.caps(dev) as i32;
         let (play, cap) = (card.engine.playback_config(), card.engine.capture_config());
         // Every format SETFMT takes, converted to the device's own.
-        a.oformats = if play.is_some() { crate::dsp::SUPPORTED_FORMATS as i32 } else { 0 };
-        a.iformats = if cap.is_some() { crate::dsp::SUPPORTED_FORMATS as i32 } else { 0 };
+        a.oformats = if play.is_some() { SUPPORTED_FORMATS as i32 } else { 0 };
+        a.iformats = if cap.is_some() { SUPPORTED_FORMATS as i32 } else { 0 };
         a.card_number = node.card as i32;
         a.mixer_dev = self.mixer_of_card(node.card).map(|m| m as i32).unwrap_or(-1);
         a.legacy_device = dev as i32;

@@ -41,69 +41,7 @@ use outboard_mixer::engine::Engine;
 
 use crate::hw::{Gain, GainRange, HwControls, Side, SourceKind};
 use crate::info::{Asker, OssSystem};
-
-/// `_IOC` for the mixer's 'M' ioctls.
-const fn ioc(dir: u32, nr: u32, size: u32) -> u32 {
-    (dir << 30) | (size << 16) | ((b'M' as u32) << 8) | nr
-}
-
-/// Mixer channels (soundcard.h's SOUND_MIXER_*).
-pub const SOUND_MIXER_NRDEVICES: u32 = 25;
-pub const SOUND_MIXER_VOLUME: u32 = 0;
-pub const SOUND_MIXER_PCM: u32 = 4;
-pub const SOUND_MIXER_LINE: u32 = 6;
-pub const SOUND_MIXER_MIC: u32 = 7;
-pub const SOUND_MIXER_CD: u32 = 8;
-pub const SOUND_MIXER_IGAIN: u32 = 12;
-pub const SOUND_MIXER_LINE1: u32 = 14;
-pub const SOUND_MIXER_LINE2: u32 = 15;
-pub const SOUND_MIXER_LINE3: u32 = 16;
-pub const SOUND_MIXER_DIGITAL1: u32 = 17;
-pub const SOUND_MIXER_DIGITAL2: u32 = 18;
-pub const SOUND_MIXER_DIGITAL3: u32 = 19;
-pub const SOUND_MIXER_PHONEIN: u32 = 20;
-pub const SOUND_MIXER_VIDEO: u32 = 22;
-pub const SOUND_MIXER_RADIO: u32 = 23;
-/// The pseudo-channels that carry masks.
-pub const SOUND_MIXER_RECSRC: u32 = 0xff;
-pub const SOUND_MIXER_DEVMASK: u32 = 0xfe;
-pub const SOUND_MIXER_RECMASK: u32 = 0xfd;
-pub const SOUND_MIXER_CAPS: u32 = 0xfc;
-pub const SOUND_MIXER_STEREODEVS: u32 = 0xfb;
-/// SOUND_MIXER_CAPS: only one recording source at a time.
-pub const SOUND_CAP_EXCL_INPUT: u32 = 0x0000_0001;
-
-/// SOUND_MASK_*: a channel's bit.
-pub const fn mask(channel: u32) -> u32 {
-    1 << channel
-}
-
-/// MIXER_READ(channel): `_IOR('M', channel, int)`.
-pub const fn mixer_read(channel: u32) -> u32 {
-    ioc(2, channel, 4)
-}
-/// MIXER_WRITE(channel): `_IOWR('M', channel, int)`.
-pub const fn mixer_write(channel: u32) -> u32 {
-    ioc(3, channel, 4)
-}
-
-pub const SOUND_MIXER_READ_VOLUME: u32 = mixer_read(SOUND_MIXER_VOLUME);
-pub const SOUND_MIXER_WRITE_VOLUME: u32 = mixer_write(SOUND_MIXER_VOLUME);
-pub const SOUND_MIXER_READ_PCM: u32 = mixer_read(SOUND_MIXER_PCM);
-pub const SOUND_MIXER_WRITE_PCM: u32 = mixer_write(SOUND_MIXER_PCM);
-pub const SOUND_MIXER_READ_IGAIN: u32 = mixer_read(SOUND_MIXER_IGAIN);
-pub const SOUND_MIXER_WRITE_IGAIN: u32 = mixer_write(SOUND_MIXER_IGAIN);
-pub const SOUND_MIXER_READ_RECSRC: u32 = mixer_read(SOUND_MIXER_RECSRC);
-pub const SOUND_MIXER_WRITE_RECSRC: u32 = mixer_write(SOUND_MIXER_RECSRC);
-pub const SOUND_MIXER_READ_DEVMASK: u32 = mixer_read(SOUND_MIXER_DEVMASK);
-pub const SOUND_MIXER_READ_RECMASK: u32 = mixer_read(SOUND_MIXER_RECMASK);
-pub const SOUND_MIXER_READ_CAPS: u32 = mixer_read(SOUND_MIXER_CAPS);
-pub const SOUND_MIXER_READ_STEREODEVS: u32 = mixer_read(SOUND_MIXER_STEREODEVS);
-pub const OSS_GETVERSION: u32 = ioc(2, 118, 4);
-/// `_IOR('M', 101, mixer_info)`.
-pub const SOUND_MIXER_INFO: u32 = ioc(2, 101, std::mem::size_of::<crate::oss4::MixerInfo>() as u32);
-/// OSS 3.9.x, what Linux's OSS emulation reports.
-pub const SOUND_VERSION: i32 = 0x030904;
+use crate::soundcard::*;
 
 /// Level `level` (0-100) as a step of a control with `steps` steps (Linux's
 /// `snd_mixer_oss_conv2`: rounded to the nearest).

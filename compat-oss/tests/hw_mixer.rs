@@ -13,6 +13,7 @@ use outboard_mixer::pcm::{PcmConfig, PcmStream};
 use outboard_oss::hw::{Gain, GainRange, HwControls, Side, Source, SourceKind};
 use outboard_oss::info::OssSystem;
 use outboard_oss::mixer::*;
+use outboard_oss::soundcard::*;
 
 const REQ: Request = Request::new(1, 4321, 0, 0);
 const CFG: PcmConfig =

@@ -10,11 +10,13 @@ use outboard_mixer::devices::{MemoryDevice, Pacing};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::pcm::{Direction, PcmConfig, PcmStream};
-use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS, SUPPORTED_FORMATS};
+use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
 use outboard_oss::info::OssSystem;
-use outboard_oss::mixer::{Mixer, SOUND_MIXER_INFO, SOUND_MIXER_WRITE_VOLUME, SOUND_VERSION};
+use outboard_oss::info::SUPPORTED_FORMATS;
+use outboard_oss::mixer::Mixer;
 use outboard_oss::oss4::*;
 use outboard_oss::soundcard::*;
+use outboard_oss::soundcard::{SOUND_MIXER_INFO, SOUND_MIXER_WRITE_VOLUME, SOUND_VERSION};
 
 const REQ: Request = Request::new(1, 4321, 0, 0);
 const CFG: PcmConfig =

@@ -13,6 +13,7 @@ use crate::codec::controls::{self, AmpControl};
 use crate::codec::paths::{plan, InputPath, OutputRole, Plan};
 use crate::codec::{read_codec, setup, Codec};
 use crate::controller::Controller;
+use crate::regs::sd;
 use crate::stream::{Stream, StreamConfig};
 use crate::verb::{Verb, SET_CHANNEL_STREAMID, SET_CONVERTER_FORMAT};
 use crate::{Error, Result};
@@ -464,10 +465,10 @@ impl PcmStream for HdaPcm {
         let slice = (self.config.period_time() / 2).max(Duration::from_millis(1));
         loop {
             let sts = self.stream.ack().map_err(Self::hal)?;
-            if sts & 0x08 != 0 {
+            if u32::from(sts) & sd::sts::FIFOE.mask() != 0 {
                 self.xruns += 1; // FIFO error: the engine under- or overran
             }
-            if sts & 0x04 != 0 {
+            if u32::from(sts) & sd::sts::BCIS.mask() != 0 {
                 return Ok(());
             }
             let left = deadline.saturating_duration_since(Instant::now());

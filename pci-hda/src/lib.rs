@@ -16,6 +16,7 @@ pub mod controller;
 pub mod device;
 pub mod error;
 pub mod regs;
+pub mod report;
 pub mod stream;
 pub mod verb;
 

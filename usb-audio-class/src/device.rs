@@ -71,7 +71,6 @@ pub struct UacDevice {
     model: DeviceModel,
     quirks: Quirks,
     claimed: Mutex<Vec<u8>>,
-    mixer: crate::mixer::MixerState,
 }
 
 impl std::fmt::Debug for UacDevice {
@@ -118,12 +117,7 @@ impl UacDevice {
             model,
             quirks,
             claimed: Mutex::new(vec![control_interface]),
-            mixer: Default::default(),
         })
-    }
-
-    pub(crate) fn mixer_state(&self) -> &crate::mixer::MixerState {
-        &self.mixer
     }
 
     pub fn model(&self) -> &DeviceModel {

@@ -1,6 +1,6 @@
-//! The device's mixer controls, in the same shape as `outboard-hda`'s
-//! `HdaDevice` (output volume, capture gain, capture sources, select and
-//! selected), for a daemon's mixer nodes:
+//! A device's mixer controls ([`Mixer`]), in the same shape as
+//! `outboard-hda`'s `HdaDevice` (output volume, capture gain, capture
+//! sources, select and selected), for a daemon's mixer nodes:
 //!
 //! - the output volume is the first feature unit with a volume control on the
 //!   playback path;
@@ -15,7 +15,7 @@
 //! GET_CUR from a coarser value than they were set to).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use outboard_hal::pcm::Direction;
 
@@ -107,16 +107,16 @@ impl UnitVolume {
     }
 }
 
-/// The controls found (asked once, on first use) and the values written.
-#[derive(Debug, Default)]
-pub(crate) struct MixerState {
+/// A USB audio device's mixer controls: found once (on first use; finding
+/// them asks the device for its volume ranges) and the values written.
+pub struct Mixer {
+    dev: Arc<UacDevice>,
     found: OnceLock<Found>,
     /// What was last written, by (unit, channel): volume (raw) and mute.
     volumes: Mutex<HashMap<(u8, u8), i16>>,
     mutes: Mutex<HashMap<(u8, u8), bool>>,
 }
 
-#[derive(Debug)]
 struct Found {
     output: Option<UnitVolume>,
     capture: Option<UnitVolume>,
@@ -129,16 +129,26 @@ enum Which {
     Capture,
 }
 
-impl UacDevice {
+impl Mixer {
+    pub fn new(dev: Arc<UacDevice>) -> Mixer {
+        Mixer { dev, found: OnceLock::new(), volumes: Mutex::default(), mutes: Mutex::default() }
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Arc<UacDevice> {
+        &self.dev
+    }
+
     fn mixer_found(&self) -> &Found {
-        self.mixer_state().found.get_or_init(|| {
+        let dev = &self.dev;
+        self.found.get_or_init(|| {
             let with_volume = |fc: FeatureControl| -> Option<UnitVolume> {
                 let range = fc.range?;
                 (!fc.volume_channels.is_empty() && range.max > range.min).then_some(UnitVolume { control: fc, range })
             };
-            let output = self.feature_controls(Direction::Playback).into_iter().find_map(with_volume);
-            let selector = self.selector(Direction::Capture);
-            let model = self.model();
+            let output = dev.feature_controls(Direction::Playback).into_iter().find_map(with_volume);
+            let selector = dev.selector(Direction::Capture);
+            let model = dev.model();
             let terminal = model.streams(Direction::Capture).flat_map(|s| s.alts.first()).map(|a| a.terminal).next();
             let before_selector: Vec<u8> = terminal
                 .map(|t| {
@@ -151,7 +161,7 @@ impl UacDevice {
                         .collect()
                 })
                 .unwrap_or_default();
-            let capture = self
+            let capture = dev
                 .feature_controls(Direction::Capture)
                 .into_iter()
                 .filter(|fc| before_selector.contains(&fc.unit))
@@ -169,17 +179,17 @@ impl UacDevice {
     }
 
     fn cached_volume(&self, unit: u8, channel: u8) -> Result<i16> {
-        if let Some(v) = self.mixer_state().volumes.lock().unwrap_or_else(|e| e.into_inner()).get(&(unit, channel)) {
+        if let Some(v) = self.volumes.lock().unwrap_or_else(|e| e.into_inner()).get(&(unit, channel)) {
             return Ok(*v);
         }
-        self.channel_volume(unit, channel)
+        self.dev.channel_volume(unit, channel)
     }
 
     fn cached_mute(&self, unit: u8, channel: u8) -> Result<bool> {
-        if let Some(m) = self.mixer_state().mutes.lock().unwrap_or_else(|e| e.into_inner()).get(&(unit, channel)) {
+        if let Some(m) = self.mutes.lock().unwrap_or_else(|e| e.into_inner()).get(&(unit, channel)) {
             return Ok(*m);
         }
-        self.channel_mute(unit, channel)
+        self.dev.channel_mute(unit, channel)
     }
 
     fn sides_of(&self, which: Which) -> Result<Option<Sides>> {
@@ -205,26 +215,25 @@ impl UacDevice {
         let u = self.unit_volume(which).ok_or_else(|| {
             Error::Invalid(format!(
                 "{}: no {} volume control",
-                self.name(),
+                self.dev.name(),
                 if which == Which::Output { "output" } else { "capture" }
             ))
         })?;
         let c = &u.control;
-        let state = self.mixer_state();
         for &ch in &c.volume_channels {
             let raw = match sides[u.side(ch)] {
                 Some(db) => u.range.raw_for_db(db),
                 None => u.range.min,
             };
-            self.set_channel_volume(c.unit, ch, raw)?;
-            state.volumes.lock().unwrap_or_else(|e| e.into_inner()).insert((c.unit, ch), raw);
+            self.dev.set_channel_volume(c.unit, ch, raw)?;
+            self.volumes.lock().unwrap_or_else(|e| e.into_inner()).insert((c.unit, ch), raw);
         }
         for &ch in &c.mute_channels {
             // A channel's own mute follows its side; the master mutes when
             // every side is muted.
             let on = if ch == 0 { sides.iter().all(Option::is_none) } else { sides[u.side(ch)].is_none() };
-            self.set_channel_mute(c.unit, ch, on)?;
-            state.mutes.lock().unwrap_or_else(|e| e.into_inner()).insert((c.unit, ch), on);
+            self.dev.set_channel_mute(c.unit, ch, on)?;
+            self.mutes.lock().unwrap_or_else(|e| e.into_inner()).insert((c.unit, ch), on);
         }
         Ok(())
     }
@@ -278,7 +287,7 @@ impl UacDevice {
     /// Which of [`capture_sources`](Self::capture_sources) the selector passes now.
     pub fn selected_capture_source(&self) -> Result<Option<usize>> {
         let Some(sel) = &self.mixer_found().selector else { return Ok(None) };
-        let pin = self.selector_input(sel.unit)?;
+        let pin = self.dev.selector_input(sel.unit)?;
         Ok(sel.inputs.iter().position(|i| i.pin == pin))
     }
 
@@ -288,11 +297,11 @@ impl UacDevice {
             .mixer_found()
             .selector
             .as_ref()
-            .ok_or_else(|| Error::Invalid(format!("{}: no capture source selector", self.name())))?;
+            .ok_or_else(|| Error::Invalid(format!("{}: no capture source selector", self.dev.name())))?;
         let input = sel
             .inputs
             .get(index)
-            .ok_or_else(|| Error::Invalid(format!("{}: no capture source {index}", self.name())))?;
-        self.select_selector_input(sel.unit, input.pin)
+            .ok_or_else(|| Error::Invalid(format!("{}: no capture source {index}", self.dev.name())))?;
+        self.dev.select_selector_input(sel.unit, input.pin)
     }
 }

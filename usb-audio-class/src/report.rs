@@ -142,15 +142,7 @@ pub fn describe(dev: &UacDevice) -> String {
     for direction in [Direction::Playback, Direction::Capture] {
         let dir = if direction == Direction::Playback { "playback" } else { "capture" };
         let Some(first) = model.streams(direction).flat_map(|st| st.alts.iter()).next() else { continue };
-        let rate = if first.rates.contains(48_000) {
-            48_000
-        } else {
-            match &first.rates {
-                crate::model::Rates::Discrete(v) if !v.is_empty() => v[0],
-                crate::model::Rates::Continuous { min, .. } => *min,
-                _ => 48_000,
-            }
-        };
+        let rate = preferred_rate(first);
         match dev.choose_alt(direction, rate, None, None) {
             Ok(a) => {
                 let _ = writeln!(
@@ -188,4 +180,133 @@ pub fn describe(dev: &UacDevice) -> String {
         }
     }
     s
+}
+
+/// A device and what the driver uses of it, for serialising
+/// (`outboard info --json`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceReport {
+    pub name: String,
+    /// vvvv:pppp.
+    pub id: String,
+    pub speed: String,
+    pub uac_version: u8,
+    pub quirks: String,
+    pub streams: Vec<AltReport>,
+    /// What the driver picks per direction at 48 kHz (else the first rate).
+    pub driver: Vec<DriverChoice>,
+    pub volume_controls: Vec<VolumeReport>,
+    /// Descriptors the parser skipped, and why.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AltReport {
+    pub direction: &'static str,
+    pub interface: u8,
+    pub alt: u8,
+    pub format: String,
+    pub bits: u8,
+    pub channels: u16,
+    pub rates: String,
+    pub endpoint: u8,
+    pub sync: &'static str,
+    pub feedback_endpoint: Option<u8>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DriverChoice {
+    pub direction: &'static str,
+    pub rate: u32,
+    /// `interface alt` chosen, or why none.
+    pub interface: Option<u8>,
+    pub alt: Option<u8>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct VolumeReport {
+    pub direction: &'static str,
+    pub unit: u8,
+    pub volume_channels: Vec<u8>,
+    pub mute_channels: Vec<u8>,
+    pub min_db: Option<f64>,
+    pub max_db: Option<f64>,
+    pub step_db: Option<f64>,
+}
+
+fn dir_name(d: Direction) -> &'static str {
+    if d == Direction::Playback {
+        "playback"
+    } else {
+        "capture"
+    }
+}
+
+impl DeviceReport {
+    pub fn new(dev: &UacDevice) -> DeviceReport {
+        let model = dev.model();
+        let streams = model
+            .streams
+            .iter()
+            .flat_map(|s| s.alts.iter())
+            .map(|a| AltReport {
+                direction: dir_name(a.direction()),
+                interface: a.interface,
+                alt: a.alt,
+                format: format!("{:?}", a.format),
+                bits: a.bits,
+                channels: a.channels,
+                rates: rates_text(&a.rates),
+                endpoint: a.endpoint.address,
+                sync: sync_name(a.endpoint.sync),
+                feedback_endpoint: a.feedback.as_ref().map(|f| f.address),
+            })
+            .collect();
+        let mut driver = Vec::new();
+        let mut volume_controls = Vec::new();
+        for direction in [Direction::Playback, Direction::Capture] {
+            let Some(first) = model.streams(direction).flat_map(|st| st.alts.iter()).next() else { continue };
+            let rate = preferred_rate(first);
+            let (interface, alt, error) = match dev.choose_alt(direction, rate, None, None) {
+                Ok(a) => (Some(a.interface), Some(a.alt), None),
+                Err(e) => (None, None, Some(e.to_string())),
+            };
+            driver.push(DriverChoice { direction: dir_name(direction), rate, interface, alt, error });
+            for fc in dev.feature_controls(direction) {
+                volume_controls.push(VolumeReport {
+                    direction: dir_name(direction),
+                    unit: fc.unit,
+                    volume_channels: fc.volume_channels.clone(),
+                    mute_channels: fc.mute_channels.clone(),
+                    min_db: fc.range.map(|r| VolumeRange::db(r.min)),
+                    max_db: fc.range.map(|r| VolumeRange::db(r.max)),
+                    step_db: fc.range.map(|r| VolumeRange::db(r.res)),
+                });
+            }
+        }
+        DeviceReport {
+            name: dev.name().to_string(),
+            id: model.id.to_string(),
+            speed: format!("{:?}", model.speed),
+            uac_version: if model.version == UacVersion::V2 { 2 } else { 1 },
+            quirks: dev.quirks().to_string(),
+            streams,
+            driver,
+            volume_controls,
+            skipped: model.skipped.clone(),
+        }
+    }
+}
+
+/// 48 kHz if the alt setting offers it, else its first rate.
+fn preferred_rate(first: &AltSetting) -> u32 {
+    if first.rates.contains(48_000) {
+        return 48_000;
+    }
+    match &first.rates {
+        crate::model::Rates::Discrete(v) if !v.is_empty() => v[0],
+        crate::model::Rates::Continuous { min, .. } => *min,
+        _ => 48_000,
+    }
 }

@@ -8,7 +8,7 @@
 //! valid value: zerocopy's derives check exactly that at compile time, and
 //! the tests pin sizes and offsets to the spec's tables.
 
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// A big-endian 32-bit field.
 #[derive(Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
@@ -160,10 +160,13 @@ macro_rules! wire {
             const SIZE: usize = $size;
         }
 
+        // The struct is exactly its wire size.
+        const _: () = assert!(std::mem::size_of::<$t>() == $size);
+
         impl $t {
             pub fn from_array(array: [u8; $size]) -> $t {
-                // zerocopy checks at compile time that the sizes agree.
-                zerocopy::transmute!(array)
+                // Sizes agree (asserted above), so this is the only arm taken.
+                Self::read_from_bytes(&array).unwrap_or_else(|_| Self::new_zeroed())
             }
         }
     };

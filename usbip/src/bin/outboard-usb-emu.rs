@@ -18,7 +18,7 @@
 //! --hs-interval sets the streaming endpoints' high-speed bInterval (1-4;
 //! 0 = f_uac2's own choice; default: the emulator's, 1).
 //!
-//! Logging: OUTBOARD_LOG=error|warn|info|debug (default warn).
+//! Logging: RUST_LOG (or OUTBOARD_LOG) = error|warn|info|debug, or a filter (default warn).
 
 use std::fs::File;
 use std::io::Write;
@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use log::{LevelFilter, Log, Metadata, Record};
+use log::LevelFilter;
 use outboard_emu::usb::uac2::{Uac2Device, Uac2Options, Uac2Stats};
 use outboard_hal::usb::descriptors::configurations;
 use outboard_hal::usb::mem::UsbFunction;
@@ -52,33 +52,25 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-struct Stderr;
-
-impl Log for Stderr {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+/// Log to stderr as `outboard-usb-emu: LEVEL: message`; the filter is
+/// RUST_LOG, else OUTBOARD_LOG (env_logger's syntax), else warn.
+fn init_logging() {
+    let mut builder = env_logger::Builder::new();
+    builder.filter_level(LevelFilter::Warn);
+    if let Some(spec) =
+        ["RUST_LOG", "OUTBOARD_LOG"].into_iter().filter_map(|v| std::env::var(v).ok()).find(|s| !s.is_empty())
+    {
+        builder.parse_filters(&spec);
     }
-    fn log(&self, record: &Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!("outboard-usb-emu: {}: {}", record.level().as_str().to_ascii_lowercase(), record.args());
-        }
-    }
-    fn flush(&self) {}
+    builder.format(|buf, record| {
+        writeln!(buf, "outboard-usb-emu: {}: {}", record.level().as_str().to_ascii_lowercase(), record.args())
+    });
+    builder.write_style(env_logger::WriteStyle::Never);
+    let _ = builder.try_init();
 }
 
-static LOGGER: Stderr = Stderr;
-
 fn main() -> ExitCode {
-    let level = match std::env::var("OUTBOARD_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
-        "error" => LevelFilter::Error,
-        "info" => LevelFilter::Info,
-        "debug" => LevelFilter::Debug,
-        "trace" => LevelFilter::Trace,
-        _ => LevelFilter::Warn,
-    };
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(level);
-    }
+    init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("uac2") => Opts::parse(&args[1..]).and_then(run_uac2),

@@ -1,0 +1,100 @@
+//! The control socket: `outboard serve` answers each connection with its
+//! client listing; `outboard clients` asks and prints it.
+
+use std::io::Write;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use outboard_oss::dsp::Dsp;
+use serde::Serialize;
+
+use crate::signals;
+
+/// One client of one node, as listed.
+#[derive(Debug, Serialize)]
+pub struct ClientRow {
+    pub node: String,
+    pub pid: u32,
+    pub program: String,
+    pub mode: String,
+    pub format: String,
+    pub state: String,
+    pub xruns: u64,
+}
+
+const HEADER: &str = "NODE\tPID\tPROGRAM\tMODE\tFORMAT\tSTATE\tXRUNS";
+
+/// Answer each connection on `listener` with the clients of `handlers`,
+/// until a stop is asked for.
+pub fn serve(listener: UnixListener, handlers: Vec<Arc<Dsp>>) {
+    if listener.set_nonblocking(true).is_err() {
+        return;
+    }
+    while !signals::stopping() {
+        match listener.accept() {
+            Ok((mut conn, _)) => {
+                let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
+                let mut text = String::new();
+                for h in &handlers {
+                    for c in h.clients() {
+                        text += &format!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                            c.node, c.pid, c.program, c.mode, c.format, c.state, c.xruns
+                        );
+                    }
+                }
+                let _ = conn.write_all(text.as_bytes());
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The rows of a listing's text.
+fn rows(text: &str) -> Vec<ClientRow> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let [node, pid, program, mode, format, state, xruns] = f.as_slice() else { return None };
+            Some(ClientRow {
+                node: node.to_string(),
+                pid: pid.parse().ok()?,
+                program: program.to_string(),
+                mode: mode.to_string(),
+                format: format.to_string(),
+                state: state.to_string(),
+                xruns: xruns.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// `outboard clients [--control PATH] [--json]`: who holds which node.
+pub fn clients(control: &Path, json: bool) -> Result<(), String> {
+    let mut conn = UnixStream::connect(control)
+        .map_err(|e| format!("{}: {e} (is `outboard serve` running?)", control.display()))?;
+    conn.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut text).map_err(|e| format!("{}: {e}", control.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows(&text)).map_err(|e| e.to_string())?);
+    } else {
+        println!("{HEADER}");
+        print!("{text}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_rows_parse() {
+        let r = rows("/dev/dsp\t42\tpython3\tw\tS16Le 48000 Hz 2 ch\trunning\t0\nbroken line\n");
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].node.as_str(), r[0].pid, r[0].program.as_str(), r[0].xruns), ("/dev/dsp", 42, "python3", 0));
+    }
+}

@@ -1,0 +1,265 @@
+//! `outboard serve`: the daemon. Opens each device and runs a mixer engine on
+//! its streams, serves the OSS nodes through CUSE until SIGTERM or SIGINT,
+//! then removes the nodes and leaves the devices quiet.
+//!
+//! The steps, each in its own function: settings ([`crate::config`]), the
+//! devices and their engines ([`open_cards`]), which nodes each gets
+//! ([`nodes::plan`]), the node handlers ([`handlers`]), the CUSE servers
+//! ([`start_servers`]), the control socket ([`control`]), and the stop in
+//! order ([`shut_down`]).
+
+mod control;
+mod nodes;
+mod notify;
+
+use std::os::unix::thread::JoinHandleExt;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use outboard_cuse::{DeviceInfo, Handler, Server};
+use outboard_mixer::engine::Engine;
+use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
+use outboard_oss::hw::HwControls;
+use outboard_oss::info::{Card, OssSystem};
+use outboard_oss::mixer::Mixer;
+use outboard_oss::sndstat::SndStat;
+
+use crate::config::{DeviceSettings, ServeSettings};
+use crate::devices::{discover, open_streams, Streams};
+use crate::signals::{self, STOP};
+
+pub use control::clients;
+
+/// A device being served: its engine, its controls, and what keeps it open
+/// (dropped last).
+struct ServedCard {
+    name: String,
+    settings: DeviceSettings,
+    engine: Arc<Engine>,
+    controls: Option<Arc<dyn HwControls>>,
+    keep: Box<dyn std::any::Any>,
+}
+
+/// Open every device and start its engine. Devices that were found (not
+/// named) and fail to open are skipped with a warning.
+fn open_cards(settings: &ServeSettings) -> Result<Vec<ServedCard>, String> {
+    let discovered = settings.devices.is_empty();
+    let devices: Vec<DeviceSettings> = if discovered {
+        let found = discover()?;
+        log::info!("serving the devices found: {}", found.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+        found
+            .into_iter()
+            .map(|spec| DeviceSettings { label: spec.to_string(), spec, ..settings.defaults.clone() })
+            .collect()
+    } else {
+        settings.devices.clone()
+    };
+    let several = devices.len() > 1;
+    let mut cards = Vec::new();
+    for d in devices {
+        // With several devices, a hardware volume given for all applies to
+        // the USB ones (HDA amps are the driver's).
+        let volume = d.hw_volume.filter(|_| d.spec.is_usb() || !several);
+        match open_streams(&d.spec, &d.hda, d.shape, volume) {
+            Ok(Streams { name, playback, capture, keep, hw }) => {
+                let engine = Arc::new(Engine::start_with(Some(playback), capture).map_err(|e| format!("{name}: {e}"))?);
+                cards.push(ServedCard { name, settings: d, engine, controls: hw, keep });
+            }
+            Err(e) if discovered => log::warn!("{}: {e}; not served", d.spec),
+            Err(e) => return Err(if several { format!("{}: {e}", d.label) } else { e }),
+        }
+    }
+    if cards.is_empty() {
+        return Err("none of the devices found could be opened (see above)".into());
+    }
+    Ok(cards)
+}
+
+/// The CUSE handlers of every planned node, and the DSP handlers among them
+/// (for the client listing).
+#[allow(clippy::type_complexity)]
+fn handlers(
+    cards: &[ServedCard],
+    plan: &nodes::Plan,
+) -> Result<(Arc<OssSystem>, Vec<(String, Arc<dyn Handler>)>, Vec<Arc<Dsp>>), String> {
+    // What the OSS 4 info ioctls (SYSINFO, AUDIOINFO, ...) report: every
+    // card and node, numbered in the order the handlers are made below.
+    let audio_paths = plan.audio_paths();
+    let mixer_paths = plan.mixer_paths();
+    let system = Arc::new(OssSystem::new(
+        cards.iter().map(|c| Card { name: c.name.clone(), engine: c.engine.clone() }).collect(),
+        &audio_paths.iter().map(|(i, p)| (*i, p.as_str())).collect::<Vec<_>>(),
+        &mixer_paths.iter().map(|(i, p)| (*i, p.as_str())).collect::<Vec<_>>(),
+    )?);
+    let mut nodes: Vec<(String, Arc<dyn Handler>)> = Vec::new();
+    let mut dsps = Vec::new();
+    for (set_index, set) in plan.sets.iter().enumerate() {
+        for (k, (node, defaults)) in [(&set.dsp, DSP_DEFAULTS), (&set.audio, AUDIO_DEFAULTS)].into_iter().enumerate() {
+            let handler = Arc::new(Dsp::on(system.clone(), 2 * set_index + k, defaults)?);
+            dsps.push(handler.clone());
+            nodes.push((node.clone(), handler));
+        }
+        let mixer = Mixer::on(system.clone(), set_index)?;
+        let mixer = match cards[set.card].controls.clone() {
+            Some(hw) => mixer.with_hw(hw),
+            None => mixer,
+        };
+        nodes.push((set.mixer.clone(), Arc::new(mixer)));
+    }
+    if plan.sndstat {
+        let lines: Vec<String> = cards
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{i}: Outboard {} ({} Hz, 16-bit stereo)", c.name, c.settings.shape.rate))
+            .collect();
+        nodes.push(("sndstat".to_string(), Arc::new(SndStat::new(&lines))));
+    }
+    Ok((system, nodes, dsps))
+}
+
+/// Create each node and serve it on its own thread until STOP.
+fn start_servers(nodes: &[(String, Arc<dyn Handler>)]) -> Result<Vec<JoinHandle<Result<(), String>>>, String> {
+    let mut servers = Vec::new();
+    for (node, handler) in nodes {
+        let server = Server::create(&DeviceInfo { name: node.clone(), major: 0, minor: 0 }, handler.clone())
+            .map_err(|e| format!("creating /dev/{node}: {e}"))?;
+        let label = node.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("cuse {node}"))
+            .spawn(move || {
+                let r = server.run(&STOP);
+                drop(server); // the node goes away with /dev/cuse's descriptor
+                r.map_err(|e| format!("/dev/{label}: {e}"))
+            })
+            .map_err(|e| e.to_string())?;
+        servers.push(thread);
+    }
+    Ok(servers)
+}
+
+/// The gid of `group` from /etc/group.
+fn group_id(group: &str) -> Option<u32> {
+    std::fs::read_to_string("/etc/group").ok()?.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next() == Some(group)).then(|| f.nth(1).and_then(|g| g.parse().ok())).flatten()
+    })
+}
+
+/// Give a new node its owner root:`group` and `mode` (as the udev rules in
+/// packaging/ do, for machines without udev), once devtmpfs has created it.
+fn set_owner(path: &Path, group: &str, mode: u32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while !path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let gid = group_id(group);
+    if gid.is_none() {
+        log::warn!("{}: no group `{group}`; leaving the node's owner as it is", path.display());
+    }
+    if let Err(e) = std::os::unix::fs::chown(path, Some(0), gid) {
+        log::warn!("{}: chown: {e}", path.display());
+    }
+    if let Err(e) = std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)) {
+        log::warn!("{}: chmod: {e}", path.display());
+    }
+}
+
+/// Stop in order: the servers (their nodes go), the handlers, then each
+/// engine and its device, so the device's mappings are gone before VFIO
+/// releases its group.
+fn shut_down(
+    servers: Vec<JoinHandle<Result<(), String>>>,
+    nodes: Vec<(String, Arc<dyn Handler>)>,
+    system: Arc<OssSystem>,
+    cards: Vec<ServedCard>,
+) -> Result<(), String> {
+    STOP.store(true, Ordering::SeqCst);
+    // Interrupt each server's blocking read on /dev/cuse.
+    for t in &servers {
+        // SAFETY: the thread is still joinable (not joined yet), so its
+        // pthread_t is valid; SIGTERM's handler only sets STOP.
+        unsafe { libc::pthread_kill(t.as_pthread_t(), libc::SIGTERM) };
+    }
+    let mut result = Ok(());
+    for t in servers {
+        match t.join() {
+            Ok(Err(e)) => result = Err(e),
+            Err(_) => result = Err("a CUSE server thread panicked".to_string()),
+            Ok(Ok(())) => {}
+        }
+    }
+    for c in &cards {
+        let stats = c.engine.stats();
+        println!(
+            "engine{}: {} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
+            if cards.len() > 1 { format!(" {}", c.name) } else { String::new() },
+            stats.periods.load(Ordering::Relaxed),
+            stats.late_wakeups.load(Ordering::Relaxed),
+            stats.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            stats.device_errors.load(Ordering::Relaxed)
+        );
+    }
+    let removed = nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and ");
+    // The handlers hold the engines, and the engines the devices' streams
+    // and their register mappings: all must go before the devices.
+    drop(nodes);
+    drop(system);
+    let mut quiet = Vec::new();
+    for ServedCard { name, engine, controls, keep, .. } in cards {
+        drop(controls); // they hold the device too
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => drop(engine.stop()),
+            Err(_) => log::warn!("{name}: the engine is still shared at shutdown; it stops with the process"),
+        }
+        drop(keep); // streams stopped, controller in reset / interfaces at alt 0: quiet
+        quiet.push(name);
+    }
+    println!("stopped: {removed} removed, {} left quiet", quiet.join(" and "));
+    result
+}
+
+/// `outboard serve [DEVICE...] [--config FILE] [options]`, with the settings
+/// its command line and config file give.
+pub fn run(settings: ServeSettings) -> Result<(), String> {
+    signals::catch()?;
+    let cards = open_cards(&settings)?;
+    let numbers: Vec<Option<u32>> = cards.iter().map(|c| c.settings.number).collect();
+    let plan = nodes::plan(&settings.node, &numbers);
+    let (system, nodes, dsps) = handlers(&cards, &plan)?;
+    let servers = start_servers(&nodes)?;
+    for (node, _) in &nodes {
+        set_owner(&Path::new("/dev").join(node), &settings.group, settings.mode);
+    }
+    let _ = std::fs::remove_file(&settings.control); // a stale socket from a killed daemon
+    let listener = std::os::unix::net::UnixListener::bind(&settings.control)
+        .map_err(|e| format!("{}: {e}", settings.control.display()))?;
+    let control_thread = std::thread::spawn(move || control::serve(listener, dsps));
+    for set in &plan.sets {
+        let card = &cards[set.card];
+        let mut names = vec![format!("/dev/{}", set.dsp), format!("/dev/{}", set.audio), format!("/dev/{}", set.mixer)];
+        if set.default && plan.sndstat {
+            names.push("/dev/sndstat".into());
+        }
+        let shape = card.settings.shape;
+        println!(
+            "serving {} on {} ({} Hz, 16-bit stereo, {}-frame periods{})",
+            names.join(" and "),
+            card.name,
+            shape.rate,
+            shape.period,
+            if card.engine.capture_config().is_some() { ", playback and capture" } else { ", playback" }
+        );
+    }
+    notify::notify("READY=1");
+    while !signals::stopping() && servers.iter().all(|t| !t.is_finished()) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    notify::notify("STOPPING=1");
+    STOP.store(true, Ordering::SeqCst);
+    let _ = control_thread.join();
+    let _ = std::fs::remove_file(&settings.control);
+    shut_down(servers, nodes, system, cards)
+}
