@@ -13,7 +13,7 @@ BENCH_QEMU=/usr/bin/qemu-system-x86_64
 BENCH_BUSYBOX=/bin/busybox
 
 # Packages from Debian's registry. Stable (the machine's own suites) and backports.
-BENCH_PKGS_STABLE=(busybox-static xz-utils zstd alsa-utils sox libsox-fmt-oss usbip gcc-multilib)
+BENCH_PKGS_STABLE=(busybox-static xz-utils zstd alsa-utils sox libsox-fmt-oss usbip gcc-multilib udev systemd)
 BENCH_PKGS_BACKPORTS=(qemu-system-x86)
 
 log()  { printf 'bench: %s\n' "$*" >&2; }

@@ -11,9 +11,12 @@ set +a
 export BENCH_MODPROBE=/tmp/.bench-bin/bench-modprobe
 cd "$RESULTS"
 
-# Waiting with deadlines (wait_until, wait_nodes, wait_usb), for every scenario.
+# Waiting with deadlines (wait_until, wait_nodes, wait_usb), for every scenario,
+# and what scenario files start with (hda_scenario...).
 # shellcheck disable=SC1091
 source "$BENCH_DIR/lib/wait.sh"
+# shellcheck disable=SC1091
+source "$BENCH_DIR/lib/scenario.sh"
 # shellcheck disable=SC1090
 source "$SCENARIO_FILE"
 if ! declare -F guest >/dev/null; then

@@ -30,12 +30,8 @@
 # with release binaries (OUTBOARD_BIN_DIR=<repo>/target/release) on a quiet
 # host it passes.
 DESCRIPTION="outboard bridge: UAC2 emulator capture at 47.9 kHz into the HDA at 48 kHz, the tone's true pitch, no glitch"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=480
+hda_scenario --timeout 480
 
-source "$BENCH_DIR/lib/outboard.sh"
 source "$BENCH_DIR/lib/usb-emu.sh"
 
 # The device clock, the tone it captures, and what that is at the HDA.
@@ -70,7 +66,6 @@ guest() {
 emu_stat() { sed -n "s/^$2=//p" "$RESULTS/$1"; }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool" early final gaps median implied
   expect '^bridge: usb .*\(capture, 48000 Hz, 2 ch, 1024-frame periods\) -> .*\(playback, 48000 Hz' "$RESULTS/bridge.txt"
   [[ "$(emu_stat emu.stats capture_rate)" == 48000 ]] || { cat "$RESULTS/emu.stats"; echo "the capture clock is not at 48000"; return 1; }

@@ -8,9 +8,7 @@
 # of a second stream: the probe must end promptly with an error naming it.
 # Host: what QEMU wrote to its wav backend holds the sent signal sample for sample.
 DESCRIPTION="hal over usbfs: claim, alt 1, 2 s of iso OUT to QEMU usb-audio bit-exact, unplug mid-stream"
-HDA=none
-USB=audio
-TIMEOUT=240
+usb_audio_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR/outboard"
@@ -37,7 +35,6 @@ guest() {
 
 check() {
   local p="$RESULTS/probe.txt"
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   expect '^id=46f4:0002 configurations=1$' "$p"
   expect '^endpoint=0x01 max_packet=192 interval=1 sync=3$' "$p"
   expect '^sent_frames=96000 .*failed_packets=0 short_packets=0' "$p"

@@ -6,11 +6,7 @@
 # interrupts from a running output stream.
 # Host: the probe's key=value lines say all of that happened.
 DESCRIPTION="hal over VFIO: bind, GCAP/VMAJ, reset, CORB/RIRB vendor id 0x1af40022, MSI from a stream"
-HDA=duplex
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR/outboard" addr
@@ -33,7 +29,6 @@ guest() {
 check() {
   local p="$RESULTS/probe.txt" addr
   addr="$(sed -n 's/^device=\([^ ]*\) .*/\1/p' "$p")"
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   expect "^device=$addr id=8086:293e$" "$p"
   expect '^gcap=0x4401 vmaj=1 vmin=0$' "$p"
   expect '^streams out=4 in=4 bidir=0' "$p"

@@ -3,16 +3,9 @@
 # driver (pin 0x05 -> ADC 0x04, an input stream descriptor).
 # Host: the capture is a stretch of the fed signal, bit for bit.
 DESCRIPTION="HDA driver: a signal fed to line-in is captured bit-exact"
-HDA=duplex
-USB=none
-TIMEOUT=240
+hda_scenario
 
-source "$BENCH_DIR/lib/outboard.sh"
-
-prepare() {
-  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 8 --seed 6
-  HDA_INPUT="$RESULTS/in.raw"
-}
+prepare() { feed_line_in 8 6; }
 
 guest() {
   local addr

@@ -2,16 +2,9 @@
 # output stream to line-out and an input stream from line-in, in one process.
 # Host: both directions bit-exact.
 DESCRIPTION="HDA driver: full duplex, playback and capture at once, both bit-exact"
-HDA=duplex
-USB=none
-TIMEOUT=240
+hda_scenario
 
-source "$BENCH_DIR/lib/outboard.sh"
-
-prepare() {
-  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 8 --seed 7
-  HDA_INPUT="$RESULTS/in.raw"
-}
+prepare() { feed_line_in 8 7; }
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR" addr

@@ -5,11 +5,8 @@
 # Host: each output is the signal bit for bit, each capture a stretch of what
 # was fed.
 DESCRIPTION="HDA driver: every format the emulated codec advertises plays and records bit-exact"
-HDA=duplex
-USB=none
-TIMEOUT=300
+hda_scenario --timeout 300
 
-source "$BENCH_DIR/lib/outboard.sh"
 RATES="16000 22050 32000 44100 48000 88200 96000"
 
 prepare() {

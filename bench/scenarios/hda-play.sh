@@ -3,12 +3,7 @@
 # the path the pin configuration gives (DAC 0x02 -> line out 0x03), a
 # 48 kHz S16 stereo stream. Host: QEMU's wav holds the signal bit for bit.
 DESCRIPTION="HDA driver: a 48 kHz S16 stereo signal comes out of the emulated codec bit-exact"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR" addr

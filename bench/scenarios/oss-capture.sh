@@ -3,19 +3,11 @@
 # capture and the HDA driver. Host: what it read is a stretch of what was fed,
 # bit for bit.
 DESCRIPTION="OSS: line-in read from /dev/dsp, bit-exact"
-HDA=duplex
-USB=none
-TIMEOUT=240
+hda_scenario
 
-source "$BENCH_DIR/lib/outboard.sh"
-
-prepare() {
-  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 20 --seed 12
-  HDA_INPUT="$RESULTS/in.raw"
-}
+prepare() { feed_line_in 20 12; }
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR"
   # The daemon's settings from a config file, as a boot-time daemon takes them.
   printf 'period = 4096  # frames\nperiods = 8\ngroup = "root"\n' >"$RESULTS/outboard.toml"
   start_serve --config "$RESULTS/outboard.toml"

@@ -3,16 +3,9 @@
 # Host: the output is the played signal bit for bit, and the recording a
 # stretch of the fed one.
 DESCRIPTION="OSS: O_RDWR full duplex on /dev/dsp, both directions bit-exact"
-HDA=duplex
-USB=none
-TIMEOUT=240
+hda_scenario
 
-source "$BENCH_DIR/lib/outboard.sh"
-
-prepare() {
-  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 20 --seed 13
-  HDA_INPUT="$RESULTS/in.raw"
-}
+prepare() { feed_line_in 20 13; }
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR"

@@ -22,17 +22,13 @@
 # 2.1 dB apart; USB 1: 3/255, not 1/100: 1.4 dB), and QEMU's log shows the
 # values written.
 DESCRIPTION="OSS: /dev/mixer VOLUME sets the HDA amp and the USB feature unit; the output level follows QEMU's mapping of the values written"
-HDA=duplex
-HDA_MIXER=on
+hda_scenario --mixer on --timeout 300
 USB=audio
-TIMEOUT=300
 QEMU_EXTRA=(-global hda-duplex.debug=1 -global usb-audio.debug=1)
 
 # VOLUME levels each device plays at, in order.
 HDA_LEVELS="80 30 3"
 USB_LEVELS="90 40 1"
-
-source "$BENCH_DIR/lib/outboard.sh"
 
 guest() {
   local addr p0 p1
@@ -88,7 +84,6 @@ PY
 }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   local c0="$RESULTS/client0.txt" c1="$RESULTS/client1.txt"
   # HDA: VOLUME, PCM and IGAIN (the ADC amp), one recording source: the
   # line-in pin (SOUND_MASK_LINE), exclusive; a mic is EINVAL.

@@ -12,12 +12,7 @@
 #    signal (bit-exact at the codec) and reads CURRENT_OPTR in its 140-byte
 #    oss_count_t, GETOPTR and GETERROR.
 DESCRIPTION="OSS 4 device discovery on /dev/dsp and /dev/mixer; blocked write and SYNC interrupted by a signal (EINTR); a 32-bit client plays bit-exact"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 # The 32-bit client, built on the host (gcc-multilib comes with the bench's setup).
 prepare() {

@@ -2,31 +2,14 @@
 # the middle of a write. The other plays on to its end, the daemon lives,
 # and `outboard clients` lists both before and only the survivor after.
 DESCRIPTION="OSS: a client killed mid-write; the other plays on, the daemon lives, clients forgets it"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR"
   start_serve --period 4096 --periods 8
-  cat >"$RESULTS/tone.py" <<'PY'
-import math, ossaudiodev, struct, sys
-freq, seconds = int(sys.argv[1]), float(sys.argv[2])
-cycle = 48000 // freq  # whole cycles: one is computed, then repeated
-one = b"".join(struct.pack("<hh", v, v) for v in (round(0.25 * 32767 * math.sin(2 * math.pi * n / cycle)) for n in range(cycle)))
-data = one * int(48000 * seconds / cycle)
-dsp = ossaudiodev.open("/dev/dsp", "w")
-dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2); dsp.speed(48000)
-dsp.writeall(data)
-dsp.close()
-print("played", freq)
-PY
-  python3 "$RESULTS/tone.py" 1000 6 >"$RESULTS/survivor.txt" &
+  python3 "$BENCH_DIR/lib/oss-tone.py" 1000 0.25 6 >"$RESULTS/survivor.txt" &
   local survivor=$!
-  python3 "$RESULTS/tone.py" 480 30 >"$RESULTS/victim.txt" &
+  python3 "$BENCH_DIR/lib/oss-tone.py" 480 0.25 30 >"$RESULTS/victim.txt" &
   local victim=$!
   listed() { (( $("$bin/outboard" clients | grep -c python3) == $1 )); }
   wait_until 10 "both clients in outboard clients" listed 2 || { "$bin/outboard" clients; return 1; }

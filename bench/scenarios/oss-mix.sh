@@ -3,30 +3,13 @@
 # sums them onto the emulated HDA. Host: the recording is exactly those two
 # tones at their levels, with nothing else (no click, gap or stray tone).
 DESCRIPTION="OSS: two programs at once on /dev/dsp, the output is their sum and nothing else"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR"
   start_serve --period 4096 --periods 8
-  cat >"$RESULTS/tone.py" <<'PY'
-import math, ossaudiodev, struct, sys
-freq, amp = float(sys.argv[1]), float(sys.argv[2])
-frames = 48000 * 3
-data = b"".join(struct.pack("<hh", v, v) for v in (round(amp * 32767 * math.sin(2 * math.pi * freq * n / 48000)) for n in range(frames)))
-dsp = ossaudiodev.open("/dev/dsp", "w")
-dsp.setfmt(ossaudiodev.AFMT_S16_LE); dsp.channels(2); dsp.speed(48000)
-dsp.writeall(data)
-dsp.close()
-print("played", freq)
-PY
-  python3 "$RESULTS/tone.py" 440 0.25 &
+  python3 "$BENCH_DIR/lib/oss-tone.py" 440 0.25 3 &
   local a=$!
-  python3 "$RESULTS/tone.py" 1000 0.125 &
+  python3 "$BENCH_DIR/lib/oss-tone.py" 1000 0.125 3 &
   local b=$!
   wait "$a" && wait "$b" || { echo "a client failed"; return 1; }
   stop_serve

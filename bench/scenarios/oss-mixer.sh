@@ -4,15 +4,9 @@
 # with nothing else. (VOLUME sets the codec's amp, which QEMU ignores with
 # its mixer off: oss-hwmixer measures that one.)
 DESCRIPTION="OSS: a /dev/mixer pcm change moves the output level by the expected dB"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR"
   start_serve --period 4096 --periods 8
   python3 - <<'PY' | tee "$RESULTS/client.txt"
 import math, ossaudiodev, struct

@@ -5,13 +5,8 @@
 # programs play different signals to /dev/dsp0 and /dev/dsp1 at once.
 # Host: each device's output holds its own signal bit for bit.
 DESCRIPTION="OSS: serve finds the HDA and the USB device; /dev/dsp0 and /dev/dsp1 play at once, each bit-exact"
-HDA=duplex
-HDA_MIXER=off
+hda_scenario --timeout 300
 USB=audio
-TIMEOUT=300
-
-source "$BENCH_DIR/lib/outboard.sh"
-
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR" addr p0 p1
@@ -38,7 +33,6 @@ guest() {
 }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   expect '^0: Outboard [0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] ' "$RESULTS/sndstat.txt"
   expect '^1: Outboard usb .*46f4:0002' "$RESULTS/sndstat.txt"
   expect '^serving /dev/dsp0 and /dev/audio0 and /dev/mixer0 on [0-9a-f]{4}:' "$RESULTS/serve.log"

@@ -3,15 +3,9 @@
 # poll notification must wake it once a fragment has played, and the next
 # write succeeds. The same with SNDCTL_DSP_NONBLOCK on a blocking open.
 DESCRIPTION="OSS: O_NONBLOCK and SNDCTL_DSP_NONBLOCK writes get EAGAIN; poll() wakes when there is room"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR"
   start_serve --period 1024 --periods 4
   python3 - <<'PY' | tee "$RESULTS/client.txt"
 import errno, fcntl, os, select, struct, time

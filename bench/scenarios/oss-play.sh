@@ -3,12 +3,7 @@
 # the mixer and the HDA driver; SIGTERM then stops the daemon, which removes
 # the node. Host: QEMU's wav holds the signal bit for bit.
 DESCRIPTION="OSS /dev/dsp through CUSE: Python's ossaudiodev plays 48 kHz S16 stereo, bit-exact at the emulated HDA"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR"

@@ -2,15 +2,9 @@
 # resamples it onto the 48 kHz device. Host: the emulated codec got a 1 kHz
 # tone at the right level and nothing else.
 DESCRIPTION="OSS: a 44.1 kHz client on the 48 kHz device, right frequency and level, no glitch"
-HDA=duplex
-HDA_MIXER=off
-USB=none
-TIMEOUT=240
-
-source "$BENCH_DIR/lib/outboard.sh"
+hda_scenario
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR"
   start_serve --period 4096 --periods 8
   python3 - <<'PY' | tee "$RESULTS/client.txt"
 import math, ossaudiodev, struct

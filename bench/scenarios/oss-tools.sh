@@ -3,19 +3,11 @@
 # level and nothing else; the recording is a stretch of what was fed, bit for
 # bit.
 DESCRIPTION="OSS: sox plays and records through /dev/dsp"
-HDA=duplex
-USB=none
-TIMEOUT=240
+hda_scenario
 
-source "$BENCH_DIR/lib/outboard.sh"
-
-prepare() {
-  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/in.raw" --seconds 20 --seed 15
-  HDA_INPUT="$RESULTS/in.raw"
-}
+prepare() { feed_line_in 20 15; }
 
 guest() {
-  local bin="$OUTBOARD_BIN_DIR"
   start_serve --period 4096 --periods 8
   sox -V2 -D -n -b 16 -r 48000 -c 2 -e signed -t oss /dev/dsp synth 3 sine 1000 vol 0.25
   sox -V2 -D -b 16 -r 48000 -c 2 -e signed -t oss /dev/dsp -t raw "$RESULTS/captured.raw" trim 0 1

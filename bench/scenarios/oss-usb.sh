@@ -6,9 +6,7 @@
 # the daemon, removes the nodes and returns the interface to alt 0.
 # Host: QEMU's wav holds the signal bit for bit.
 DESCRIPTION="OSS /dev/dsp through CUSE on the USB device: ossaudiodev plays 48 kHz S16 stereo, bit-exact at QEMU usb-audio"
-HDA=none
-USB=audio
-TIMEOUT=240
+usb_audio_scenario
 
 source "$BENCH_DIR/lib/outboard.sh"
 
@@ -25,7 +23,6 @@ guest() {
 }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   expect '^speed 48000$' "$RESULTS/client.txt"
   expect '^wrote 384000$' "$RESULTS/client.txt"
   expect 'Outboard usb .*46f4:0002' "$RESULTS/sndstat.txt"

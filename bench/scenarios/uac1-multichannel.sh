@@ -27,7 +27,6 @@ guest() {
 }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   expect 'alt 2: S16Le, 6 ch, 16 of 16 bits, 48000 Hz' "$RESULTS/info.txt"
   expect 'alt 3: S16Le, 8 ch, 16 of 16 bits, 48000 Hz' "$RESULTS/info.txt"
   expect 'interface 1 alt 2 \(S16Le, 6 ch, 48000 Hz\)' "$RESULTS/play6.txt"

@@ -7,9 +7,7 @@
 # request QEMU STALLs: the stream must go on. Host: QEMU's wav holds the
 # signal sample for sample.
 DESCRIPTION="UAC driver: 48 kHz S16 stereo to QEMU usb-audio bit-exact; a STALLed rate request is survived"
-HDA=none
-USB=audio
-TIMEOUT=240
+usb_audio_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR"
@@ -28,7 +26,6 @@ guest() {
 }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   expect '46f4:0002 +Full speed' "$RESULTS/list.txt"
   expect '^USB audio function 46f4:0002 \(Full speed, UAC1\)' "$RESULTS/info.txt"
   expect 'feature unit 2: <- 1: master mute; ch1 volume; ch2 volume' "$RESULTS/info.txt"

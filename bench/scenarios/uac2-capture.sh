@@ -5,11 +5,7 @@
 # Host: what was recorded is a stretch of the capture source, sample for
 # sample (leading silence allowed), at each rate.
 DESCRIPTION="UAC driver: capture from the UAC2 emulator at 48 and 44.1 kHz, bit-exact"
-HDA=none
-USB=none
-TIMEOUT=420
-
-source "$BENCH_DIR/lib/usb-emu.sh"
+usb_emu_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR" rate
@@ -34,7 +30,6 @@ guest() {
 emu_stat() { sed -n "s/^$2=//p" "$RESULTS/$1"; }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool" rate
   for rate in 48000 44100; do
     expect "^recorded $((rate * 3)) frames \\($rate Hz, S16Le, 2 channels\\)" "$RESULTS/record$rate.txt"

@@ -4,11 +4,7 @@
 # the same device clock). Host: the device received the played signal sample
 # for sample, and the recording is a stretch of the capture source.
 DESCRIPTION="UAC driver: full duplex on the UAC2 emulator (async playback at 47.95 kHz + capture), both bit-exact"
-HDA=none
-USB=none
-TIMEOUT=420
-
-source "$BENCH_DIR/lib/usb-emu.sh"
+usb_emu_scenario
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR"
@@ -27,7 +23,6 @@ guest() {
 emu_stat() { sed -n "s/^$2=//p" "$RESULTS/$1"; }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool"
   expect '^usb playback: .*failed_packets=0 .*feedback_values=[1-9][0-9]* .*rate_hz=479(4[89]|5[01])\.' "$RESULTS/duplex.txt"
   expect '^usb: .*failed_packets=0 partial_packets=0' "$RESULTS/duplex.txt"

@@ -7,11 +7,7 @@
 # sample for sample (no frame lost or repeated), and the OUT frames per second
 # (counted against the emulated bus clock) are within 0.05% of the device clock.
 DESCRIPTION="UAC driver: async playback to the UAC2 emulator follows 47.9/48.0/48.1 kHz feedback, bit-exact"
-HDA=none
-USB=none
-TIMEOUT=600
-
-source "$BENCH_DIR/lib/usb-emu.sh"
+usb_emu_scenario --timeout 600
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR" hz
@@ -31,7 +27,6 @@ guest() {
 emu_stat() { sed -n "s/^$2=//p" "$RESULTS/$1"; }
 
 check() {
-  expect() { grep -Eq "$1" "$2" || { echo "expected /$1/ in $(basename "$2"):"; cat "$2"; return 1; }; }
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool" hz fps
   expect '^USB audio function 1d6b:0101 \(High speed, UAC2\)' "$RESULTS/info.txt"
   expect 'alt 1: S16Le, 2 ch, 16 of 16 bits, 44100/48000/96000 Hz, terminal 1, endpoint 0x01 iso OUT asynchronous' "$RESULTS/info.txt"

@@ -22,11 +22,7 @@
 # Whole run: no kernel BUG/WARNING/Oops, no "still N active urbs" (a URB the
 # server never gave back) in the guest's log.
 DESCRIPTION="UAC2 emulator vs Linux snd-usb-audio over USB/IP: duplex bit-exact (high and full speed), OUT rate follows feedback, unlink, unplug"
-HDA=none
-USB=none
-TIMEOUT=600
-
-source "$BENCH_DIR/lib/usb-emu.sh"
+usb_emu_scenario --timeout 600
 
 # Seconds aplay plays in the feedback runs (the rate is measured over it).
 FB_SECONDS=6
