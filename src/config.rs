@@ -62,6 +62,7 @@ pub struct Overrides {
 /// Settings a device table or the global section may give.
 #[derive(Clone, Debug, Default)]
 struct Common {
+    oss: Option<bool>,
     bind: Option<bool>,
     pin_config: Option<PathBuf>,
     position: Option<Position>,
@@ -99,6 +100,7 @@ struct File {
     period: Option<u32>,
     periods: Option<u32>,
     hw_volume: Option<VolumeText>,
+    oss: Option<bool>,
     #[serde(default)]
     devices: DeviceTables,
 }
@@ -117,6 +119,8 @@ struct DeviceTable {
     device: String,
     /// N of /dev/dspN, /dev/audioN, /dev/mixerN.
     number: Option<u32>,
+    /// Its own node names instead: /dev/NAME, /dev/audio-NAME, /dev/mixer-NAME.
+    node: Option<String>,
     bind: Option<bool>,
     pin_config: Option<PathBuf>,
     position: Option<Position>,
@@ -124,6 +128,7 @@ struct DeviceTable {
     period: Option<u32>,
     periods: Option<u32>,
     hw_volume: Option<VolumeText>,
+    oss: Option<bool>,
 }
 
 macro_rules! common_of {
@@ -131,6 +136,7 @@ macro_rules! common_of {
         impl $t {
             fn common(&self) -> Common {
                 Common {
+                    oss: self.oss,
                     bind: self.bind,
                     pin_config: self.pin_config.clone(),
                     position: self.position,
@@ -181,6 +187,10 @@ pub struct DeviceSettings {
     pub hw_volume: Option<Volume>,
     /// Pinned N of its numbered nodes.
     pub number: Option<u32>,
+    /// Its own node base name.
+    pub node: Option<String>,
+    /// Serve its OSS nodes.
+    pub oss: bool,
 }
 
 /// What `outboard serve` will do.
@@ -237,7 +247,7 @@ fn check_range(place: &str, key: &str, v: u32, lo: u32, hi: u32) -> Result<u32, 
 fn device_settings(
     label: String,
     spec: DeviceSpec,
-    number: Option<u32>,
+    (number, node): (Option<u32>, Option<String>),
     table: &Common,
     global: &Common,
     cli: &Overrides,
@@ -265,7 +275,20 @@ fn device_settings(
         shape: StreamShape { rate, period: period as usize, periods: periods as usize },
         hw_volume,
         number,
+        node: match node {
+            Some(n) => Some(check_node_name(&n).map_err(|e| format!("{place}{e}"))?),
+            None => None,
+        },
+        oss: table.oss.or(global.oss).unwrap_or(true),
     })
+}
+
+/// A node base name: a file name under /dev.
+fn check_node_name(node: &str) -> Result<String, String> {
+    if node.is_empty() || node.contains('/') || node.len() > 31 || node.chars().any(|c| c.is_control()) {
+        return Err(format!("node name {node:?}: a file name under /dev (no `/`, at most 31 characters)"));
+    }
+    Ok(node.to_string())
 }
 
 /// The settings of `outboard serve`: its command line over its config file.
@@ -274,25 +297,28 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
         Some(path) => read_file(path)?,
         None => File::default(),
     };
-    let node = cli.name.clone().or(file.node.clone()).unwrap_or_else(|| "dsp".into());
-    if node.is_empty() || node.contains('/') || node.len() > 31 {
-        return Err(format!("node name {node:?}: a file name under /dev (no `/`, at most 31 characters)"));
-    }
+    let node = check_node_name(&cli.name.clone().or(file.node.clone()).unwrap_or_else(|| "dsp".into()))?;
     let mode = parse_mode(cli.mode.as_deref().or(file.mode.as_deref()).unwrap_or("0660"))?;
     let global = file.common();
-    let defaults =
-        device_settings("every device found".into(), DeviceSpec::UsbFirst, None, &Common::default(), &global, cli)?;
+    let defaults = device_settings(
+        "every device found".into(),
+        DeviceSpec::UsbFirst,
+        (None, None),
+        &Common::default(),
+        &global,
+        cli,
+    )?;
     let mut devices = Vec::new();
     if !cli.devices.is_empty() {
         // Devices named on the command line replace the file's list; a
         // table for the same device still gives its settings.
         for spec in &cli.devices {
             let table = file.devices.0.iter().find(|(_, t)| t.device.parse::<DeviceSpec>().ok().as_ref() == Some(spec));
-            let (label, number, common) = match table {
-                Some((name, t)) => (name.clone(), t.number, t.common()),
-                None => (spec.to_string(), None, Common::default()),
+            let (label, nodes, common) = match table {
+                Some((name, t)) => (name.clone(), (t.number, t.node.clone()), t.common()),
+                None => (spec.to_string(), (None, None), Common::default()),
             };
-            devices.push(device_settings(label, spec.clone(), number, &common, &global, cli)?);
+            devices.push(device_settings(label, spec.clone(), nodes, &common, &global, cli)?);
         }
     } else {
         if let Some(list) = &file.device {
@@ -305,18 +331,26 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
             };
             for name in names {
                 let spec = name.parse::<DeviceSpec>().map_err(|e| format!("device: {e}"))?;
-                devices.push(device_settings(name, spec, None, &Common::default(), &global, cli)?);
+                devices.push(device_settings(name, spec, (None, None), &Common::default(), &global, cli)?);
             }
         }
         for (name, t) in &file.devices.0 {
             let spec = t.device.parse::<DeviceSpec>().map_err(|e| format!("[devices.{name}] device: {e}"))?;
-            devices.push(device_settings(name.clone(), spec, t.number, &t.common(), &global, cli)?);
+            devices.push(device_settings(name.clone(), spec, (t.number, t.node.clone()), &t.common(), &global, cli)?);
         }
     }
     let mut numbers: Vec<u32> = devices.iter().filter_map(|d| d.number).collect();
     numbers.sort_unstable();
     if let Some(w) = numbers.windows(2).find(|w| w[0] == w[1]) {
         return Err(format!("two devices have `number = {}`: each device's nodes need their own number", w[0]));
+    }
+    let mut names: Vec<&str> = devices.iter().filter_map(|d| d.node.as_deref()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("two devices have `node = {:?}`: each device's nodes need their own name", w[0]));
+    }
+    if names.contains(&node.as_str()) {
+        return Err(format!("a device's `node = {node:?}` is the default nodes' name too"));
     }
     Ok(ServeSettings {
         node,
@@ -355,6 +389,10 @@ impl fmt::Display for ServeSettings {
             if let Some(n) = d.number {
                 writeln!(f, "number = {n}")?;
             }
+            if let Some(n) = &d.node {
+                writeln!(f, "node = {n:?}")?;
+            }
+            writeln!(f, "oss = {}", d.oss)?;
             Ok(())
         };
         if self.devices.is_empty() {
@@ -418,6 +456,10 @@ mod tests {
         assert_eq!(s.devices[0].number, Some(3));
         assert_eq!(s.devices[1].shape.period, 256);
         assert_eq!(s.devices[1].hw_volume, Some(Volume::Db(-6.0)));
+        assert!(s.devices.iter().all(|d| d.oss && d.node.is_none()));
+        let s = settings("oss = false\n[devices.a]\ndevice = \"emulated\"\noss = true\nnode = \"emu\"\n[devices.b]\ndevice = \"usb\"\n", &[])
+            .unwrap();
+        assert_eq!((s.devices[0].oss, s.devices[0].node.as_deref(), s.devices[1].oss), (true, Some("emu"), false));
         // The command line wins over both.
         let s = settings("[devices.a]\ndevice = \"emulated\"\nperiod = 256\n", &["--period", "512"]).unwrap();
         assert_eq!(s.devices[0].shape.period, 512);
@@ -451,6 +493,13 @@ mod tests {
                 "number = 1",
             ),
             ("rate = 48000\nrate = 44100\n", "duplicate key"),
+            (
+                "[devices.a]\ndevice = \"emulated\"\nnode = \"x\"\n[devices.b]\ndevice = \"usb\"\nnode = \"x\"\n",
+                "node = \"x\"",
+            ),
+            ("[devices.a]\ndevice = \"emulated\"\nnode = \"dsp\"\n", "the default nodes' name too"),
+            ("[devices.a]\ndevice = \"emulated\"\nnode = \"snd/x\"\n", "[devices.a] node name \"snd/x\""),
+            ("oss = \"yes\"\n", "line 1"),
         ] {
             let err = settings(text, &[]).unwrap_err();
             assert!(err.contains(expect), "{text:?}: {err}");

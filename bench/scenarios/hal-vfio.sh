@@ -6,7 +6,7 @@
 # interrupts from a running output stream.
 # Host: the probe's key=value lines say all of that happened.
 DESCRIPTION="hal over VFIO: bind, GCAP/VMAJ, reset, CORB/RIRB vendor id 0x1af40022, MSI from a stream"
-hda_scenario
+hda_scenario --mixer on
 
 guest() {
   local bin="$OUTBOARD_BIN_DIR/outboard" addr

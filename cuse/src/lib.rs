@@ -98,6 +98,15 @@ pub trait Handler: Send + Sync + 'static {
     /// `_IOW`/`_IOWR`); returns the ioctl's result and the bytes to copy back
     /// (for `_IOR`/`_IOWR`, at most the argument's size).
     fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno>;
+    /// One round of an ioctl, for handlers whose arguments point at more
+    /// memory than the ioctl number says (a struct holding a buffer's
+    /// address): answer [`IoctlReply::Retry`] naming the caller's memory to
+    /// read and to write, and the kernel calls again with it. The default
+    /// asks for the argument as the command's encoding sizes it, then calls
+    /// [`Handler::ioctl`].
+    fn ioctl_round(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        sized_ioctl_round(self, req, fh, call)
+    }
     /// Which of `events` (POLLIN, POLLOUT) are ready. When none are and
     /// `waker` is given, the handler calls [`PollWaker::wake`] once they may
     /// be (the kernel then polls again).
@@ -109,6 +118,63 @@ pub trait Handler: Send + Sync + 'static {
         Ok(())
     }
 }
+
+/// One round of an ioctl as the kernel delivers it.
+#[derive(Clone, Copy, Debug)]
+pub struct IoctlCall<'a> {
+    pub cmd: u32,
+    /// The caller's argument: a user address (or a value, for ioctls that
+    /// pass one).
+    pub arg: u64,
+    /// The caller's memory asked for in the last round's
+    /// [`IoctlReply::Retry`] input ranges, concatenated (empty at first).
+    pub input: &'a [u8],
+    /// Room for output: the sum of the last round's output ranges.
+    pub out_size: usize,
+}
+
+/// A range of the caller's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserRange {
+    pub addr: u64,
+    pub len: usize,
+}
+
+/// How a round of an ioctl ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IoctlReply {
+    /// The ioctl's result, and the bytes written back across the output
+    /// ranges (in order; at most their total).
+    Done { result: i32, out: Vec<u8> },
+    /// Call again with these ranges: `input` read from the caller, `output`
+    /// to be written back. At most [`MAX_IOVS`] ranges, each direction at
+    /// most [`MAX_PAYLOAD`] bytes: larger transfers go a window at a time.
+    Retry { input: Vec<UserRange>, output: Vec<UserRange> },
+}
+
+/// [`Handler::ioctl_round`] for an ioctl whose argument is what its number
+/// says (`_IOW`/`_IOR`/`_IOWR` of a size): one retry for the argument, then
+/// [`Handler::ioctl`]. Handlers that override `ioctl_round` call this for
+/// their other ioctls.
+pub fn sized_ioctl_round<H: Handler + ?Sized>(
+    handler: &H,
+    req: &Request,
+    fh: u64,
+    call: &IoctlCall<'_>,
+) -> Result<IoctlReply, Errno> {
+    let (need_in, need_out) = ioctl_sizes(call.cmd);
+    if call.input.len() < need_in || call.out_size < need_out {
+        let input = if need_in > 0 { vec![UserRange { addr: call.arg, len: need_in }] } else { Vec::new() };
+        let output = if need_out > 0 { vec![UserRange { addr: call.arg, len: need_out }] } else { Vec::new() };
+        return Ok(IoctlReply::Retry { input, output });
+    }
+    let (result, mut out) = handler.ioctl(req, fh, call.cmd, &call.input[..need_in])?;
+    out.truncate(need_out);
+    Ok(IoctlReply::Done { result, out })
+}
+
+/// The most ranges a retry may name (FUSE_IOCTL_MAX_IOV).
+pub const MAX_IOVS: usize = 256;
 
 /// Wakes a poller: sends FUSE_NOTIFY_POLL for the kernel's poll handle.
 #[derive(Clone, Debug)]
@@ -376,35 +442,40 @@ impl Server {
     }
 
     /// Unrestricted ioctls: the kernel does not know the argument's size, so
-    /// the first call asks (RETRY) with iovecs from the command's encoding;
-    /// the retry brings the input and room for the output.
+    /// each round the handler may ask (RETRY) for ranges of the caller's
+    /// memory; the next round brings the input and room for the output.
     fn ioctl(dev: &File, handler: &dyn Handler, req: &Request, io: &IoctlIn, data: &[u8]) -> io::Result<()> {
-        let (need_in, need_out) = ioctl_sizes(io.cmd);
-        if (io.in_size as usize) < need_in || (io.out_size as usize) < need_out {
-            if io.flags & FUSE_IOCTL_UNRESTRICTED == 0 {
-                return reply(dev, req.unique, libc::EINVAL, &[]);
-            }
-            let mut iovs = Vec::new();
-            if need_in > 0 {
-                iovs.push(IoctlIovec { base: io.arg, len: need_in as u64 });
-            }
-            if need_out > 0 {
-                iovs.push(IoctlIovec { base: io.arg, len: need_out as u64 });
-            }
-            let out = IoctlOut {
-                result: 0,
-                flags: FUSE_IOCTL_RETRY,
-                in_iovs: u32::from(need_in > 0),
-                out_iovs: u32::from(need_out > 0),
-            };
-            let iov_bytes: Vec<u8> = iovs.iter().flat_map(|v| bytes(v).to_vec()).collect();
-            return reply(dev, req.unique, 0, &[bytes(&out), &iov_bytes]);
-        }
-        match handler.ioctl(req, io.fh, io.cmd, &data[..need_in.min(data.len())]) {
-            Ok((result, out_data)) => {
-                let n = out_data.len().min(io.out_size as usize).min(need_out);
+        let input = &data[..(io.in_size as usize).min(data.len())];
+        let call = IoctlCall { cmd: io.cmd, arg: io.arg, input, out_size: io.out_size as usize };
+        match handler.ioctl_round(req, io.fh, &call) {
+            Ok(IoctlReply::Done { result, out: out_data }) => {
+                let n = out_data.len().min(io.out_size as usize);
                 let out = IoctlOut { result, flags: 0, in_iovs: 0, out_iovs: 0 };
                 reply(dev, req.unique, 0, &[bytes(&out), &out_data[..n]])
+            }
+            Ok(IoctlReply::Retry { input, output }) => {
+                let total = |r: &[UserRange]| r.iter().map(|r| r.len).sum::<usize>();
+                if io.flags & FUSE_IOCTL_UNRESTRICTED == 0 {
+                    // A restricted ioctl cannot be retried: the kernel sized it.
+                    return reply(dev, req.unique, libc::EINVAL, &[]);
+                }
+                if input.len() + output.len() > MAX_IOVS || total(&input) > MAX_PAYLOAD || total(&output) > MAX_PAYLOAD
+                {
+                    log::warn!("ioctl {:#x}: a retry larger than CUSE moves; refused", io.cmd);
+                    return reply(dev, req.unique, libc::EINVAL, &[]);
+                }
+                let out = IoctlOut {
+                    result: 0,
+                    flags: FUSE_IOCTL_RETRY,
+                    in_iovs: input.len() as u32,
+                    out_iovs: output.len() as u32,
+                };
+                let iov_bytes: Vec<u8> = input
+                    .iter()
+                    .chain(&output)
+                    .flat_map(|r| bytes(&IoctlIovec { base: r.addr, len: r.len as u64 }).to_vec())
+                    .collect();
+                reply(dev, req.unique, 0, &[bytes(&out), &iov_bytes])
             }
             Err(e) => reply(dev, req.unique, e, &[]),
         }

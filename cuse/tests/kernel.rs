@@ -11,7 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use outboard_cuse::abi::*;
-use outboard_cuse::{DeviceInfo, Errno, Handler, Request, Server};
+use outboard_cuse::{sized_ioctl_round, DeviceInfo, Errno, Handler, IoctlCall, IoctlReply, Request, Server, UserRange};
+
+/// An ioctl whose 16-byte argument holds the address and length of a buffer
+/// (as ALSA's WRITEI holds the samples' address): `_IOWR('T', 1, 16)`.
+const XFER: u32 = 0xc010_5401;
 
 /// A device whose writes block until interrupted (or 5 s), and whose reads
 /// and ioctls answer at once, recording what they were asked.
@@ -46,6 +50,28 @@ impl Handler for Slow {
             req.abi
         ));
         Ok((0, 42i32.to_le_bytes().to_vec()))
+    }
+    /// XFER in three rounds, told apart by what came in: nothing (ask for
+    /// the argument), the argument (ask for it again and for its buffer),
+    /// both (take the buffer; write back the argument with the count).
+    fn ioctl_round(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        if call.cmd != XFER {
+            return sized_ioctl_round(self, req, fh, call);
+        }
+        let arg = UserRange { addr: call.arg, len: 16 };
+        if call.input.len() < 16 {
+            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+        }
+        let addr = u64::from_le_bytes(call.input[..8].try_into().unwrap());
+        let len = u64::from_le_bytes(call.input[8..16].try_into().unwrap()) as usize;
+        if call.input.len() < 16 + len {
+            return Ok(IoctlReply::Retry { input: vec![arg, UserRange { addr, len }], output: vec![arg] });
+        }
+        let data = &call.input[16..16 + len];
+        self.seen.lock().unwrap().push(format!("xfer {data:?}"));
+        let mut out = call.input[..16].to_vec();
+        out[8..16].copy_from_slice(&(data.len() as u64 * 2).to_le_bytes());
+        Ok(IoctlReply::Done { result: 0, out })
     }
 }
 
@@ -191,6 +217,44 @@ fn ioctls_run_interruptible_with_their_argument() {
     assert_eq!(&body[16..], 42i32.to_le_bytes());
     let seen = k.handler.seen.lock().unwrap().clone();
     assert_eq!(seen, [format!("ioctl {cmd:#x} [128, 187, 0, 0] interruptible true Native")]);
+    k.stop();
+}
+
+#[test]
+fn an_ioctl_whose_argument_points_at_a_buffer_takes_three_rounds() {
+    let mut k = FakeKernel::start();
+    let first = IoctlIn { fh: 1, flags: FUSE_IOCTL_UNRESTRICTED, cmd: XFER, arg: 0x7000, in_size: 0, out_size: 0 };
+    // 1: the argument is asked for, in and out.
+    k.send(&message(FUSE_IOCTL, 20, &first, &[]));
+    let (h, body) = k.recv(Duration::from_secs(1)).unwrap();
+    assert_eq!((h.unique, h.error), (20, 0));
+    let retry: IoctlOut = read(&body).unwrap();
+    assert_eq!((retry.flags, retry.in_iovs, retry.out_iovs), (FUSE_IOCTL_RETRY, 1, 1));
+    let iovs: Vec<IoctlIovec> = body[16..].chunks(16).map(|c| read(c).unwrap()).collect();
+    assert_eq!(iovs.iter().map(|v| (v.base, v.len)).collect::<Vec<_>>(), [(0x7000, 16), (0x7000, 16)]);
+    // 2: with the argument (buffer at 0x9000, 5 bytes), the buffer too.
+    let arg = [0x9000u64.to_le_bytes(), 5u64.to_le_bytes()].concat();
+    k.send(&message(FUSE_IOCTL, 22, &IoctlIn { in_size: 16, out_size: 16, ..first }, &arg));
+    let (_, body) = k.recv(Duration::from_secs(1)).unwrap();
+    let retry: IoctlOut = read(&body).unwrap();
+    assert_eq!((retry.flags, retry.in_iovs, retry.out_iovs), (FUSE_IOCTL_RETRY, 2, 1));
+    let iovs: Vec<IoctlIovec> = body[16..].chunks(16).map(|c| read(c).unwrap()).collect();
+    assert_eq!(iovs.iter().map(|v| (v.base, v.len)).collect::<Vec<_>>(), [(0x7000, 16), (0x9000, 5), (0x7000, 16)]);
+    // 3: argument and buffer: done, the argument written back.
+    let input = [arg.clone(), vec![1, 2, 3, 4, 5]].concat();
+    k.send(&message(FUSE_IOCTL, 24, &IoctlIn { in_size: 21, out_size: 16, ..first }, &input));
+    let (h, body) = k.recv(Duration::from_secs(1)).unwrap();
+    assert_eq!((h.unique, h.error), (24, 0));
+    let done: IoctlOut = read(&body).unwrap();
+    assert_eq!((done.result, done.flags), (0, 0));
+    assert_eq!(&body[16..24], 0x9000u64.to_le_bytes());
+    assert_eq!(&body[24..32], 10u64.to_le_bytes());
+    assert_eq!(k.handler.seen.lock().unwrap().clone(), ["xfer [1, 2, 3, 4, 5]"]);
+    // A retry past what CUSE moves is refused, not sent.
+    let huge = [0x9000u64.to_le_bytes(), (1u64 << 20).to_le_bytes()].concat();
+    k.send(&message(FUSE_IOCTL, 26, &IoctlIn { in_size: 16, out_size: 16, ..first }, &huge));
+    let (h, _) = k.recv(Duration::from_secs(1)).unwrap();
+    assert_eq!((h.unique, h.error), (26, -libc::EINVAL));
     k.stop();
 }
 

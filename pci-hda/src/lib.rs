@@ -15,6 +15,7 @@ pub mod codec;
 pub mod controller;
 pub mod device;
 pub mod error;
+pub mod probe;
 pub mod regs;
 pub mod report;
 pub mod stream;

@@ -82,7 +82,7 @@ fn open_cards(settings: &ServeSettings) -> Result<Vec<ServedCard>, String> {
 /// (for the client listing).
 #[allow(clippy::type_complexity)]
 fn handlers(
-    cards: &[ServedCard],
+    cards: &[&ServedCard],
     plan: &nodes::Plan,
 ) -> Result<(Arc<OssSystem>, Vec<(String, Arc<dyn Handler>)>, Vec<Arc<Dsp>>), String> {
     // What the OSS 4 info ioctls (SYSINFO, AUDIOINFO, ...) report: every
@@ -226,9 +226,16 @@ fn shut_down(
 pub fn run(settings: ServeSettings) -> Result<(), String> {
     signals::catch()?;
     let cards = open_cards(&settings)?;
-    let numbers: Vec<Option<u32>> = cards.iter().map(|c| c.settings.number).collect();
-    let plan = nodes::plan(&settings.node, &numbers);
-    let (system, nodes, dsps) = handlers(&cards, &plan)?;
+    // The OSS nodes are for the devices that serve them; the plan numbers
+    // those devices from 0.
+    let oss: Vec<&ServedCard> = cards.iter().filter(|c| c.settings.oss).collect();
+    if oss.is_empty() {
+        return Err("no node to serve: every device has `oss = false`".into());
+    }
+    let wishes: Vec<nodes::Wish> =
+        oss.iter().map(|c| nodes::Wish { number: c.settings.number, node: c.settings.node.clone() }).collect();
+    let plan = nodes::plan(&settings.node, &wishes);
+    let (system, nodes, dsps) = handlers(&oss, &plan)?;
     let servers = start_servers(&nodes)?;
     for (node, _) in &nodes {
         set_owner(&Path::new("/dev").join(node), &settings.group, settings.mode);
@@ -238,7 +245,7 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", settings.control.display()))?;
     let control_thread = std::thread::spawn(move || control::serve(listener, dsps));
     for set in &plan.sets {
-        let card = &cards[set.card];
+        let card = oss[set.card];
         let mut names = vec![format!("/dev/{}", set.dsp), format!("/dev/{}", set.audio), format!("/dev/{}", set.mixer)];
         if set.default && plan.sndstat {
             names.push("/dev/sndstat".into());
@@ -261,5 +268,6 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     STOP.store(true, Ordering::SeqCst);
     let _ = control_thread.join();
     let _ = std::fs::remove_file(&settings.control);
+    drop(oss);
     shut_down(servers, nodes, system, cards)
 }

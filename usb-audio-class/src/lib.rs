@@ -30,6 +30,7 @@ pub mod mixer;
 pub mod model;
 pub mod packets;
 pub mod parse;
+pub mod probe;
 pub mod quirks;
 pub mod report;
 pub mod stream;

@@ -366,7 +366,8 @@ fn parse_alt(iface: &InterfaceAlt<'_>, version: UacVersion, speed: Speed, device
         log::warn!("{}: no AS_GENERAL or FORMAT_TYPE descriptor; skipped", what());
         return None;
     };
-    let isos: Vec<&Endpoint<'_>> = iface.endpoints.iter().filter(|e| e.transfer_type() == 1).collect();
+    let isos: Vec<&Endpoint<'_>> =
+        iface.endpoints.iter().filter(|e| e.transfer_type() == descriptors::TRANSFER_ISOCHRONOUS).collect();
     // The data endpoint is the first isochronous one that is not a feedback
     // endpoint; a second one in the other direction is its sync endpoint.
     let Some(data) = isos.iter().find(|e| e.usage_type() != 1).copied() else {

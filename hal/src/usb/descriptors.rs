@@ -114,6 +114,9 @@ pub struct Endpoint<'a> {
     pub extra: Vec<&'a [u8]>,
 }
 
+/// [`Endpoint::transfer_type`] of an isochronous endpoint.
+pub const TRANSFER_ISOCHRONOUS: u8 = 1;
+
 impl Endpoint<'_> {
     pub fn is_in(&self) -> bool {
         self.address & 0x80 != 0

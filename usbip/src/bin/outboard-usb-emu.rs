@@ -150,11 +150,14 @@ impl Opts {
 
 /// The isochronous OUT data endpoint (usage type data) of a descriptor set.
 fn out_endpoint(descriptors: &[u8]) -> Option<u8> {
-    configurations(descriptors)
-        .iter()
-        .flat_map(|c| c.interfaces.iter())
-        .flat_map(|i| i.endpoints.iter())
-        .find_map(|e| (e.transfer_type() == 1 && !e.is_in() && e.usage_type() == 0).then_some(e.address))
+    configurations(descriptors).iter().flat_map(|c| c.interfaces.iter()).flat_map(|i| i.endpoints.iter()).find_map(
+        |e| {
+            (e.transfer_type() == outboard_hal::usb::descriptors::TRANSFER_ISOCHRONOUS
+                && !e.is_in()
+                && e.usage_type() == 0)
+                .then_some(e.address)
+        },
+    )
 }
 
 /// How long an endpoint may hold URBs without completing any before the
