@@ -63,6 +63,7 @@ pub struct Overrides {
 #[derive(Clone, Debug, Default)]
 struct Common {
     oss: Option<bool>,
+    alsa: Option<bool>,
     bind: Option<bool>,
     pin_config: Option<PathBuf>,
     position: Option<Position>,
@@ -101,6 +102,7 @@ struct File {
     periods: Option<u32>,
     hw_volume: Option<VolumeText>,
     oss: Option<bool>,
+    alsa: Option<bool>,
     #[serde(default)]
     devices: DeviceTables,
 }
@@ -121,6 +123,8 @@ struct DeviceTable {
     number: Option<u32>,
     /// Its own node names instead: /dev/NAME, /dev/audio-NAME, /dev/mixer-NAME.
     node: Option<String>,
+    /// Its ALSA card number (N of /dev/snd/controlCN).
+    card: Option<u32>,
     bind: Option<bool>,
     pin_config: Option<PathBuf>,
     position: Option<Position>,
@@ -129,6 +133,7 @@ struct DeviceTable {
     periods: Option<u32>,
     hw_volume: Option<VolumeText>,
     oss: Option<bool>,
+    alsa: Option<bool>,
 }
 
 macro_rules! common_of {
@@ -137,6 +142,7 @@ macro_rules! common_of {
             fn common(&self) -> Common {
                 Common {
                     oss: self.oss,
+                    alsa: self.alsa,
                     bind: self.bind,
                     pin_config: self.pin_config.clone(),
                     position: self.position,
@@ -191,6 +197,10 @@ pub struct DeviceSettings {
     pub node: Option<String>,
     /// Serve its OSS nodes.
     pub oss: bool,
+    /// Serve its ALSA nodes.
+    pub alsa: bool,
+    /// Pinned ALSA card number.
+    pub card: Option<u32>,
 }
 
 /// What `outboard serve` will do.
@@ -247,7 +257,7 @@ fn check_range(place: &str, key: &str, v: u32, lo: u32, hi: u32) -> Result<u32, 
 fn device_settings(
     label: String,
     spec: DeviceSpec,
-    (number, node): (Option<u32>, Option<String>),
+    (number, node, card): (Option<u32>, Option<String>, Option<u32>),
     table: &Common,
     global: &Common,
     cli: &Overrides,
@@ -280,6 +290,11 @@ fn device_settings(
             None => None,
         },
         oss: table.oss.or(global.oss).unwrap_or(true),
+        alsa: table.alsa.or(global.alsa).unwrap_or(true),
+        card: match card {
+            Some(n) if n > 31 => return Err(format!("{place}`card = {n}` is out of range (0-31)")),
+            n => n,
+        },
     })
 }
 
@@ -303,7 +318,7 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
     let defaults = device_settings(
         "every device found".into(),
         DeviceSpec::UsbFirst,
-        (None, None),
+        (None, None, None),
         &Common::default(),
         &global,
         cli,
@@ -315,8 +330,8 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
         for spec in &cli.devices {
             let table = file.devices.0.iter().find(|(_, t)| t.device.parse::<DeviceSpec>().ok().as_ref() == Some(spec));
             let (label, nodes, common) = match table {
-                Some((name, t)) => (name.clone(), (t.number, t.node.clone()), t.common()),
-                None => (spec.to_string(), (None, None), Common::default()),
+                Some((name, t)) => (name.clone(), (t.number, t.node.clone(), t.card), t.common()),
+                None => (spec.to_string(), (None, None, None), Common::default()),
             };
             devices.push(device_settings(label, spec.clone(), nodes, &common, &global, cli)?);
         }
@@ -331,12 +346,19 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
             };
             for name in names {
                 let spec = name.parse::<DeviceSpec>().map_err(|e| format!("device: {e}"))?;
-                devices.push(device_settings(name, spec, (None, None), &Common::default(), &global, cli)?);
+                devices.push(device_settings(name, spec, (None, None, None), &Common::default(), &global, cli)?);
             }
         }
         for (name, t) in &file.devices.0 {
             let spec = t.device.parse::<DeviceSpec>().map_err(|e| format!("[devices.{name}] device: {e}"))?;
-            devices.push(device_settings(name.clone(), spec, (t.number, t.node.clone()), &t.common(), &global, cli)?);
+            devices.push(device_settings(
+                name.clone(),
+                spec,
+                (t.number, t.node.clone(), t.card),
+                &t.common(),
+                &global,
+                cli,
+            )?);
         }
     }
     let mut numbers: Vec<u32> = devices.iter().filter_map(|d| d.number).collect();
@@ -348,6 +370,11 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         return Err(format!("two devices have `node = {:?}`: each device's nodes need their own name", w[0]));
+    }
+    let mut cards: Vec<u32> = devices.iter().filter_map(|d| d.card).collect();
+    cards.sort_unstable();
+    if let Some(w) = cards.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("two devices have `card = {}`: each ALSA card needs its own number", w[0]));
     }
     if names.contains(&node.as_str()) {
         return Err(format!("a device's `node = {node:?}` is the default nodes' name too"));
@@ -393,6 +420,10 @@ impl fmt::Display for ServeSettings {
                 writeln!(f, "node = {n:?}")?;
             }
             writeln!(f, "oss = {}", d.oss)?;
+            writeln!(f, "alsa = {}", d.alsa)?;
+            if let Some(n) = d.card {
+                writeln!(f, "card = {n}")?;
+            }
             Ok(())
         };
         if self.devices.is_empty() {

@@ -237,7 +237,26 @@ pub struct Server {
     inflight: Inflight,
 }
 
-fn reply(dev: &File, unique: u64, error: Errno, parts: &[&[u8]]) -> io::Result<()> {
+/// Where a request's reply goes: the device, and the request's place among
+/// the interruptible ones, given up just before the reply is written (so an
+/// interrupt that comes after the reply finds the request unknown).
+struct Replier<'a> {
+    dev: &'a Arc<File>,
+    guard: std::cell::Cell<Option<interrupt::InflightGuard>>,
+}
+
+impl<'a> Replier<'a> {
+    fn new(dev: &'a Arc<File>, guard: Option<interrupt::InflightGuard>) -> Replier<'a> {
+        Replier { dev, guard: std::cell::Cell::new(guard) }
+    }
+}
+
+fn reply(r: &Replier<'_>, unique: u64, error: Errno, parts: &[&[u8]]) -> io::Result<()> {
+    drop(r.guard.take());
+    send(r.dev, unique, error, parts)
+}
+
+fn send(dev: &File, unique: u64, error: Errno, parts: &[&[u8]]) -> io::Result<()> {
     let len = 16 + parts.iter().map(|p| p.len()).sum::<usize>();
     let header = OutHeader { len: len as u32, error: -error, unique };
     let mut msg = Vec::with_capacity(len);
@@ -291,7 +310,7 @@ impl Server {
             ..CuseInitOut::default()
         };
         let devinfo = format!("DEVNAME={}\0", info.name);
-        reply(&dev, header.unique, 0, &[bytes(&out), devinfo.as_bytes()])?;
+        send(&dev, header.unique, 0, &[bytes(&out), devinfo.as_bytes()])?;
         Ok(Server { dev: Arc::new(dev), handler, name: info.name.clone(), inflight: Inflight::default() })
     }
 
@@ -330,12 +349,11 @@ impl Server {
                     let unique = req.unique;
                     let (dev, handler, name) = (self.dev.clone(), self.handler.clone(), self.name.clone());
                     let spawned = std::thread::Builder::new().name(format!("cuse-{}", h.opcode)).spawn(move || {
-                        Self::handle(&dev, &*handler, &name, h.opcode, req, &body);
-                        drop(guard);
+                        Self::handle(&Replier::new(&dev, Some(guard)), &*handler, &name, h.opcode, req, &body);
                     });
                     if let Err(e) = spawned {
                         log::warn!("{}: no thread for a request ({e}); answering EAGAIN", self.name);
-                        let _ = reply(&self.dev, unique, libc::EAGAIN, &[]);
+                        let _ = send(&self.dev, unique, libc::EAGAIN, &[]);
                     }
                 }
             }
@@ -355,7 +373,7 @@ impl Server {
         let answer = move || {
             std::thread::sleep(UNKNOWN_INTERRUPT_DELAY);
             if !inflight.interrupt(unique) {
-                if let Err(e) = reply(&dev, int_unique, libc::EAGAIN, &[]) {
+                if let Err(e) = send(&dev, int_unique, libc::EAGAIN, &[]) {
                     log::debug!("{name}: answering an interrupt: {e}");
                 }
             }
@@ -366,10 +384,10 @@ impl Server {
     }
 
     fn dispatch(&self, opcode: u32, req: Request, body: Vec<u8>) {
-        Self::handle(&self.dev, &*self.handler, &self.name, opcode, req, &body);
+        Self::handle(&Replier::new(&self.dev, None), &*self.handler, &self.name, opcode, req, &body);
     }
 
-    fn handle(dev: &Arc<File>, handler: &dyn Handler, name: &str, opcode: u32, req: Request, body: &[u8]) {
+    fn handle(dev: &Replier<'_>, handler: &dyn Handler, name: &str, opcode: u32, req: Request, body: &[u8]) {
         let r = match opcode {
             FUSE_OPEN => match read::<OpenIn>(body) {
                 Some(o) => match handler.open(&req, o.flags) {
@@ -411,7 +429,7 @@ impl Server {
                     &req,
                     p.fh,
                     p.events,
-                    (p.flags & FUSE_POLL_SCHEDULE_NOTIFY != 0).then(|| PollWaker { dev: dev.clone(), kh: p.kh }),
+                    (p.flags & FUSE_POLL_SCHEDULE_NOTIFY != 0).then(|| PollWaker { dev: dev.dev.clone(), kh: p.kh }),
                 ) {
                     Ok(revents) => reply(dev, req.unique, 0, &[bytes(&PollOut { revents, padding: 0 })]),
                     Err(e) => reply(dev, req.unique, e, &[]),
@@ -444,7 +462,7 @@ impl Server {
     /// Unrestricted ioctls: the kernel does not know the argument's size, so
     /// each round the handler may ask (RETRY) for ranges of the caller's
     /// memory; the next round brings the input and room for the output.
-    fn ioctl(dev: &File, handler: &dyn Handler, req: &Request, io: &IoctlIn, data: &[u8]) -> io::Result<()> {
+    fn ioctl(dev: &Replier<'_>, handler: &dyn Handler, req: &Request, io: &IoctlIn, data: &[u8]) -> io::Result<()> {
         let input = &data[..(io.in_size as usize).min(data.len())];
         let call = IoctlCall { cmd: io.cmd, arg: io.arg, input, out_size: io.out_size as usize };
         match handler.ioctl_round(req, io.fh, &call) {

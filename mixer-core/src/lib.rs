@@ -17,6 +17,7 @@
 //!
 //! Depends on `outboard-hal` only (for the PCM-stream trait): never on a driver.
 
+pub mod blocking;
 pub mod bridge;
 pub mod chmap;
 pub mod devices;

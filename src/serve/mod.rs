@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use outboard_alsa::control::Control;
+use outboard_alsa::pcm::Pcm;
 use outboard_cuse::{DeviceInfo, Handler, Server};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
@@ -32,6 +34,9 @@ use crate::devices::{discover, open_streams, Streams};
 use crate::signals::{self, STOP};
 
 pub use control::clients;
+
+/// A node to create, and what answers it.
+type Node = (String, Arc<dyn Handler>);
 
 /// A device being served: its engine, its controls, and what keeps it open
 /// (dropped last).
@@ -120,6 +125,47 @@ fn handlers(
     Ok((system, nodes, dsps))
 }
 
+/// The ALSA card numbers: pinned ones, then for the others the lowest that
+/// no kernel sound driver and no other card here has.
+fn card_numbers(cards: &[&ServedCard]) -> Vec<u32> {
+    let taken_by_kernel = |n: u32| {
+        Path::new(&format!("/dev/snd/controlC{n}")).exists() || Path::new(&format!("/proc/asound/card{n}")).exists()
+    };
+    let pinned: Vec<u32> = cards.iter().filter_map(|c| c.settings.card).collect();
+    let mut free = (0u32..32).filter(|n| !pinned.contains(n) && !taken_by_kernel(*n));
+    cards.iter().map(|c| c.settings.card.unwrap_or_else(|| free.next().unwrap_or(31))).collect()
+}
+
+/// The ALSA nodes of the cards that serve them: each card's control node
+/// and its PCM device 0 in the directions it has. Returns the nodes and a
+/// line per card for the log.
+fn alsa_handlers(cards: &[&ServedCard]) -> (Vec<Node>, Vec<String>) {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut lines = Vec::new();
+    for (c, n) in cards.iter().zip(card_numbers(cards)) {
+        // A config table's name is the card's id; otherwise Outboard, Outboard1...
+        let named = c.settings.label != c.settings.spec.to_string();
+        let id = match (named, n) {
+            (true, _) => outboard_alsa::card::card_id(&c.settings.label),
+            (false, 0) => "Outboard".to_string(),
+            (false, n) => format!("Outboard{n}"),
+        };
+        let card = outboard_alsa::card::Card { number: n, id, name: c.name.clone(), engine: c.engine.clone() };
+        let mut names = vec![format!("snd/controlC{n}")];
+        nodes.push((names[0].clone(), Arc::new(Control::new(card.clone()))));
+        for (capture, suffix, present) in [(false, "p", card.has_playback()), (true, "c", card.has_capture())] {
+            if present {
+                let node = format!("snd/pcmC{n}D0{suffix}");
+                nodes.push((node.clone(), Pcm::new(card.clone(), capture, &format!("/dev/{node}"))));
+                names.push(node);
+            }
+        }
+        let paths: Vec<String> = names.iter().map(|n| format!("/dev/{n}")).collect();
+        lines.push(format!("serving {} (ALSA card {n}, hw:{n} or hw:{}) on {}", paths.join(" and "), card.id, c.name));
+    }
+    (nodes, lines)
+}
+
 /// Create each node and serve it on its own thread until STOP.
 fn start_servers(nodes: &[(String, Arc<dyn Handler>)]) -> Result<Vec<JoinHandle<Result<(), String>>>, String> {
     let mut servers = Vec::new();
@@ -173,7 +219,7 @@ fn set_owner(path: &Path, group: &str, mode: u32) {
 fn shut_down(
     servers: Vec<JoinHandle<Result<(), String>>>,
     nodes: Vec<(String, Arc<dyn Handler>)>,
-    system: Arc<OssSystem>,
+    system: Option<Arc<OssSystem>>,
     cards: Vec<ServedCard>,
 ) -> Result<(), String> {
     STOP.store(true, Ordering::SeqCst);
@@ -203,6 +249,16 @@ fn shut_down(
         );
     }
     let removed = nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and ");
+    // What the engines already gave a device plays out before it stops: a
+    // client that closed just before the stop (its close waits only until
+    // the engine took its last sample) is heard to its end.
+    let ring = cards
+        .iter()
+        .filter_map(|c| c.engine.playback_config())
+        .map(|cfg| cfg.period_time() * (cfg.periods as u32 + 1))
+        .max()
+        .unwrap_or_default();
+    std::thread::sleep(ring.min(Duration::from_secs(2)));
     // The handlers hold the engines, and the engines the devices' streams
     // and their register mappings: all must go before the devices.
     drop(nodes);
@@ -229,13 +285,21 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     // The OSS nodes are for the devices that serve them; the plan numbers
     // those devices from 0.
     let oss: Vec<&ServedCard> = cards.iter().filter(|c| c.settings.oss).collect();
-    if oss.is_empty() {
-        return Err("no node to serve: every device has `oss = false`".into());
+    let alsa: Vec<&ServedCard> = cards.iter().filter(|c| c.settings.alsa).collect();
+    if oss.is_empty() && alsa.is_empty() {
+        return Err("no node to serve: every device has `oss = false` and `alsa = false`".into());
     }
     let wishes: Vec<nodes::Wish> =
         oss.iter().map(|c| nodes::Wish { number: c.settings.number, node: c.settings.node.clone() }).collect();
     let plan = nodes::plan(&settings.node, &wishes);
-    let (system, nodes, dsps) = handlers(&oss, &plan)?;
+    let (system, mut nodes, dsps) = if oss.is_empty() {
+        (None, Vec::new(), Vec::new())
+    } else {
+        let (s, n, d) = handlers(&oss, &plan)?;
+        (Some(s), n, d)
+    };
+    let (alsa_nodes, alsa_lines) = alsa_handlers(&alsa);
+    nodes.extend(alsa_nodes);
     let servers = start_servers(&nodes)?;
     for (node, _) in &nodes {
         set_owner(&Path::new("/dev").join(node), &settings.group, settings.mode);
@@ -244,7 +308,10 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     let listener = std::os::unix::net::UnixListener::bind(&settings.control)
         .map_err(|e| format!("{}: {e}", settings.control.display()))?;
     let control_thread = std::thread::spawn(move || control::serve(listener, dsps));
-    for set in &plan.sets {
+    for line in &alsa_lines {
+        println!("{line}");
+    }
+    for set in plan.sets.iter().filter(|_| !oss.is_empty()) {
         let card = oss[set.card];
         let mut names = vec![format!("/dev/{}", set.dsp), format!("/dev/{}", set.audio), format!("/dev/{}", set.mixer)];
         if set.default && plan.sndstat {
@@ -268,6 +335,6 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     STOP.store(true, Ordering::SeqCst);
     let _ = control_thread.join();
     let _ = std::fs::remove_file(&settings.control);
-    drop(oss);
+    drop((oss, alsa));
     shut_down(servers, nodes, system, cards)
 }

@@ -1,0 +1,835 @@
+//! `/dev/snd/pcmCND0p` and `pcmCND0c`: ALSA's PCM ioctls on a mixer client
+//! stream, one per open, so every program that opens `hw:N` is mixed (the
+//! dmix role without dmix).
+//!
+//! What alsa-lib does with a PCM that cannot be mmapped (CUSE has no mmap):
+//! the open sequence (PVERSION, INFO, USER_PVERSION, TTSTAMP, SYNC_PTR),
+//! HW_REFINE/HW_PARAMS ([`crate::hw_params`]; only read/write access is
+//! offered, so `plughw` and `default` put alsa-lib's mmap emulation in
+//! front), SW_PARAMS, PREPARE, then WRITEI/READI with SYNC_PTR on every
+//! state, avail and timestamp query. WRITEI and READI take three rounds of
+//! the CUSE ioctl protocol (the argument, then the argument and the
+//! samples it points at), moved a window of at most 128 KiB at a time (a
+//! short count; alsa-lib and aplay loop).
+//!
+//! O_NONBLOCK: ioctls do not carry the file's flags and F_SETFL never
+//! reaches a CUSE device, while alsa-lib opens non-blocking and clears the
+//! flag after. As the kernel snapshots the flags at PREPARE, so does this,
+//! from /proc/PID/fdinfo of the caller's descriptors on this node.
+//!
+//! 64-bit callers only so far: the 32-bit layouts of SW_PARAMS, STATUS,
+//! SYNC_PTR and the transfers (their sizes differ, so their ioctl numbers
+//! do) answer ENOTTY. Interleaved access only so far (WRITEN/READN are not
+//! served; `plughw` interleaves for programs that want them).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use outboard_cuse::{sized_ioctl_round, Errno, Handler, IoctlCall, IoctlReply, PollWaker, Request, UserRange};
+use outboard_mixer::format::SampleFormat;
+use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
+use zerocopy::{FromBytes, IntoBytes};
+
+use crate::abi::*;
+use crate::card::Card;
+use crate::control::{pcm_info, STREAM_CAPTURE, STREAM_PLAYBACK};
+use crate::hw_params::{self, Capabilities, Format, Setup};
+
+/// SNDRV_PCM_STATE_*.
+pub mod state {
+    pub const OPEN: i32 = 0;
+    pub const SETUP: i32 = 1;
+    pub const PREPARED: i32 = 2;
+    pub const RUNNING: i32 = 3;
+    pub const XRUN: i32 = 4;
+    pub const DRAINING: i32 = 5;
+    pub const PAUSED: i32 = 6;
+}
+
+/// SNDRV_PCM_SYNC_PTR_AVAIL_MIN: set, the caller reads avail_min back;
+/// clear, it pushes its own.
+const SYNC_PTR_AVAIL_MIN: u32 = 1 << 2;
+
+/// How long a blocked transfer or drain may wait in all.
+const BLOCK_LIMIT: Duration = Duration::from_secs(10);
+/// How often a blocked call looks again (room, data, a signal, a drop).
+const POLL_STEP: Duration = Duration::from_millis(2);
+/// The most sample bytes one round of WRITEI/READI moves (CUSE's 128 KiB
+/// less the argument).
+const WINDOW: usize = outboard_cuse::MAX_PAYLOAD - 64;
+
+/// (ALSA format number, the mixer's format, significant bits).
+const FORMATS: &[(u32, SampleFormat, u32)] = &[
+    (0, SampleFormat::S8, 8),
+    (1, SampleFormat::U8, 8),
+    (2, SampleFormat::S16Le, 16),
+    (3, SampleFormat::S16Be, 16),
+    (6, SampleFormat::S24Le, 24),
+    (7, SampleFormat::S24Be, 24),
+    (10, SampleFormat::S32Le, 32),
+    (11, SampleFormat::S32Be, 32),
+    (14, SampleFormat::F32Le, 32),
+    (15, SampleFormat::F32Be, 32),
+    (16, SampleFormat::F64Le, 64),
+    (17, SampleFormat::F64Be, 64),
+    (20, SampleFormat::MuLaw, 8),
+    (21, SampleFormat::ALaw, 8),
+    (32, SampleFormat::S24_3Le, 24),
+    (33, SampleFormat::S24_3Be, 24),
+];
+
+/// What a mixer client stream offers an ALSA program.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        formats: FORMATS
+            .iter()
+            .map(|&(number, f, significant_bits)| Format {
+                number,
+                physical_bits: (f.bytes() * 8) as u32,
+                significant_bits,
+            })
+            .collect(),
+        channels: (1, 8),
+        rates: (8000, 192_000),
+        periods: (2, 1024),
+        period_bytes: (64, 1 << 20),
+        buffer_bytes_max: 4 << 20,
+    }
+}
+
+fn mixer_format(number: u32) -> Option<SampleFormat> {
+    FORMATS.iter().find(|f| f.0 == number).map(|f| f.1)
+}
+
+/// The requests a PCM node answers (64-bit layouts).
+const KNOWN: &[u32] = &[
+    PCM_IOCTL_PVERSION,
+    PCM_IOCTL_INFO,
+    PCM_IOCTL_TSTAMP,
+    PCM_IOCTL_TTSTAMP,
+    PCM_IOCTL_USER_PVERSION,
+    PCM_IOCTL_HW_REFINE,
+    PCM_IOCTL_HW_PARAMS,
+    PCM_IOCTL_HW_FREE,
+    PCM_IOCTL_SW_PARAMS,
+    PCM_IOCTL_STATUS,
+    PCM_IOCTL_DELAY,
+    PCM_IOCTL_HWSYNC,
+    PCM_IOCTL_SYNC_PTR,
+    PCM_IOCTL_STATUS_EXT,
+    PCM_IOCTL_CHANNEL_INFO,
+    PCM_IOCTL_PREPARE,
+    PCM_IOCTL_RESET,
+    PCM_IOCTL_START,
+    PCM_IOCTL_DROP,
+    PCM_IOCTL_DRAIN,
+    PCM_IOCTL_PAUSE,
+    PCM_IOCTL_REWIND,
+    PCM_IOCTL_RESUME,
+    PCM_IOCTL_XRUN,
+    PCM_IOCTL_FORWARD,
+    PCM_IOCTL_WRITEI_FRAMES,
+    PCM_IOCTL_READI_FRAMES,
+    PCM_IOCTL_LINK,
+    PCM_IOCTL_UNLINK,
+];
+
+/// The stream of one open, once PREPAREd.
+enum Stream {
+    Play(Playback),
+    Cap(Capture),
+}
+
+/// One open of the node.
+struct Client {
+    pid: u32,
+    setup: Option<Setup>,
+    sw: SwParams,
+    stream: Option<Stream>,
+    nonblock: bool,
+    /// A drain finished (or the stream was dropped): SETUP until PREPARE.
+    stopped: bool,
+    /// XRUN forced by the XRUN ioctl.
+    forced_xrun: bool,
+    trigger: Timespec,
+}
+
+impl Client {
+    fn frame_bytes(&self) -> usize {
+        self.setup.and_then(|s| mixer_format(s.format).map(|f| f.bytes() * s.channels as usize)).unwrap_or(1).max(1)
+    }
+
+    fn state(&self) -> i32 {
+        let Some(stream) = &self.stream else {
+            return if self.setup.is_some() { state::SETUP } else { state::OPEN };
+        };
+        if self.forced_xrun {
+            return state::XRUN;
+        }
+        let s = match stream {
+            Stream::Play(p) => p.state(),
+            Stream::Cap(c) => c.state(),
+        };
+        match s {
+            StreamState::Prepared if self.stopped => state::SETUP,
+            StreamState::Prepared => state::PREPARED,
+            StreamState::Running => state::RUNNING,
+            StreamState::Paused => state::PAUSED,
+            StreamState::Draining => state::DRAINING,
+            StreamState::Xrun => state::XRUN,
+        }
+    }
+
+    fn boundary(&self) -> u64 {
+        self.sw.boundary.max(1)
+    }
+
+    /// (appl_ptr, hw_ptr, avail, delay) in frames.
+    fn pointers(&self) -> (u64, u64, u64, i64) {
+        let b = self.boundary();
+        match &self.stream {
+            Some(Stream::Play(p)) => {
+                let (appl, hw) = (p.appl_ptr(), p.hw_ptr());
+                (appl % b, hw % b, p.avail() as u64, p.delay() as i64)
+            }
+            Some(Stream::Cap(c)) => {
+                let appl = c.appl_ptr();
+                let avail = c.avail() as u64;
+                (appl % b, (appl + avail) % b, avail, avail as i64)
+            }
+            None => (0, 0, self.setup.map_or(0, |s| u64::from(s.buffer_size)), 0),
+        }
+    }
+
+    fn status(&self) -> PcmStatus {
+        let (appl, hw, avail, delay) = self.pointers();
+        PcmStatus {
+            state: self.state(),
+            trigger_tstamp: self.trigger,
+            tstamp: now(),
+            appl_ptr: appl,
+            hw_ptr: hw,
+            delay,
+            avail,
+            avail_max: avail,
+            ..PcmStatus::default()
+        }
+    }
+}
+
+fn now() -> Timespec {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid timespec for clock_gettime to fill in.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec }
+}
+
+/// Whether the caller's descriptors on `node` are all non-blocking now
+/// (from /proc/PID/fdinfo); `None` when that cannot be read.
+fn nonblocking_now(pid: u32, node: &str) -> Option<bool> {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let mut seen = None;
+    for entry in dir.flatten() {
+        let Ok(target) = std::fs::read_link(entry.path()) else { continue };
+        if target.to_str() != Some(node) {
+            continue;
+        }
+        let fdinfo =
+            std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", entry.file_name().to_string_lossy())).ok()?;
+        let flags = fdinfo.lines().find_map(|l| l.strip_prefix("flags:")).map(str::trim)?;
+        let flags = u32::from_str_radix(flags, 8).ok()?;
+        let nb = flags & libc::O_NONBLOCK as u32 != 0;
+        // Blocking if any of them is.
+        seen = Some(seen.unwrap_or(true) && nb);
+    }
+    seen
+}
+
+/// Poll waiters and the thread that wakes them.
+type Wakers = Arc<Mutex<Vec<(u64, u32, PollWaker)>>>;
+
+/// A PCM node: one card's device 0 in one direction.
+pub struct Pcm {
+    card: Card,
+    stream: i32,
+    /// Its path, to find the caller's descriptors on it.
+    node: String,
+    opens: Arc<Mutex<HashMap<u64, Arc<Mutex<Client>>>>>,
+    next_fh: Mutex<u64>,
+    wakers: Wakers,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pcm {
+    /// The node `node` (e.g. "/dev/snd/pcmC0D0p") of `card` for `stream`.
+    pub fn new(card: Card, capture: bool, node: &str) -> Arc<Pcm> {
+        let pcm = Arc::new(Pcm {
+            card,
+            stream: if capture { STREAM_CAPTURE } else { STREAM_PLAYBACK },
+            node: node.to_string(),
+            opens: Arc::new(Mutex::new(HashMap::new())),
+            next_fh: Mutex::new(1),
+            wakers: Arc::new(Mutex::new(Vec::new())),
+        });
+        Self::watch(Arc::downgrade(&pcm));
+        pcm
+    }
+
+    fn capture(&self) -> bool {
+        self.stream == STREAM_CAPTURE
+    }
+
+    /// Wake pollers whose file became ready (every 5 ms, while the node lives).
+    fn watch(pcm: Weak<Pcm>) {
+        let spawned = std::thread::Builder::new().name("alsa poll".into()).spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(5));
+            let Some(pcm) = pcm.upgrade() else { return };
+            let mut w = lock(&pcm.wakers);
+            w.retain(|(fh, events, waker)| match pcm.client(*fh) {
+                Ok(c) => {
+                    if pcm.ready(&lock(&c), *events) != 0 {
+                        waker.wake();
+                        false
+                    } else {
+                        true
+                    }
+                }
+                Err(_) => false,
+            });
+        });
+        if let Err(e) = spawned {
+            log::warn!("alsa: no poll thread ({e}); pollers are woken only by their timeouts");
+        }
+    }
+
+    fn client(&self, fh: u64) -> Result<Arc<Mutex<Client>>, Errno> {
+        lock(&self.opens).get(&fh).cloned().ok_or(libc::EBADF)
+    }
+
+    /// snd_pcm_poll's answer.
+    fn ready(&self, c: &Client, events: u32) -> u32 {
+        let (want, err) = if self.capture() {
+            ((libc::POLLIN | libc::POLLRDNORM) as u32, libc::POLLERR as u32)
+        } else {
+            ((libc::POLLOUT | libc::POLLWRNORM) as u32, libc::POLLERR as u32)
+        };
+        let avail_min = c.sw.avail_min.max(1);
+        match c.state() {
+            state::RUNNING | state::PREPARED | state::PAUSED => {
+                let (_, _, avail, _) = c.pointers();
+                if avail >= avail_min {
+                    want & events
+                } else {
+                    0
+                }
+            }
+            state::DRAINING => 0,
+            _ => (want & events) | err,
+        }
+    }
+
+    fn hw_params(&self, c: &mut Client, input: &[u8], choose: bool) -> Result<(i32, Vec<u8>), Errno> {
+        let mut p = HwParams::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
+        let caps = capabilities();
+        if !choose {
+            hw_params::refine(&mut p, &caps).map_err(|_| libc::EINVAL)?;
+            return Ok((0, p.as_bytes().to_vec()));
+        }
+        if matches!(c.state(), state::RUNNING | state::DRAINING | state::PAUSED) {
+            return Err(libc::EBADFD);
+        }
+        let setup = hw_params::choose(&mut p, &caps).map_err(|_| libc::EINVAL)?;
+        c.stream = None;
+        c.setup = Some(setup);
+        c.stopped = false;
+        c.sw = default_sw(&setup);
+        Ok((0, p.as_bytes().to_vec()))
+    }
+
+    fn prepare(&self, c: &mut Client) -> Result<(), Errno> {
+        let setup = c.setup.ok_or(libc::EBADFD)?;
+        if let Some(nb) = nonblocking_now(c.pid, &self.node) {
+            c.nonblock = nb;
+        }
+        let format = mixer_format(setup.format).ok_or(libc::EINVAL)?;
+        let buffer = setup.buffer_size as usize;
+        let params = StreamParams {
+            format,
+            rate: setup.rate,
+            channels: setup.channels as u16,
+            buffer_frames: buffer,
+            avail_min: (c.sw.avail_min as usize).clamp(1, buffer),
+            start_threshold: (c.sw.start_threshold.min(u64::from(u32::MAX)) as usize).max(1),
+            // A stop threshold past the buffer (PipeWire and dmix set the
+            // boundary) means: never stop on an underrun, play silence.
+            stop_on_xrun: c.sw.stop_threshold <= buffer as u64,
+        };
+        let same = match &c.stream {
+            Some(Stream::Play(p)) => p.params() == params,
+            Some(Stream::Cap(s)) => s.params() == params,
+            None => false,
+        };
+        if same {
+            match &mut c.stream {
+                Some(Stream::Play(p)) => p.reset(Duration::from_secs(1)).map_err(|_| libc::EIO)?,
+                Some(Stream::Cap(s)) => s.reset(),
+                None => {}
+            }
+        } else {
+            c.stream = None; // the old client leaves the engine first
+            let e = &self.card.engine;
+            c.stream = Some(if self.capture() {
+                Stream::Cap(e.capture(params).map_err(|err| {
+                    log::warn!("{}: {err}", self.node);
+                    libc::EBUSY
+                })?)
+            } else {
+                Stream::Play(e.playback(params).map_err(|err| {
+                    log::warn!("{}: {err}", self.node);
+                    libc::EBUSY
+                })?)
+            });
+        }
+        c.stopped = false;
+        c.forced_xrun = false;
+        Ok(())
+    }
+
+    /// WRITEI/READI's last round: move the frames in `data` (playback) or
+    /// into a buffer of `frames` (capture); returns frames and captured bytes.
+    fn transfer(
+        &self,
+        client: &Mutex<Client>,
+        req: &Request,
+        data: &[u8],
+        frames: usize,
+    ) -> Result<(usize, Vec<u8>), Errno> {
+        let deadline = Instant::now() + BLOCK_LIMIT;
+        let mut done = 0usize;
+        let mut out = Vec::new();
+        loop {
+            let nonblock;
+            {
+                let mut c = lock(client);
+                let fb = c.frame_bytes();
+                match c.state() {
+                    state::PREPARED | state::RUNNING => {}
+                    state::XRUN => return if done > 0 { Ok((done, out)) } else { Err(libc::EPIPE) },
+                    state::PAUSED | state::DRAINING if done == 0 => return Err(libc::EBADFD),
+                    state::OPEN | state::SETUP => return Err(libc::EBADFD),
+                    _ => return Ok((done, out)),
+                }
+                nonblock = c.nonblock;
+                let n = match c.stream.as_mut() {
+                    Some(Stream::Play(p)) => p.write(&data[done * fb..frames * fb]).map_err(|_| libc::EPIPE)?,
+                    Some(Stream::Cap(s)) => {
+                        let mut buf = vec![0u8; (frames - done) * fb];
+                        let n = s.read(&mut buf).map_err(|_| libc::EPIPE)?;
+                        out.extend_from_slice(&buf[..n * fb]);
+                        n
+                    }
+                    None => return Err(libc::EBADFD),
+                };
+                done += n;
+                if n > 0 && c.trigger == Timespec::default() {
+                    c.trigger = now();
+                }
+            }
+            if done == frames {
+                return Ok((done, out));
+            }
+            let mut give_up = |e: Errno| if done > 0 { Ok((done, std::mem::take(&mut out))) } else { Err(e) };
+            if nonblock {
+                return give_up(libc::EAGAIN);
+            }
+            if req.interrupt.is_set() {
+                return give_up(libc::EINTR);
+            }
+            if Instant::now() >= deadline {
+                return give_up(libc::EIO);
+            }
+            std::thread::sleep(POLL_STEP);
+        }
+    }
+
+    /// WRITEI / READI in rounds: the argument, then the argument and its
+    /// samples (or room for them), then done.
+    fn xfer(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        const ARG: usize = std::mem::size_of::<XferI>();
+        let arg = UserRange { addr: call.arg, len: ARG };
+        let write = call.cmd == PCM_IOCTL_WRITEI_FRAMES;
+        if call.input.len() < ARG || call.out_size < ARG {
+            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+        }
+        let x = XferI::read_from_bytes(&call.input[..ARG]).map_err(|_| libc::EFAULT)?;
+        let client = self.client(fh)?;
+        let fb = lock(&client).frame_bytes();
+        if lock(&client).setup.is_none() {
+            return Err(libc::EBADFD);
+        }
+        let frames = (x.frames as usize).min(WINDOW / fb);
+        let bytes = frames * fb;
+        if frames == 0 {
+            return Ok(IoctlReply::Done { result: 0, out: XferI { result: 0, ..x }.as_bytes().to_vec() });
+        }
+        if write {
+            if call.input.len() < ARG + bytes {
+                let samples = UserRange { addr: x.buf, len: bytes };
+                return Ok(IoctlReply::Retry { input: vec![arg, samples], output: vec![arg] });
+            }
+            let (n, _) = self.transfer(&client, req, &call.input[ARG..ARG + bytes], frames)?;
+            Ok(IoctlReply::Done { result: 0, out: XferI { result: n as i64, ..x }.as_bytes().to_vec() })
+        } else {
+            if call.out_size < ARG + bytes {
+                let room = UserRange { addr: x.buf, len: bytes };
+                return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg, room] });
+            }
+            let (n, data) = self.transfer(&client, req, &[], frames)?;
+            let mut out = XferI { result: n as i64, ..x }.as_bytes().to_vec();
+            out.extend_from_slice(&data);
+            Ok(IoctlReply::Done { result: 0, out })
+        }
+    }
+
+    fn drain(&self, client: &Mutex<Client>, req: &Request) -> Result<(), Errno> {
+        {
+            let mut c = lock(client);
+            if let Some(nb) = nonblocking_now(c.pid, &self.node) {
+                c.nonblock = nb;
+            }
+            match c.state() {
+                state::OPEN | state::SETUP => return Err(libc::EBADFD),
+                state::XRUN => {
+                    c.stopped = true;
+                    c.forced_xrun = false;
+                    if let Some(Stream::Play(p)) = &c.stream {
+                        let _ = p.reset(Duration::from_secs(1));
+                    }
+                    return Ok(());
+                }
+                _ => {}
+            }
+            match &mut c.stream {
+                Some(Stream::Cap(s)) => {
+                    // Capture: stop.
+                    s.reset();
+                    c.stopped = true;
+                    return Ok(());
+                }
+                Some(Stream::Play(p)) => {
+                    if p.state() == StreamState::Paused {
+                        p.pause(false);
+                    }
+                    p.start_drain();
+                }
+                None => return Err(libc::EBADFD),
+            }
+            if c.nonblock {
+                c.stopped = true;
+                return Err(libc::EAGAIN);
+            }
+        }
+        // Wait for the last sample to leave, looking for a signal between steps.
+        let deadline = Instant::now() + BLOCK_LIMIT + Duration::from_secs(2);
+        loop {
+            {
+                let mut c = lock(client);
+                let draining = matches!(&c.stream, Some(Stream::Play(p)) if p.state() == StreamState::Draining);
+                if !draining {
+                    c.stopped = true;
+                    return Ok(());
+                }
+            }
+            if req.interrupt.is_set() {
+                return Err(libc::EINTR);
+            }
+            if Instant::now() >= deadline {
+                return Err(libc::EIO);
+            }
+            std::thread::sleep(POLL_STEP);
+        }
+    }
+}
+
+/// The software parameters the kernel sets at HW_PARAMS.
+fn default_sw(s: &Setup) -> SwParams {
+    let buffer = u64::from(s.buffer_size);
+    SwParams {
+        avail_min: u64::from(s.period_size),
+        start_threshold: 1,
+        stop_threshold: buffer,
+        boundary: boundary(buffer),
+        proto: PCM_VERSION,
+        ..SwParams::default()
+    }
+}
+
+/// The pointers' wrap point: the buffer size times the largest power of two
+/// that keeps it under LONG_MAX minus a buffer (the kernel's rule).
+fn boundary(buffer: u64) -> u64 {
+    let mut b = buffer.max(1);
+    while b * 2 <= (i64::MAX as u64) - buffer {
+        b *= 2;
+    }
+    b
+}
+
+fn int_reply(v: i32) -> Result<(i32, Vec<u8>), Errno> {
+    Ok((0, v.to_le_bytes().to_vec()))
+}
+
+impl Handler for Pcm {
+    fn open(&self, req: &Request, flags: u32) -> Result<u64, Errno> {
+        let mut next = lock(&self.next_fh);
+        let fh = *next;
+        *next += 1;
+        let client = Client {
+            pid: req.pid,
+            setup: None,
+            sw: SwParams::default(),
+            stream: None,
+            nonblock: flags & libc::O_NONBLOCK as u32 != 0,
+            stopped: false,
+            forced_xrun: false,
+            trigger: Timespec::default(),
+        };
+        lock(&self.opens).insert(fh, Arc::new(Mutex::new(client)));
+        Ok(fh)
+    }
+
+    fn release(&self, _req: &Request, fh: u64) {
+        // Dropping the client's stream hands its engine slot back.
+        lock(&self.opens).remove(&fh);
+        lock(&self.wakers).retain(|(f, _, _)| *f != fh);
+    }
+
+    fn read(&self, _req: &Request, _fh: u64, _size: u32, _flags: u32) -> Result<Vec<u8>, Errno> {
+        // ALSA moves samples with READI, not read(2).
+        Err(libc::EINVAL)
+    }
+
+    fn write(&self, _req: &Request, _fh: u64, _data: &[u8], _flags: u32) -> Result<u32, Errno> {
+        Err(libc::EINVAL)
+    }
+
+    fn poll(&self, _req: &Request, fh: u64, events: u32, waker: Option<PollWaker>) -> Result<u32, Errno> {
+        let client = self.client(fh)?;
+        let ready = self.ready(&lock(&client), events);
+        if ready == 0 {
+            if let Some(w) = waker {
+                lock(&self.wakers).push((fh, events, w));
+            }
+        }
+        Ok(ready)
+    }
+
+    fn ioctl_round(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        // An unknown request (a 32-bit caller's layouts among them, for now):
+        // ENOTTY at once, without asking for the caller's memory.
+        if !KNOWN.contains(&call.cmd) {
+            return Err(libc::ENOTTY);
+        }
+        let done = |result: i32| Ok(IoctlReply::Done { result, out: Vec::new() });
+        match call.cmd {
+            PCM_IOCTL_WRITEI_FRAMES | PCM_IOCTL_READI_FRAMES => self.xfer(req, fh, call),
+            // PAUSE and LINK pass a value, not a pointer.
+            PCM_IOCTL_PAUSE => {
+                let client = self.client(fh)?;
+                let c = lock(&client);
+                let on = call.arg != 0;
+                match (&c.stream, c.state()) {
+                    (Some(Stream::Play(p)), state::RUNNING) if on => p.pause(true),
+                    (Some(Stream::Play(p)), state::PAUSED) if !on => p.pause(false),
+                    (Some(Stream::Cap(s)), state::RUNNING) if on => s.pause(true),
+                    (Some(Stream::Cap(s)), state::PAUSED) if !on => s.pause(false),
+                    _ => return Err(libc::EBADFD),
+                }
+                done(0)
+            }
+            PCM_IOCTL_LINK => Err(libc::EBADFD),
+            // _IOW, but the kernel writes the frames moved back.
+            PCM_IOCTL_REWIND | PCM_IOCTL_FORWARD => {
+                let arg = UserRange { addr: call.arg, len: 8 };
+                if call.input.len() < 8 || call.out_size < 8 {
+                    return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+                }
+                let client = self.client(fh)?;
+                if matches!(lock(&client).state(), state::OPEN | state::SETUP) {
+                    return Err(libc::EBADFD);
+                }
+                // Nothing queued is taken back or skipped: 0 frames moved.
+                Ok(IoctlReply::Done { result: 0, out: 0u64.to_le_bytes().to_vec() })
+            }
+            _ => sized_ioctl_round(self, req, fh, call),
+        }
+    }
+
+    fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        let client = self.client(fh)?;
+        match cmd {
+            PCM_IOCTL_PVERSION => int_reply(PCM_VERSION as i32),
+            PCM_IOCTL_INFO => {
+                let info = pcm_info(&self.card, self.stream).ok_or(libc::ENXIO)?;
+                Ok((0, info.as_bytes().to_vec()))
+            }
+            PCM_IOCTL_USER_PVERSION | PCM_IOCTL_TSTAMP | PCM_IOCTL_TTSTAMP => Ok((0, Vec::new())),
+            PCM_IOCTL_HW_REFINE => self.hw_params(&mut lock(&client), input, false),
+            PCM_IOCTL_HW_PARAMS => self.hw_params(&mut lock(&client), input, true),
+            PCM_IOCTL_HW_FREE => {
+                let mut c = lock(&client);
+                if matches!(c.state(), state::RUNNING | state::DRAINING | state::PAUSED) {
+                    return Err(libc::EBADFD);
+                }
+                c.stream = None;
+                c.setup = None;
+                Ok((0, Vec::new()))
+            }
+            PCM_IOCTL_SW_PARAMS => {
+                let mut c = lock(&client);
+                let setup = c.setup.ok_or(libc::EBADFD)?;
+                let mut sw = SwParams::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
+                let buffer = u64::from(setup.buffer_size);
+                if sw.avail_min == 0 || sw.silence_size > buffer || sw.silence_threshold > buffer {
+                    return Err(libc::EINVAL);
+                }
+                sw.boundary = boundary(buffer);
+                c.sw = sw;
+                Ok((0, sw.as_bytes().to_vec()))
+            }
+            PCM_IOCTL_STATUS | PCM_IOCTL_STATUS_EXT => Ok((0, lock(&client).status().as_bytes().to_vec())),
+            PCM_IOCTL_DELAY => {
+                let c = lock(&client);
+                match c.state() {
+                    state::XRUN => Err(libc::EPIPE),
+                    state::OPEN | state::SETUP => Err(libc::EBADFD),
+                    _ => Ok((0, c.pointers().3.to_le_bytes().to_vec())),
+                }
+            }
+            PCM_IOCTL_HWSYNC => match lock(&client).state() {
+                state::XRUN => Err(libc::EPIPE),
+                state::OPEN | state::SETUP => Err(libc::EBADFD),
+                _ => Ok((0, Vec::new())),
+            },
+            PCM_IOCTL_SYNC_PTR => {
+                let mut c = lock(&client);
+                let mut s = SyncPtr::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
+                if s.flags & SYNC_PTR_AVAIL_MIN == 0 && s.control.avail_min > 0 {
+                    c.sw.avail_min = s.control.avail_min;
+                }
+                // appl_ptr moves only through WRITEI/READI here (no mmap):
+                // a pushed one (flags without _APPL) is the caller's copy of ours.
+                let (appl, hw, _, _) = c.pointers();
+                s.status.state = c.state();
+                s.status.hw_ptr = hw;
+                s.status.tstamp = now();
+                s.status.suspended_state = 0;
+                s.status.audio_tstamp = s.status.tstamp;
+                s.control.appl_ptr = appl;
+                s.control.avail_min = c.sw.avail_min;
+                Ok((0, s.as_bytes().to_vec()))
+            }
+            PCM_IOCTL_PREPARE => {
+                let mut c = lock(&client);
+                if matches!(c.state(), state::OPEN) {
+                    return Err(libc::EBADFD);
+                }
+                self.prepare(&mut c)?;
+                Ok((0, Vec::new()))
+            }
+            PCM_IOCTL_RESET => {
+                let mut c = lock(&client);
+                match &mut c.stream {
+                    Some(Stream::Play(p)) => {
+                        let running = p.state() == StreamState::Running;
+                        p.reset(Duration::from_secs(1)).map_err(|_| libc::EIO)?;
+                        if running {
+                            p.start();
+                        }
+                    }
+                    Some(Stream::Cap(s)) => {
+                        let running = s.state() == StreamState::Running;
+                        s.reset();
+                        if running {
+                            s.start();
+                        }
+                    }
+                    None => return Err(libc::EBADFD),
+                }
+                Ok((0, Vec::new()))
+            }
+            PCM_IOCTL_START => {
+                let mut c = lock(&client);
+                if c.state() != state::PREPARED {
+                    return Err(libc::EBADFD);
+                }
+                match &c.stream {
+                    Some(Stream::Play(p)) if p.delay() == 0 => return Err(libc::EPIPE),
+                    Some(Stream::Play(p)) => p.start(),
+                    Some(Stream::Cap(s)) => s.start(),
+                    None => return Err(libc::EBADFD),
+                }
+                c.trigger = now();
+                Ok((0, Vec::new()))
+            }
+            PCM_IOCTL_DROP => {
+                let mut c = lock(&client);
+                if matches!(c.state(), state::OPEN | state::SETUP) {
+                    return Err(libc::EBADFD);
+                }
+                match &mut c.stream {
+                    Some(Stream::Play(p)) => p.reset(Duration::from_secs(1)).map_err(|_| libc::EIO)?,
+                    Some(Stream::Cap(s)) => s.reset(),
+                    None => {}
+                }
+                c.stopped = true;
+                c.forced_xrun = false;
+                c.trigger = now();
+                Ok((0, Vec::new()))
+            }
+            PCM_IOCTL_DRAIN => self.drain(&client, req).map(|()| (0, Vec::new())),
+            PCM_IOCTL_XRUN => {
+                let mut c = lock(&client);
+                match c.state() {
+                    state::RUNNING | state::PREPARED | state::PAUSED | state::DRAINING => {
+                        c.forced_xrun = true;
+                        Ok((0, Vec::new()))
+                    }
+                    state::XRUN => Ok((0, Vec::new())),
+                    _ => Err(libc::EBADFD),
+                }
+            }
+            PCM_IOCTL_RESUME => Err(libc::ENOSYS),
+            PCM_IOCTL_UNLINK => Err(libc::EALREADY),
+            PCM_IOCTL_CHANNEL_INFO => Err(libc::ENXIO),
+            _ => Err(libc::ENOTTY),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boundary_is_a_power_of_two_times_the_buffer_under_long_max() {
+        let b = boundary(4096);
+        assert_eq!(b % 4096, 0);
+        assert!((b / 4096).is_power_of_two());
+        assert!(b * 2 > (i64::MAX as u64) - 4096);
+    }
+
+    #[test]
+    fn every_format_offered_has_its_width() {
+        let caps = capabilities();
+        let s16 = caps.formats.iter().find(|f| f.number == 2).unwrap();
+        assert_eq!((s16.physical_bits, s16.significant_bits), (16, 16));
+        let s24 = caps.formats.iter().find(|f| f.number == 6).unwrap();
+        assert_eq!((s24.physical_bits, s24.significant_bits), (32, 24));
+        let s24_3 = caps.formats.iter().find(|f| f.number == 32).unwrap();
+        assert_eq!(s24_3.physical_bits, 24);
+    }
+}

@@ -1,0 +1,264 @@
+//! The control and PCM nodes as alsa-lib drives them, through the same
+//! ioctl rounds the kernel's CUSE driver makes (each retry's ranges read
+//! from, and written to, a stand-in for the caller's memory), on a mixer
+//! engine whose device records what it played.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use outboard_alsa::abi::*;
+use outboard_alsa::card::Card;
+use outboard_alsa::control::Control;
+use outboard_alsa::hw_params::param;
+use outboard_alsa::pcm::{state, Pcm};
+use outboard_cuse::{Errno, Handler, IoctlCall, IoctlReply, Request};
+use outboard_mixer::devices::{MemoryDevice, Pacing};
+use outboard_mixer::engine::Engine;
+use outboard_mixer::pcm::{PcmConfig, SampleFormat};
+use zerocopy::{FromBytes, FromZeros, IntoBytes};
+
+const CFG: PcmConfig =
+    PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: 256, periods: 4 };
+
+/// The caller's memory: one block at `BASE`.
+struct Memory {
+    bytes: Vec<u8>,
+}
+const BASE: u64 = 0x10_0000;
+
+impl Memory {
+    fn new(size: usize) -> Memory {
+        Memory { bytes: vec![0; size] }
+    }
+    fn slice(&mut self, addr: u64, len: usize) -> Result<&mut [u8], Errno> {
+        let at = addr.checked_sub(BASE).ok_or(libc::EFAULT)? as usize;
+        self.bytes.get_mut(at..at + len).ok_or(libc::EFAULT)
+    }
+}
+
+/// What the kernel does for an unrestricted ioctl: call, and on RETRY copy
+/// the ranges asked for in, call again with room for the ranges out, and
+/// at the end copy the output back across them.
+fn ioctl(h: &dyn Handler, fh: u64, cmd: u32, arg: u64, mem: &mut Memory) -> Result<i32, Errno> {
+    let req = Request::new(1, std::process::id(), 0, 0);
+    let (mut input, mut out_ranges, mut out_size) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..8 {
+        let call = IoctlCall { cmd, arg, input: &input, out_size };
+        match h.ioctl_round(&req, fh, &call)? {
+            IoctlReply::Done { result, out } => {
+                let mut at = 0;
+                for r in &out_ranges {
+                    let r: &outboard_cuse::UserRange = r;
+                    let n = r.len.min(out.len() - at.min(out.len()));
+                    mem.slice(r.addr, n)?.copy_from_slice(&out[at..at + n]);
+                    at += n;
+                }
+                return Ok(result);
+            }
+            IoctlReply::Retry { input: ins, output } => {
+                input = Vec::new();
+                for r in &ins {
+                    input.extend_from_slice(mem.slice(r.addr, r.len)?);
+                }
+                out_size = output.iter().map(|r| r.len).sum();
+                out_ranges = output;
+            }
+        }
+    }
+    panic!("ioctl {cmd:#x} kept asking for more rounds");
+}
+
+fn card(capture: bool) -> (Card, Arc<Mutex<Vec<u8>>>) {
+    let (dev, played) = MemoryDevice::recording(CFG, Pacing::RealTime);
+    let cap: Option<Box<dyn outboard_mixer::pcm::PcmStream>> =
+        if capture { Some(Box::new(MemoryDevice::capture(CFG, vec![0; 48_000 * 4], Pacing::RealTime))) } else { None };
+    let engine = Arc::new(Engine::start_with(Some(Box::new(dev)), cap).unwrap());
+    (Card { number: 3, id: "Emu".into(), name: "emulated".into(), engine }, played)
+}
+
+fn put<T: IntoBytes + zerocopy::Immutable>(mem: &mut Memory, at: u64, v: &T) {
+    mem.slice(at, v.as_bytes().len()).unwrap().copy_from_slice(v.as_bytes());
+}
+fn get<T: FromBytes>(mem: &mut Memory, at: u64) -> T {
+    let n = std::mem::size_of::<T>();
+    T::read_from_bytes(mem.slice(at, n).unwrap()).unwrap()
+}
+
+#[test]
+fn the_control_node_answers_what_aplay_l_asks() {
+    let (card, _) = card(false);
+    let ctl = Control::new(card);
+    let fh = ctl.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(4096);
+    assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_CARD_INFO, BASE, &mut mem), Ok(0));
+    let info: CtlCardInfo = get(&mut mem, BASE);
+    assert_eq!(info.card, 3);
+    assert!(info.driver.starts_with(b"Outboard\0"), "a driver alsa-lib has no dmix config for");
+    assert!(info.id.starts_with(b"Emu\0"));
+    // Devices: 0, then none.
+    put(&mut mem, BASE, &-1i32);
+    ioctl(&ctl, fh, CTL_IOCTL_PCM_NEXT_DEVICE, BASE, &mut mem).unwrap();
+    assert_eq!(get::<i32>(&mut mem, BASE), 0);
+    ioctl(&ctl, fh, CTL_IOCTL_PCM_NEXT_DEVICE, BASE, &mut mem).unwrap();
+    assert_eq!(get::<i32>(&mut mem, BASE), -1);
+    // Playback exists; capture does not: ENOENT, which aplay -l skips.
+    let mut asked = PcmInfo::new_zeroed();
+    put(&mut mem, BASE, &asked);
+    ioctl(&ctl, fh, CTL_IOCTL_PCM_INFO, BASE, &mut mem).unwrap();
+    let got: PcmInfo = get(&mut mem, BASE);
+    assert_eq!((got.card, got.device, got.stream, got.subdevices_count), (3, 0, 0, 1));
+    asked.stream = 1;
+    put(&mut mem, BASE, &asked);
+    assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_PCM_INFO, BASE, &mut mem), Err(libc::ENOENT));
+    asked.device = 1;
+    asked.stream = 0;
+    put(&mut mem, BASE, &asked);
+    assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_PCM_INFO, BASE, &mut mem), Err(libc::ENXIO));
+    put(&mut mem, BASE, &-1i32);
+    ioctl(&ctl, fh, CTL_IOCTL_HWDEP_NEXT_DEVICE, BASE, &mut mem).unwrap();
+    assert_eq!(get::<i32>(&mut mem, BASE), -1);
+    assert_eq!(ioctl(&ctl, fh, 0xdead_beef, BASE, &mut mem), Err(libc::ENOTTY));
+}
+
+/// HW_PARAMS for S16_LE stereo 48 kHz, `period` frames x `periods`.
+fn hw_params(period: u32, periods: u32) -> HwParams {
+    let mut p = HwParams::new_zeroed();
+    for m in &mut p.masks {
+        m.bits = [u32::MAX; 8];
+    }
+    for i in &mut p.intervals {
+        *i = Interval { min: 0, max: u32::MAX, flags: 0 };
+    }
+    p.masks[param::FORMAT].bits = [1 << 2, 0, 0, 0, 0, 0, 0, 0];
+    let set = |p: &mut HwParams, k: usize, v: u32| p.intervals[k - 8] = Interval { min: v, max: v, flags: 0 };
+    set(&mut p, param::CHANNELS, 2);
+    set(&mut p, param::RATE, 48_000);
+    set(&mut p, param::PERIOD_SIZE, period);
+    set(&mut p, param::PERIODS, periods);
+    p.rmask = u32::MAX;
+    p
+}
+
+fn status(pcm: &Pcm, fh: u64, mem: &mut Memory) -> PcmStatus {
+    ioctl(pcm, fh, PCM_IOCTL_STATUS, BASE, mem).unwrap();
+    get(mem, BASE)
+}
+
+#[test]
+fn a_stream_written_with_writei_plays_bit_exact_and_drains_to_the_end() {
+    let (card, played) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(1 << 20);
+    put(&mut mem, BASE, &0i32);
+    ioctl(&*pcm, fh, PCM_IOCTL_PVERSION, BASE, &mut mem).unwrap();
+    assert_eq!(get::<u32>(&mut mem, BASE), PCM_VERSION);
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::OPEN);
+    // Before HW_PARAMS, transfers are in the wrong state.
+    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 10 });
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem), Err(libc::EBADFD));
+
+    put(&mut mem, BASE, &hw_params(256, 4));
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem), Ok(0));
+    let chosen: HwParams = get(&mut mem, BASE);
+    assert_eq!(chosen.intervals[param::BUFFER_SIZE - 8].min, 1024);
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::SETUP);
+    // SW_PARAMS: start once the buffer is full, stop at an underrun.
+    let mut sw = SwParams::new_zeroed();
+    sw.avail_min = 256;
+    sw.start_threshold = 1024;
+    sw.stop_threshold = 1024;
+    put(&mut mem, BASE, &sw);
+    ioctl(&*pcm, fh, PCM_IOCTL_SW_PARAMS, BASE, &mut mem).unwrap();
+    let back: SwParams = get(&mut mem, BASE);
+    assert!(back.boundary >= 1024 && back.boundary % 1024 == 0);
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem), Ok(0));
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::PREPARED);
+
+    // 0.25 s of a ramp that never repeats within it.
+    let frames = 12_000usize;
+    let samples: Vec<i16> = (0..frames * 2).map(|i| (i as i32 * 7 % 65_536 - 32_768) as i16).collect();
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let buf = BASE + 4096;
+    mem.slice(buf, data.len()).unwrap().copy_from_slice(&data);
+    let mut done = 0usize;
+    while done < frames {
+        put(&mut mem, BASE, &XferI { result: 0, buf: buf + (done * 4) as u64, frames: (frames - done) as u64 });
+        assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem), Ok(0));
+        let x: XferI = get(&mut mem, BASE);
+        assert!(x.result > 0, "{x:?}");
+        done += x.result as usize;
+    }
+    let s = status(&pcm, fh, &mut mem);
+    assert_eq!(s.state, state::RUNNING);
+    assert_eq!(s.appl_ptr, frames as u64);
+    // SYNC_PTR as alsa-lib's mmap-less path: hw_ptr moves, appl_ptr is ours.
+    let mut sp = SyncPtr::new_zeroed();
+    sp.flags = 1 << 1 | 1 << 2;
+    put(&mut mem, BASE, &sp);
+    ioctl(&*pcm, fh, PCM_IOCTL_SYNC_PTR, BASE, &mut mem).unwrap();
+    let sp: SyncPtr = get(&mut mem, BASE);
+    assert_eq!(sp.control.appl_ptr, frames as u64);
+    assert!(sp.status.hw_ptr <= frames as u64);
+    assert_eq!(sp.status.state, state::RUNNING);
+
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_DRAIN, 0, &mut mem), Ok(0));
+    let s = status(&pcm, fh, &mut mem);
+    assert_eq!(s.state, state::SETUP, "after a drain");
+    assert_eq!(s.hw_ptr, frames as u64, "drain returned when the last sample left, not before");
+    // The device got every sample, in order, once.
+    std::thread::sleep(Duration::from_millis(50));
+    let out = played.lock().unwrap().clone();
+    let at = out.windows(8).position(|w| w == &data[..8]).expect("the start of the stream");
+    assert_eq!(&out[at..at + data.len()], &data[..], "bit-exact");
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
+}
+
+#[test]
+fn wrong_states_and_bad_requests_get_the_kernels_errors() {
+    let (card, _) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), libc::O_NONBLOCK as u32).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem), Err(libc::EBADFD));
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_START, 0, &mut mem), Err(libc::EBADFD));
+    // An impossible HW_PARAMS: 9 channels.
+    let mut p = hw_params(256, 4);
+    p.intervals[param::CHANNELS - 8] = Interval { min: 9, max: 9, flags: 0 };
+    put(&mut mem, BASE, &p);
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem), Err(libc::EINVAL));
+    put(&mut mem, BASE, &hw_params(256, 4));
+    ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    // START with nothing queued: EPIPE.
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_START, 0, &mut mem), Err(libc::EPIPE));
+    // A transfer pointing outside the caller's memory faults, and nothing breaks.
+    put(&mut mem, BASE, &XferI { result: 0, buf: 0xdead_0000, frames: 100 });
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem), Err(libc::EFAULT));
+    // Non-blocking: a write larger than the buffer takes what fits.
+    let buf = BASE + 4096;
+    put(&mut mem, BASE, &XferI { result: 0, buf, frames: 4000 });
+    ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+    let x: XferI = get(&mut mem, BASE);
+    assert!(x.result > 0 && x.result <= 1024, "{x:?}");
+    // PAUSE passes a value; REWIND writes back what it moved (nothing).
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_PAUSE, 1, &mut mem), Ok(0));
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::PAUSED);
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_PAUSE, 0, &mut mem), Ok(0));
+    put(&mut mem, BASE, &100u64);
+    ioctl(&*pcm, fh, PCM_IOCTL_REWIND, BASE, &mut mem).unwrap();
+    assert_eq!(get::<u64>(&mut mem, BASE), 0);
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_LINK, 7, &mut mem), Err(libc::EBADFD));
+    // DROP: back to SETUP; an xrun forced by XRUN reads as such until PREPARE.
+    ioctl(&*pcm, fh, PCM_IOCTL_DROP, 0, &mut mem).unwrap();
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::SETUP);
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_XRUN, 0, &mut mem).unwrap();
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::XRUN);
+    put(&mut mem, BASE, &XferI { result: 0, buf, frames: 10 });
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem), Err(libc::EPIPE));
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_DELAY, BASE, &mut mem), Err(libc::EPIPE));
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::PREPARED);
+    assert_eq!(ioctl(&*pcm, fh, 0x1234_5678, BASE, &mut mem), Err(libc::ENOTTY));
+}
