@@ -22,6 +22,6 @@ check() {
   grep -q '^crw-rw---- root:audio /dev/dsp$' "$RESULTS/nodes.txt" || { echo "/dev/dsp is not root:audio 0660"; cat "$RESULTS/nodes.txt"; return 1; }
   grep -q '^Audio devices:$' "$RESULTS/sndstat.txt" || { cat "$RESULTS/sndstat.txt"; return 1; }
   grep -q '^speed 48000$' "$RESULTS/client.txt" || { cat "$RESULTS/client.txt"; return 1; }
-  grep -q '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat removed' "$RESULTS/serve.log" || { cat "$RESULTS/serve.log"; return 1; }
+  grep -q '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat and /dev/snd/controlC0 and /dev/snd/pcmC0D0p and /dev/snd/pcmC0D0c removed' "$RESULTS/serve.log" || { cat "$RESULTS/serve.log"; return 1; }
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw"
 }

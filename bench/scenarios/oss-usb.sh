@@ -27,6 +27,6 @@ check() {
   expect '^wrote 384000$' "$RESULTS/client.txt"
   expect 'Outboard usb .*46f4:0002' "$RESULTS/sndstat.txt"
   expect '^serving /dev/dsp .* on usb .*46f4:0002 \(48000 Hz' "$RESULTS/serve.log"
-  expect '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat removed' "$RESULTS/serve.log"
+  expect '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat and /dev/snd/controlC0 and /dev/snd/pcmC0D0p removed' "$RESULTS/serve.log"
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$USB_OUT_WAV" "$RESULTS/sent.raw"
 }

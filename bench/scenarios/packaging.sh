@@ -8,7 +8,7 @@
 # 3. The daemon runs as the unit starts it (its ExecStart, the staged config)
 #    with a NOTIFY_SOCKET listener standing in for systemd: READY=1 arrives, and
 #    /dev/dsp and /dev/mixer exist when it does; SIGTERM brings STOPPING=1 and a clean stop.
-# 4. udev (systemd-udevd with the staged rules in /run/udev/rules.d) gives the
+# 4. udev (systemd-udevd with the staged rules in /run/udev/rules.d) gives the OSS and ALSA
 #    CUSE nodes root:audio 0660: the daemon is told group root and mode 0600, so
 #    what udev sets on the nodes' add events is the rules' doing.
 # Host: the notify messages, the node modes before and after udev, bit-exact
@@ -76,7 +76,7 @@ PY
   wait_nodes 5 /dev/dsp /dev/audio /dev/mixer /dev/sndstat || return 1
   owned() { [[ "$(stat -c '%U:%G %a' "$1")" == "$2" ]]; }
   wait_until 5 "the daemon's own owner on /dev/dsp" owned /dev/dsp "root:root 600" || { stat /dev/dsp; return 1; }
-  stat -c '%A %U:%G %n' /dev/dsp /dev/audio /dev/mixer /dev/sndstat | tee "$RESULTS/nodes-before.txt"
+  stat -c '%A %U:%G %n' /dev/dsp /dev/audio /dev/mixer /dev/sndstat /dev/snd/controlC0 /dev/snd/pcmC0D0p | tee "$RESULTS/nodes-before.txt"
 
   # 4. udev with the staged rules
   mkdir -p /run/udev/rules.d
@@ -85,7 +85,8 @@ PY
   udevadm trigger --action=add --subsystem-match=cuse
   udevadm settle --timeout=20
   wait_until 10 "udev's owner on /dev/dsp" owned /dev/dsp "root:audio 660" || { stat /dev/dsp; return 1; }
-  stat -c '%A %U:%G %n' /dev/dsp /dev/audio /dev/mixer /dev/sndstat | tee "$RESULTS/nodes-after.txt"
+  wait_until 10 "udev's owner on /dev/snd/pcmC0D0p" owned /dev/snd/pcmC0D0p "root:audio 660" || { stat /dev/snd/pcmC0D0p; return 1; }
+  stat -c '%A %U:%G %n' /dev/dsp /dev/audio /dev/mixer /dev/sndstat /dev/snd/controlC0 /dev/snd/pcmC0D0p | tee "$RESULTS/nodes-after.txt"
   udevadm control --exit || true
 
   oss_write /dev/dsp "$RESULTS/sent.raw" | tee "$RESULTS/client.txt"
@@ -117,10 +118,10 @@ check() {
   expect '^READY=1 dsp=True mixer=True$' "$RESULTS/notify.txt"
   expect '^STOPPING=1 ' "$RESULTS/notify.txt"
   expect '^crw------- root:root /dev/dsp$' "$RESULTS/nodes-before.txt"
-  for f in dsp audio mixer sndstat; do
+  for f in dsp audio mixer sndstat snd/controlC0 snd/pcmC0D0p; do
     expect "^crw-rw---- root:audio /dev/$f\$" "$RESULTS/nodes-after.txt"
   done
   expect '^wrote 192000$' "$RESULTS/client.txt"
-  expect '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat removed' "$RESULTS/serve.log"
+  expect '^stopped: /dev/dsp and /dev/audio and /dev/mixer and /dev/sndstat and /dev/snd/controlC0 and /dev/snd/pcmC0D0p and /dev/snd/pcmC0D0c removed' "$RESULTS/serve.log"
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw"
 }

@@ -1,0 +1,24 @@
+# alsa-capture: a known signal is fed to the emulated codec's line-in;
+# `arecord -D hw:0` reads 1 s of it (S16 stereo 48 kHz) through alsa-lib,
+# Outboard's ALSA capture node (READI in CUSE rounds), the mixer's capture
+# and the HDA driver. Host: what it read is a stretch of what was fed, bit
+# for bit.
+DESCRIPTION="ALSA: arecord -D hw:0 captures the line-in signal bit-exact"
+hda_scenario
+
+prepare() { feed_line_in 20 102; }
+
+guest() {
+  start_serve --period 1024 --periods 4 || return 1
+  wait_nodes 10 /dev/snd/pcmC0D0c || return 1
+  arecord -v -D hw:0 -f S16_LE -c 2 -r 48000 -t raw -d 1 "$RESULTS/captured.raw" >"$RESULTS/arecord.txt" 2>&1 \
+    || { cat "$RESULTS/arecord.txt"; return 1; }
+  cat "$RESULTS/arecord.txt"
+  stop_serve
+}
+
+check() {
+  expect 'Recording raw data .* Signed 16 bit Little Endian, Rate 48000 Hz, Stereo' "$RESULTS/arecord.txt"
+  [[ "$(stat -c %s "$RESULTS/captured.raw")" == 192000 ]] || { echo "arecord wrote $(stat -c %s "$RESULTS/captured.raw") bytes, not 192000"; return 1; }
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare-capture "$RESULTS/in.raw" "$RESULTS/captured.raw"
+}
