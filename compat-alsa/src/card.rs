@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use outboard_mixer::engine::Engine;
+use outboard_mixer::hw::HwControls;
 
 /// The driver name CARD_INFO reports. alsa-lib loads
 /// `cards/<driver>.conf` for a card and, for the drivers it knows
@@ -22,6 +23,8 @@ pub struct Card {
     /// What the device is ("0000:00:1b.0", "usb 1-1 46f4:0002").
     pub name: String,
     pub engine: Arc<Engine>,
+    /// The device's own controls, for the mixer elements.
+    pub hw: Option<Arc<dyn HwControls>>,
 }
 
 impl Card {

@@ -1,15 +1,21 @@
 //! `/dev/snd/controlCN`: what alsa-lib asks of a card before it opens a PCM
 //! (`aplay -l`, `aplay -L`, `snd_pcm_open`): the protocol version, CARD_INFO,
 //! the PCM devices and their INFO, PCM_PREFER_SUBDEVICE, and "none" for
-//! hwdep and rawmidi devices. The card has no mixer elements yet: ELEM_LIST
-//! counts none and element ioctls answer ENOENT, as for a card without
-//! controls.
+//! hwdep and rawmidi devices; and the card's mixer elements
+//! ([`crate::elements`]: ELEM_LIST, ELEM_INFO, ELEM_READ, ELEM_WRITE,
+//! TLV_READ with their dB scales, value events to subscribers on read() and
+//! poll).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use outboard_cuse::{sized_ioctl_round, Errno, Handler, IoctlCall, IoctlReply, Request, UserRange};
+
+use crate::elements::{
+    Element, Elements, Info, WriteError, ACCESS_RW, ACCESS_TLV_READ, IFACE_MIXER, TYPE_BOOLEAN, TYPE_ENUMERATED,
+    TYPE_INTEGER,
+};
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::abi::*;
@@ -60,17 +66,41 @@ pub fn pcm_info(card: &Card, stream: i32) -> Option<PcmInfo> {
     Some(info)
 }
 
+/// One open of the control node.
+#[derive(Default)]
+struct Open {
+    subscribed: bool,
+    /// Events not read yet, one per element (merged by numid).
+    events: std::collections::VecDeque<CtlEvent>,
+}
+
 /// The control node of one card.
 pub struct Control {
     card: Card,
-    /// Per open: subscribed to events.
-    opens: Mutex<HashMap<u64, bool>>,
+    elements: Elements,
+    opens: Mutex<HashMap<u64, Open>>,
     next_fh: Mutex<u64>,
+    wakers: Mutex<Vec<(u64, outboard_cuse::PollWaker)>>,
+}
+
+/// SNDRV_CTL_EVENT_ELEM and its mask bit SNDRV_CTL_EVENT_MASK_VALUE.
+const EVENT_ELEM: i32 = 0;
+const EVENT_MASK_VALUE: u32 = 1;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Control {
     pub fn new(card: Card) -> Control {
-        Control { card, opens: Mutex::new(HashMap::new()), next_fh: Mutex::new(1) }
+        let elements = Elements::new(card.engine.clone(), card.hw.clone());
+        Control {
+            card,
+            elements,
+            opens: Mutex::new(HashMap::new()),
+            next_fh: Mutex::new(1),
+            wakers: Mutex::new(Vec::new()),
+        }
     }
 
     fn card_info(&self) -> CtlCardInfo {
@@ -81,6 +111,179 @@ impl Control {
         put_str(&mut c.longname, &self.card.long_name());
         put_str(&mut c.mixername, "Outboard");
         c
+    }
+
+    fn elem_id(e: &Element) -> CtlElemId {
+        let mut id = CtlElemId { numid: e.numid, iface: IFACE_MIXER, ..CtlElemId::default() };
+        put_str(&mut id.name, &e.name);
+        id
+    }
+
+    fn find(&self, id: &CtlElemId) -> Result<&Element, Errno> {
+        let end = id.name.iter().position(|&b| b == 0).unwrap_or(id.name.len());
+        let name = String::from_utf8_lossy(&id.name[..end]);
+        let e = self.elements.find(id.numid, &name).ok_or(libc::ENOENT)?;
+        if id.numid == 0 && (id.iface != IFACE_MIXER || id.index != 0) {
+            return Err(libc::ENOENT);
+        }
+        Ok(e)
+    }
+
+    fn elem_info(&self, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        let mut info = CtlElemInfo::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
+        let e = self.find(&info.id)?;
+        let asked_item = u32::from_le_bytes([info.value[4], info.value[5], info.value[6], info.value[7]]);
+        info.id = Self::elem_id(e);
+        info.access = ACCESS_RW | if self.elements.tlv(e).is_some() { ACCESS_TLV_READ } else { 0 };
+        info.owner = 0;
+        info.value = [0; 128];
+        let put_i64 = |v: &mut [u8; 128], at: usize, x: i64| v[at..at + 8].copy_from_slice(&x.to_le_bytes());
+        match self.elements.info(e) {
+            Info::Boolean { count } => {
+                info.kind = TYPE_BOOLEAN;
+                info.count = count;
+                put_i64(&mut info.value, 0, 0);
+                put_i64(&mut info.value, 8, 1);
+                put_i64(&mut info.value, 16, 0);
+            }
+            Info::Integer { count, min, max, step } => {
+                info.kind = TYPE_INTEGER;
+                info.count = count;
+                put_i64(&mut info.value, 0, min);
+                put_i64(&mut info.value, 8, max);
+                put_i64(&mut info.value, 16, step);
+            }
+            Info::Enumerated { items } => {
+                info.kind = TYPE_ENUMERATED;
+                info.count = 1;
+                let n = items.len() as u32;
+                let item = asked_item.min(n.saturating_sub(1));
+                info.value[0..4].copy_from_slice(&n.to_le_bytes());
+                info.value[4..8].copy_from_slice(&item.to_le_bytes());
+                if let Some(name) = items.get(item as usize) {
+                    put_str(&mut info.value[8..72], name);
+                }
+            }
+        }
+        Ok((0, info.as_bytes().to_vec()))
+    }
+
+    fn elem_read(&self, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        let mut v = CtlElemValue::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
+        let e = self.find(&v.id)?;
+        let values = self.elements.read(e).map_err(|err| {
+            log::warn!("{}: reading {}: {err}", self.card.name, e.name);
+            libc::EIO
+        })?;
+        v.id = Self::elem_id(e);
+        v.value = [0; 1024];
+        let enumerated = matches!(self.elements.info(e), Info::Enumerated { .. });
+        for (i, x) in values.iter().enumerate() {
+            if enumerated {
+                v.value[i * 4..i * 4 + 4].copy_from_slice(&(*x as u32).to_le_bytes());
+            } else {
+                v.value[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
+            }
+        }
+        Ok((0, v.as_bytes().to_vec()))
+    }
+
+    fn elem_write(&self, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        let v = CtlElemValue::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
+        let e = self.find(&v.id)?;
+        let enumerated = matches!(self.elements.info(e), Info::Enumerated { .. });
+        let values: Vec<i64> = (0..e.count as usize)
+            .map(|i| {
+                if enumerated {
+                    i64::from(u32::from_le_bytes([
+                        v.value[i * 4],
+                        v.value[i * 4 + 1],
+                        v.value[i * 4 + 2],
+                        v.value[i * 4 + 3],
+                    ]))
+                } else {
+                    i64::from_le_bytes(v.value[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]))
+                }
+            })
+            .collect();
+        match self.elements.write(e, &values) {
+            Ok(true) => self.notify(e),
+            Ok(false) => {}
+            Err(WriteError::Range) => return Err(libc::EINVAL),
+            Err(WriteError::Device(err)) => {
+                log::warn!("{}: setting {}: {err}", self.card.name, e.name);
+                return Err(libc::EIO);
+            }
+        }
+        let mut out = v;
+        out.id = Self::elem_id(e);
+        Ok((0, out.as_bytes().to_vec()))
+    }
+
+    /// Queue a value event for every subscriber, and wake their pollers.
+    fn notify(&self, e: &Element) {
+        let ev = CtlEvent { kind: EVENT_ELEM, mask: EVENT_MASK_VALUE, id: Self::elem_id(e) };
+        for open in lock(&self.opens).values_mut().filter(|o| o.subscribed) {
+            match open.events.iter_mut().find(|q| q.id.numid == e.numid) {
+                Some(q) => q.mask |= EVENT_MASK_VALUE,
+                None => open.events.push_back(ev),
+            }
+        }
+        for (_, w) in lock(&self.wakers).drain(..) {
+            w.wake();
+        }
+    }
+
+    /// ELEM_LIST in rounds: the list, then (when ids are wanted) room for them.
+    fn elem_list(&self, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        const ARG: usize = std::mem::size_of::<CtlElemList>();
+        let arg = UserRange { addr: call.arg, len: ARG };
+        if call.input.len() < ARG || call.out_size < ARG {
+            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+        }
+        let mut list = CtlElemList::read_from_bytes(&call.input[..ARG]).map_err(|_| libc::EFAULT)?;
+        let all = self.elements.list();
+        list.count = all.len() as u32;
+        let from = (list.offset as usize).min(all.len());
+        let used = (all.len() - from).min(list.space as usize);
+        list.used = used as u32;
+        let id_bytes = used * std::mem::size_of::<CtlElemId>();
+        if used > 0 && call.out_size < ARG + id_bytes {
+            let ids = UserRange { addr: list.pids, len: id_bytes };
+            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg, ids] });
+        }
+        let mut out = list.as_bytes().to_vec();
+        for e in &all[from..from + used] {
+            out.extend_from_slice(Self::elem_id(e).as_bytes());
+        }
+        Ok(IoctlReply::Done { result: 0, out })
+    }
+
+    /// TLV_READ in rounds: the header, then room for the header and the TLV.
+    fn tlv_read(&self, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        const HEAD: usize = std::mem::size_of::<CtlTlv>();
+        let arg = UserRange { addr: call.arg, len: HEAD };
+        if call.input.len() < HEAD || call.out_size < HEAD {
+            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+        }
+        let head = CtlTlv::read_from_bytes(&call.input[..HEAD]).map_err(|_| libc::EFAULT)?;
+        if head.numid == 0 {
+            return Err(libc::EINVAL);
+        }
+        let e = self.elements.find(head.numid, "").ok_or(libc::ENOENT)?;
+        let tlv = self.elements.tlv(e).ok_or(libc::ENXIO)?;
+        if (head.length as usize) < tlv.len() {
+            return Err(libc::ENOMEM);
+        }
+        if call.out_size < HEAD + tlv.len() {
+            return Ok(IoctlReply::Retry {
+                input: vec![arg],
+                output: vec![UserRange { addr: call.arg, len: HEAD + tlv.len() }],
+            });
+        }
+        let mut out = CtlTlv { numid: head.numid, length: tlv.len() as u32 }.as_bytes().to_vec();
+        out.extend_from_slice(&tlv);
+        Ok(IoctlReply::Done { result: 0, out })
     }
 }
 
@@ -94,32 +297,48 @@ fn read_int(input: &[u8]) -> Result<i32, Errno> {
 
 impl Handler for Control {
     fn open(&self, _req: &Request, _flags: u32) -> Result<u64, Errno> {
-        let mut next = self.next_fh.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = lock(&self.next_fh);
         let fh = *next;
         *next += 1;
-        self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, false);
+        lock(&self.opens).insert(fh, Open::default());
         Ok(fh)
     }
 
     fn release(&self, _req: &Request, fh: u64) {
-        self.opens.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
+        lock(&self.opens).remove(&fh);
+        lock(&self.wakers).retain(|(f, _)| *f != fh);
     }
 
-    /// Events: none are ever queued (no elements yet). Not subscribed:
-    /// EBADFD, as the kernel answers.
-    fn read(&self, req: &Request, fh: u64, _size: u32, flags: u32) -> Result<Vec<u8>, Errno> {
-        let subscribed = self.opens.lock().unwrap_or_else(|e| e.into_inner()).get(&fh).copied().unwrap_or(false);
-        if !subscribed {
-            return Err(libc::EBADFD);
+    /// Events, 72 bytes each; not subscribed: EBADFD, as the kernel answers.
+    fn read(&self, req: &Request, fh: u64, size: u32, flags: u32) -> Result<Vec<u8>, Errno> {
+        const EV: usize = std::mem::size_of::<CtlEvent>();
+        if (size as usize) < EV {
+            return Err(libc::EINVAL);
         }
-        if flags & libc::O_NONBLOCK as u32 != 0 {
-            return Err(libc::EAGAIN);
+        loop {
+            {
+                let mut opens = lock(&self.opens);
+                let open = opens.get_mut(&fh).ok_or(libc::EBADF)?;
+                if !open.subscribed {
+                    return Err(libc::EBADFD);
+                }
+                if !open.events.is_empty() {
+                    let mut out = Vec::new();
+                    while out.len() + EV <= size as usize {
+                        let Some(ev) = open.events.pop_front() else { break };
+                        out.extend_from_slice(ev.as_bytes());
+                    }
+                    return Ok(out);
+                }
+            }
+            if flags & libc::O_NONBLOCK as u32 != 0 {
+                return Err(libc::EAGAIN);
+            }
+            if req.interrupt.is_set() {
+                return Err(libc::EINTR);
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        // Nothing will come: wait for the caller to give up (a signal).
-        while !req.interrupt.is_set() {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(libc::EINTR)
     }
 
     fn write(&self, _req: &Request, _fh: u64, _data: &[u8], _flags: u32) -> Result<u32, Errno> {
@@ -129,11 +348,17 @@ impl Handler for Control {
     fn poll(
         &self,
         _req: &Request,
-        _fh: u64,
-        _events: u32,
-        _waker: Option<outboard_cuse::PollWaker>,
+        fh: u64,
+        events: u32,
+        waker: Option<outboard_cuse::PollWaker>,
     ) -> Result<u32, Errno> {
-        // No event is ever ready.
+        let ready = lock(&self.opens).get(&fh).is_some_and(|o| !o.events.is_empty());
+        if ready {
+            return Ok(events & (libc::POLLIN | libc::POLLRDNORM) as u32);
+        }
+        if let Some(w) = waker {
+            lock(&self.wakers).push((fh, w));
+        }
         Ok(0)
     }
 
@@ -142,15 +367,20 @@ impl Handler for Control {
         if !KNOWN.contains(&call.cmd) {
             return Err(libc::ENOTTY);
         }
-        // PCM_NEXT_DEVICE is declared _IOR but the kernel reads the current
-        // device from the argument too.
-        if call.cmd == CTL_IOCTL_PCM_NEXT_DEVICE && (call.input.len() < 4 || call.out_size < 4) {
-            let arg = UserRange { addr: call.arg, len: 4 };
-            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
-        }
-        if call.cmd == CTL_IOCTL_PCM_NEXT_DEVICE {
-            let (result, out) = self.ioctl(req, fh, call.cmd, call.input)?;
-            return Ok(IoctlReply::Done { result, out });
+        match call.cmd {
+            CTL_IOCTL_ELEM_LIST => return self.elem_list(call),
+            CTL_IOCTL_TLV_READ => return self.tlv_read(call),
+            // PCM_NEXT_DEVICE is declared _IOR but the kernel reads the
+            // current device from the argument too.
+            CTL_IOCTL_PCM_NEXT_DEVICE => {
+                if call.input.len() < 4 || call.out_size < 4 {
+                    let arg = UserRange { addr: call.arg, len: 4 };
+                    return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+                }
+                let (result, out) = self.ioctl(req, fh, call.cmd, call.input)?;
+                return Ok(IoctlReply::Done { result, out });
+            }
+            _ => {}
         }
         sized_ioctl_round(self, req, fh, call)
     }
@@ -160,8 +390,7 @@ impl Handler for Control {
             CTL_IOCTL_PVERSION => int(CTL_VERSION as i32),
             CTL_IOCTL_CARD_INFO => Ok((0, self.card_info().as_bytes().to_vec())),
             CTL_IOCTL_PCM_NEXT_DEVICE => {
-                // The kernel reads the current device (despite _IOR) and
-                // answers the next one, -1 after the last.
+                // The next device after the current one, -1 after the last.
                 let current = read_int(input).unwrap_or(-1);
                 let any = self.card.has_playback() || self.card.has_capture();
                 int(if current < 0 && any { 0 } else { -1 })
@@ -180,24 +409,26 @@ impl Handler for Control {
             CTL_IOCTL_POWER_STATE => int(POWER_D0),
             CTL_IOCTL_SUBSCRIBE_EVENTS => {
                 let want = read_int(input)?;
-                let mut opens = self.opens.lock().unwrap_or_else(|e| e.into_inner());
-                let sub = opens.get_mut(&fh).ok_or(libc::EBADFD)?;
+                let mut opens = lock(&self.opens);
+                let open = opens.get_mut(&fh).ok_or(libc::EBADFD)?;
                 match want {
-                    w if w < 0 => int(i32::from(*sub)),
+                    w if w < 0 => int(i32::from(open.subscribed)),
                     w => {
-                        *sub = w > 0;
+                        open.subscribed = w > 0;
+                        if !open.subscribed {
+                            open.events.clear();
+                        }
                         int(w.min(1))
                     }
                 }
             }
-            CTL_IOCTL_ELEM_LIST => {
-                let mut list = CtlElemList::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
-                list.count = 0;
-                list.used = 0;
-                Ok((0, list.as_bytes().to_vec()))
+            CTL_IOCTL_ELEM_INFO => self.elem_info(input),
+            CTL_IOCTL_ELEM_READ => self.elem_read(input),
+            CTL_IOCTL_ELEM_WRITE => self.elem_write(input),
+            CTL_IOCTL_ELEM_LOCK | CTL_IOCTL_ELEM_UNLOCK => {
+                let id = CtlElemId::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
+                self.find(&id).map(|_| (0, Vec::new()))
             }
-            CTL_IOCTL_ELEM_INFO | CTL_IOCTL_ELEM_READ | CTL_IOCTL_ELEM_WRITE | CTL_IOCTL_TLV_READ => Err(libc::ENOENT),
-            CTL_IOCTL_ELEM_LOCK | CTL_IOCTL_ELEM_UNLOCK => Err(libc::ENOENT),
             _ => Err(libc::ENOTTY),
         }
     }

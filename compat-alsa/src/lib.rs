@@ -7,7 +7,9 @@
 //! - [`abi`]: the structs and ioctl numbers, layouts pinned against the header.
 //! - [`hw_params`]: HW_REFINE / HW_PARAMS, the kernel's refinement rules.
 //! - [`card`]: a card's number, names and engine.
-//! - [`control`]: the control node (discovery: CARD_INFO, PCM_INFO...).
+//! - [`control`]: the control node (discovery: CARD_INFO, PCM_INFO...; the
+//!   mixer elements and their events).
+//! - [`elements`]: Master, PCM, Capture, Input Source on the device's controls.
 //! - [`pcm`]: the PCM nodes, one mixer client per open.
 //!
 //! Depends on `outboard-mixer` and `outboard-cuse`: never on a driver or registers.
@@ -15,6 +17,7 @@
 pub mod abi;
 pub mod card;
 pub mod control;
+pub mod elements;
 pub mod hw_params;
 pub mod pcm;
 

@@ -246,6 +246,36 @@ fn nonblocking_now(pid: u32, node: &str) -> Option<bool> {
     seen
 }
 
+/// One open of a PCM node, for a listing (`outboard clients`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The node's path.
+    pub node: String,
+    pub pid: u32,
+    /// The program's name (/proc/PID/comm), if it still runs.
+    pub program: String,
+    /// "w" (playback) or "r" (capture).
+    pub mode: &'static str,
+    /// "S16Le 48000 Hz 2 ch", or "-" before HW_PARAMS.
+    pub format: String,
+    /// ALSA's state name, lower case ("running", "prepared"...).
+    pub state: String,
+    pub xruns: u64,
+}
+
+fn state_name(s: i32) -> &'static str {
+    match s {
+        state::OPEN => "open",
+        state::SETUP => "setup",
+        state::PREPARED => "prepared",
+        state::RUNNING => "running",
+        state::XRUN => "xrun",
+        state::DRAINING => "draining",
+        state::PAUSED => "paused",
+        _ => "unknown",
+    }
+}
+
 /// Poll waiters and the thread that wakes them.
 type Wakers = Arc<Mutex<Vec<(u64, u32, PollWaker)>>>;
 
@@ -281,6 +311,43 @@ impl Pcm {
 
     fn capture(&self) -> bool {
         self.stream == STREAM_CAPTURE
+    }
+
+    /// Every open right now. An open busy in a request shows as running.
+    pub fn clients(&self) -> Vec<ClientInfo> {
+        let opens: Vec<(u64, Arc<Mutex<Client>>)> = lock(&self.opens).iter().map(|(k, v)| (*k, v.clone())).collect();
+        let mut out: Vec<(u64, ClientInfo)> = opens
+            .into_iter()
+            .map(|(fh, c)| {
+                let (pid, format, state, xruns) = match c.try_lock() {
+                    Ok(c) => {
+                        let format = match c.setup {
+                            Some(s) => format!(
+                                "{:?} {} Hz {} ch",
+                                mixer_format(s.format).unwrap_or(SampleFormat::S16Le),
+                                s.rate,
+                                s.channels
+                            ),
+                            None => "-".into(),
+                        };
+                        let xruns = match &c.stream {
+                            Some(Stream::Play(p)) => p.xruns(),
+                            Some(Stream::Cap(s)) => s.xruns(),
+                            None => 0,
+                        };
+                        (c.pid, format, state_name(c.state()).to_string(), xruns)
+                    }
+                    Err(_) => (0, "-".into(), "running".into(), 0),
+                };
+                let program = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default();
+                let mode = if self.capture() { "r" } else { "w" };
+                (fh, ClientInfo { node: self.node.clone(), pid, program, mode, format, state, xruns })
+            })
+            .collect();
+        out.sort_by_key(|(fh, _)| *fh);
+        out.into_iter().map(|(_, c)| c).collect()
     }
 
     /// Wake pollers whose file became ready (every 5 ms, while the node lives).

@@ -73,7 +73,7 @@ fn card(capture: bool) -> (Card, Arc<Mutex<Vec<u8>>>) {
     let cap: Option<Box<dyn outboard_mixer::pcm::PcmStream>> =
         if capture { Some(Box::new(MemoryDevice::capture(CFG, vec![0; 48_000 * 4], Pacing::RealTime))) } else { None };
     let engine = Arc::new(Engine::start_with(Some(Box::new(dev)), cap).unwrap());
-    (Card { number: 3, id: "Emu".into(), name: "emulated".into(), engine }, played)
+    (Card { number: 3, id: "Emu".into(), name: "emulated".into(), engine, hw: None }, played)
 }
 
 fn put<T: IntoBytes + zerocopy::Immutable>(mem: &mut Memory, at: u64, v: &T) {
@@ -261,4 +261,154 @@ fn wrong_states_and_bad_requests_get_the_kernels_errors() {
     ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
     assert_eq!(status(&pcm, fh, &mut mem).state, state::PREPARED);
     assert_eq!(ioctl(&*pcm, fh, 0x1234_5678, BASE, &mut mem), Err(libc::ENOTTY));
+}
+
+/// A device's controls: an output amp of 74 steps of 1 dB with a mute, and
+/// two capture sources; it remembers what was set.
+#[derive(Default)]
+struct FakeHw {
+    output: Mutex<[outboard_mixer::hw::Side; 2]>,
+    source: Mutex<usize>,
+}
+
+impl outboard_mixer::hw::HwControls for FakeHw {
+    fn gain_range(&self, gain: outboard_mixer::hw::Gain) -> Option<outboard_mixer::hw::GainRange> {
+        (gain == outboard_mixer::hw::Gain::Output).then_some(outboard_mixer::hw::GainRange {
+            min_db: -74.0,
+            step_db: 1.0,
+            steps: 74,
+            stereo: true,
+            can_mute: true,
+        })
+    }
+    fn gain(&self, _gain: outboard_mixer::hw::Gain) -> Result<[outboard_mixer::hw::Side; 2], String> {
+        Ok(*self.output.lock().unwrap())
+    }
+    fn set_gain(&self, _gain: outboard_mixer::hw::Gain, sides: [outboard_mixer::hw::Side; 2]) -> Result<(), String> {
+        *self.output.lock().unwrap() = sides;
+        Ok(())
+    }
+    fn sources(&self) -> Vec<outboard_mixer::hw::Source> {
+        ["Line", "Mic"]
+            .iter()
+            .zip([outboard_mixer::hw::SourceKind::Line, outboard_mixer::hw::SourceKind::Mic])
+            .map(|(n, kind)| outboard_mixer::hw::Source { kind, name: n.to_string() })
+            .collect()
+    }
+    fn selected_source(&self) -> Result<Option<usize>, String> {
+        Ok(Some(*self.source.lock().unwrap()))
+    }
+    fn select_source(&self, index: usize) -> Result<(), String> {
+        *self.source.lock().unwrap() = index;
+        Ok(())
+    }
+}
+
+fn elem_id(numid: u32) -> CtlElemId {
+    CtlElemId { numid, ..CtlElemId::new_zeroed() }
+}
+
+fn name_of(id: &CtlElemId) -> String {
+    let end = id.name.iter().position(|&b| b == 0).unwrap_or(44);
+    String::from_utf8_lossy(&id.name[..end]).into_owned()
+}
+
+#[test]
+fn the_mixer_elements_act_on_the_devices_controls_with_their_db_scales_and_events() {
+    let (mut card, _) = card(false);
+    let hw = Arc::new(FakeHw { output: Mutex::new([Some(-10.0), Some(-20.0)]), source: Mutex::new(0) });
+    card.hw = Some(hw.clone());
+    let engine = card.engine.clone();
+    let ctl = Control::new(card);
+    let req = Request::new(1, 1, 0, 0);
+    let (fh, watcher) = (ctl.open(&req, 0).unwrap(), ctl.open(&req, libc::O_NONBLOCK as u32).unwrap());
+    let mut mem = Memory::new(1 << 16);
+    // ELEM_LIST: first the count, then the ids (into the caller's array).
+    put(&mut mem, BASE, &CtlElemList { space: 0, ..CtlElemList::new_zeroed() });
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_LIST, BASE, &mut mem).unwrap();
+    let count = get::<CtlElemList>(&mut mem, BASE).count;
+    assert_eq!(count, 4, "Master volume and switch, PCM, Input Source");
+    let pids = BASE + 4096;
+    put(&mut mem, BASE, &CtlElemList { space: count, pids, ..CtlElemList::new_zeroed() });
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_LIST, BASE, &mut mem).unwrap();
+    assert_eq!(get::<CtlElemList>(&mut mem, BASE).used, 4);
+    let names: Vec<String> = (0..4).map(|i| name_of(&get::<CtlElemId>(&mut mem, pids + i * 64))).collect();
+    assert_eq!(names, ["Master Playback Volume", "Master Playback Switch", "PCM Playback Volume", "Input Source"]);
+
+    // ELEM_INFO by name: the amp's 74 steps.
+    let mut info = CtlElemInfo::new_zeroed();
+    info.id.iface = 2;
+    outboard_alsa::abi::put_str(&mut info.id.name, "Master Playback Volume");
+    put(&mut mem, BASE, &info);
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_INFO, BASE, &mut mem).unwrap();
+    let info: CtlElemInfo = get(&mut mem, BASE);
+    assert_eq!((info.id.numid, info.kind, info.count), (1, 2, 2));
+    assert_eq!(i64::from_le_bytes(info.value[8..16].try_into().unwrap()), 74);
+    // Its dB scale: -74 dB in 1 dB steps, its own mute (no mute-at-min flag).
+    put(&mut mem, BASE, &CtlTlv { numid: 1, length: 64 });
+    ioctl(&ctl, fh, CTL_IOCTL_TLV_READ, BASE, &mut mem).unwrap();
+    let tlv: [u32; 6] = get(&mut mem, BASE);
+    assert_eq!(tlv, [1, 16, 1, 8, (-7400i32) as u32, 100]);
+    put(&mut mem, BASE, &CtlTlv { numid: 1, length: 4 });
+    assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_TLV_READ, BASE, &mut mem), Err(libc::ENOMEM));
+
+    // Read: the amp's levels as steps; write: set in dB on the hardware.
+    put(&mut mem, BASE, &CtlElemValue { id: elem_id(1), ..CtlElemValue::new_zeroed() });
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_READ, BASE, &mut mem).unwrap();
+    let v: CtlElemValue = get(&mut mem, BASE);
+    assert_eq!(
+        (i64::from_le_bytes(v.value[0..8].try_into().unwrap()), i64::from_le_bytes(v.value[8..16].try_into().unwrap())),
+        (64, 54)
+    );
+    // A subscriber hears of the change.
+    put(&mut mem, BASE, &1i32);
+    ioctl(&ctl, watcher, CTL_IOCTL_SUBSCRIBE_EVENTS, BASE, &mut mem).unwrap();
+    assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN));
+    let mut w = CtlElemValue { id: elem_id(1), ..CtlElemValue::new_zeroed() };
+    w.value[0..8].copy_from_slice(&70i64.to_le_bytes());
+    w.value[8..16].copy_from_slice(&70i64.to_le_bytes());
+    put(&mut mem, BASE, &w);
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem).unwrap();
+    assert_eq!(*hw.output.lock().unwrap(), [Some(-4.0), Some(-4.0)]);
+    let ev = ctl.read(&req, watcher, 72 * 4, libc::O_NONBLOCK as u32).unwrap();
+    assert_eq!(ev.len(), 72);
+    let ev = CtlEvent::read_from_bytes(&ev).unwrap();
+    assert_eq!((ev.mask, ev.id.numid), (1, 1));
+    // Out of range: EINVAL, nothing set.
+    w.value[0..8].copy_from_slice(&75i64.to_le_bytes());
+    put(&mut mem, BASE, &w);
+    assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem), Err(libc::EINVAL));
+    assert_eq!(*hw.output.lock().unwrap(), [Some(-4.0), Some(-4.0)]);
+    // The switch mutes, keeping the level for the unmute.
+    let mut sw = CtlElemValue { id: elem_id(2), ..CtlElemValue::new_zeroed() };
+    put(&mut mem, BASE, &sw);
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem).unwrap();
+    assert_eq!(*hw.output.lock().unwrap(), [None, None]);
+    sw.value[0..8].copy_from_slice(&1i64.to_le_bytes());
+    sw.value[8..16].copy_from_slice(&1i64.to_le_bytes());
+    put(&mut mem, BASE, &sw);
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem).unwrap();
+    assert_eq!(*hw.output.lock().unwrap(), [Some(-4.0), Some(-4.0)]);
+    // PCM: the mixer's master gain, 0.25 dB steps; 243 is -3 dB.
+    let mut pcm = CtlElemValue { id: elem_id(3), ..CtlElemValue::new_zeroed() };
+    pcm.value[0..8].copy_from_slice(&243i64.to_le_bytes());
+    put(&mut mem, BASE, &pcm);
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem).unwrap();
+    assert!((20.0 * f64::from(engine.master_gain()).log10() + 3.0).abs() < 0.01);
+    // Input Source: enumerated, by item.
+    let mut src = CtlElemValue { id: elem_id(4), ..CtlElemValue::new_zeroed() };
+    src.value[0..4].copy_from_slice(&1u32.to_le_bytes());
+    put(&mut mem, BASE, &src);
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem).unwrap();
+    assert_eq!(*hw.source.lock().unwrap(), 1);
+    let mut info = CtlElemInfo { id: elem_id(4), ..CtlElemInfo::new_zeroed() };
+    info.value[4..8].copy_from_slice(&1u32.to_le_bytes());
+    put(&mut mem, BASE, &info);
+    ioctl(&ctl, fh, CTL_IOCTL_ELEM_INFO, BASE, &mut mem).unwrap();
+    let info: CtlElemInfo = get(&mut mem, BASE);
+    assert_eq!((info.kind, u32::from_le_bytes(info.value[0..4].try_into().unwrap())), (3, 2));
+    assert!(info.value[8..].starts_with(b"Mic\0"));
+    // An element that is not there.
+    put(&mut mem, BASE, &CtlElemValue { id: elem_id(9), ..CtlElemValue::new_zeroed() });
+    assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_ELEM_READ, BASE, &mut mem), Err(libc::ENOENT));
 }

@@ -24,6 +24,7 @@ pub mod devices;
 pub mod drift;
 pub mod engine;
 pub mod format;
+pub mod hw;
 pub mod mailbox;
 pub mod mix;
 pub mod resample;

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use outboard_alsa::pcm::Pcm;
 use outboard_oss::dsp::Dsp;
 use serde::Serialize;
 
@@ -26,9 +27,35 @@ pub struct ClientRow {
 
 const HEADER: &str = "NODE\tPID\tPROGRAM\tMODE\tFORMAT\tSTATE\tXRUNS";
 
-/// Answer each connection on `listener` with the clients of `handlers`,
+/// Where the listing's rows come from: the OSS and ALSA nodes.
+pub enum Source {
+    Oss(Arc<Dsp>),
+    Alsa(Arc<Pcm>),
+}
+
+impl Source {
+    fn rows(&self) -> Vec<String> {
+        let row = |node: &str, pid: u32, program: &str, mode: &str, format: &str, state: &str, xruns: u64| {
+            format!("{node}\t{pid}\t{program}\t{mode}\t{format}\t{state}\t{xruns}\n")
+        };
+        match self {
+            Source::Oss(h) => h
+                .clients()
+                .iter()
+                .map(|c| row(&c.node, c.pid, &c.program, c.mode, &c.format, &c.state, c.xruns))
+                .collect(),
+            Source::Alsa(h) => h
+                .clients()
+                .iter()
+                .map(|c| row(&c.node, c.pid, &c.program, c.mode, &c.format, &c.state, c.xruns))
+                .collect(),
+        }
+    }
+}
+
+/// Answer each connection on `listener` with the clients of `sources`,
 /// until a stop is asked for.
-pub fn serve(listener: UnixListener, handlers: Vec<Arc<Dsp>>) {
+pub fn serve(listener: UnixListener, sources: Vec<Source>) {
     if listener.set_nonblocking(true).is_err() {
         return;
     }
@@ -36,15 +63,7 @@ pub fn serve(listener: UnixListener, handlers: Vec<Arc<Dsp>>) {
         match listener.accept() {
             Ok((mut conn, _)) => {
                 let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
-                let mut text = String::new();
-                for h in &handlers {
-                    for c in h.clients() {
-                        text += &format!(
-                            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                            c.node, c.pid, c.program, c.mode, c.format, c.state, c.xruns
-                        );
-                    }
-                }
+                let text: String = sources.iter().flat_map(Source::rows).collect();
                 let _ = conn.write_all(text.as_bytes());
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),

@@ -139,8 +139,9 @@ fn card_numbers(cards: &[&ServedCard]) -> Vec<u32> {
 /// The ALSA nodes of the cards that serve them: each card's control node
 /// and its PCM device 0 in the directions it has. Returns the nodes and a
 /// line per card for the log.
-fn alsa_handlers(cards: &[&ServedCard]) -> (Vec<Node>, Vec<String>) {
+fn alsa_handlers(cards: &[&ServedCard]) -> (Vec<Node>, Vec<Arc<Pcm>>, Vec<String>) {
     let mut nodes: Vec<Node> = Vec::new();
+    let mut pcms = Vec::new();
     let mut lines = Vec::new();
     for (c, n) in cards.iter().zip(card_numbers(cards)) {
         // A config table's name is the card's id; otherwise Outboard, Outboard1...
@@ -150,20 +151,28 @@ fn alsa_handlers(cards: &[&ServedCard]) -> (Vec<Node>, Vec<String>) {
             (false, 0) => "Outboard".to_string(),
             (false, n) => format!("Outboard{n}"),
         };
-        let card = outboard_alsa::card::Card { number: n, id, name: c.name.clone(), engine: c.engine.clone() };
+        let card = outboard_alsa::card::Card {
+            number: n,
+            id,
+            name: c.name.clone(),
+            engine: c.engine.clone(),
+            hw: c.controls.clone(),
+        };
         let mut names = vec![format!("snd/controlC{n}")];
         nodes.push((names[0].clone(), Arc::new(Control::new(card.clone()))));
         for (capture, suffix, present) in [(false, "p", card.has_playback()), (true, "c", card.has_capture())] {
             if present {
                 let node = format!("snd/pcmC{n}D0{suffix}");
-                nodes.push((node.clone(), Pcm::new(card.clone(), capture, &format!("/dev/{node}"))));
+                let pcm = Pcm::new(card.clone(), capture, &format!("/dev/{node}"));
+                pcms.push(pcm.clone());
+                nodes.push((node.clone(), pcm));
                 names.push(node);
             }
         }
         let paths: Vec<String> = names.iter().map(|n| format!("/dev/{n}")).collect();
         lines.push(format!("serving {} (ALSA card {n}, hw:{n} or hw:{}) on {}", paths.join(" and "), card.id, c.name));
     }
-    (nodes, lines)
+    (nodes, pcms, lines)
 }
 
 /// Create each node and serve it on its own thread until STOP.
@@ -298,8 +307,10 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
         let (s, n, d) = handlers(&oss, &plan)?;
         (Some(s), n, d)
     };
-    let (alsa_nodes, alsa_lines) = alsa_handlers(&alsa);
+    let (alsa_nodes, pcms, alsa_lines) = alsa_handlers(&alsa);
     nodes.extend(alsa_nodes);
+    let sources: Vec<control::Source> =
+        dsps.into_iter().map(control::Source::Oss).chain(pcms.into_iter().map(control::Source::Alsa)).collect();
     let servers = start_servers(&nodes)?;
     for (node, _) in &nodes {
         set_owner(&Path::new("/dev").join(node), &settings.group, settings.mode);
@@ -307,7 +318,7 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     let _ = std::fs::remove_file(&settings.control); // a stale socket from a killed daemon
     let listener = std::os::unix::net::UnixListener::bind(&settings.control)
         .map_err(|e| format!("{}: {e}", settings.control.display()))?;
-    let control_thread = std::thread::spawn(move || control::serve(listener, dsps));
+    let control_thread = std::thread::spawn(move || control::serve(listener, sources));
     for line in &alsa_lines {
         println!("{line}");
     }

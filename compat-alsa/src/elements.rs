@@ -1,0 +1,269 @@
+//! The card's mixer elements, named as Linux's drivers name them and acting
+//! on the device's own controls ([`HwControls`]: HDA amplifiers, USB
+//! feature and selector units) and on the mixer's master gain:
+//!
+//! | element | type | acts on |
+//! |---|---|---|
+//! | Master Playback Volume | integer per side, the control's steps, dB scale | the device's output volume |
+//! | Master Playback Switch | boolean per side | its mute (when it has one) |
+//! | PCM Playback Volume | integer 0-255, -63.75 to 0 dB, 0 mutes | the mixer's master gain |
+//! | Capture Volume / Capture Switch | as Master | the capture gain |
+//! | Input Source | enumerated | the capture source selector |
+//!
+//! A change through /dev/mixer shows here and the other way round: both
+//! read the hardware.
+
+use std::sync::{Arc, Mutex};
+
+use outboard_mixer::engine::Engine;
+use outboard_mixer::hw::{Gain, GainRange, HwControls, Side};
+
+/// SNDRV_CTL_ELEM_TYPE_*.
+pub const TYPE_BOOLEAN: i32 = 1;
+pub const TYPE_INTEGER: i32 = 2;
+pub const TYPE_ENUMERATED: i32 = 3;
+/// SNDRV_CTL_ELEM_IFACE_MIXER.
+pub const IFACE_MIXER: i32 = 2;
+/// SNDRV_CTL_ELEM_ACCESS_READ | _WRITE | _TLV_READ.
+pub const ACCESS_RW: u32 = 0x3;
+pub const ACCESS_TLV_READ: u32 = 0x10;
+/// SNDRV_CTL_TLVT_DB_SCALE and its mute flag.
+const TLVT_DB_SCALE: u32 = 1;
+const DB_SCALE_MUTE: u32 = 0x1_0000;
+
+/// The PCM volume's grid: 256 steps of 0.25 dB, the top at 0 dB.
+const PCM_STEPS: i64 = 255;
+const PCM_STEP_DB: f64 = 0.25;
+
+/// What an element is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum What {
+    Volume(Gain),
+    Switch(Gain),
+    Pcm,
+    Source,
+}
+
+/// One element.
+#[derive(Clone, Debug)]
+pub struct Element {
+    /// 1-based.
+    pub numid: u32,
+    pub name: String,
+    what: What,
+    /// Values per channel.
+    pub count: u32,
+    range: Option<GainRange>,
+}
+
+/// An element's type and limits, as ELEM_INFO gives them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Info {
+    Boolean { count: u32 },
+    Integer { count: u32, min: i64, max: i64, step: i64 },
+    Enumerated { items: Vec<String> },
+}
+
+/// The elements of one card.
+pub struct Elements {
+    list: Vec<Element>,
+    hw: Option<Arc<dyn HwControls>>,
+    engine: Arc<Engine>,
+    /// The volume steps last set or seen per gain, kept while a side is
+    /// muted (the hardware answers "muted", not the level under it).
+    kept: Mutex<[[i64; 2]; 2]>,
+}
+
+fn gi(g: Gain) -> usize {
+    match g {
+        Gain::Output => 0,
+        Gain::Capture => 1,
+    }
+}
+
+impl Elements {
+    pub fn new(engine: Arc<Engine>, hw: Option<Arc<dyn HwControls>>) -> Elements {
+        let mut list = Vec::new();
+        let mut add = |name: &str, what: What, count: u32, range: Option<GainRange>| {
+            list.push(Element { numid: list.len() as u32 + 1, name: name.to_string(), what, count, range });
+        };
+        if let Some(hw) = &hw {
+            for (gain, prefix) in [(Gain::Output, "Master Playback"), (Gain::Capture, "Capture")] {
+                if let Some(r) = hw.gain_range(gain) {
+                    let count = if r.stereo { 2 } else { 1 };
+                    let vol = if gain == Gain::Output { "Master Playback Volume" } else { "Capture Volume" };
+                    add(vol, What::Volume(gain), count, Some(r));
+                    if r.can_mute {
+                        add(&format!("{prefix} Switch"), What::Switch(gain), count, Some(r));
+                    }
+                }
+            }
+        }
+        add("PCM Playback Volume", What::Pcm, 1, None);
+        if hw.as_ref().is_some_and(|h| h.sources().len() > 1) {
+            add("Input Source", What::Source, 1, None);
+        }
+        let kept = Mutex::new([[i64::MAX; 2]; 2]);
+        Elements { list, hw, engine, kept }
+    }
+
+    pub fn list(&self) -> &[Element] {
+        &self.list
+    }
+
+    /// By numid, or (numid 0) by name.
+    pub fn find(&self, numid: u32, name: &str) -> Option<&Element> {
+        if numid != 0 {
+            self.list.iter().find(|e| e.numid == numid)
+        } else {
+            self.list.iter().find(|e| e.name == name)
+        }
+    }
+
+    pub fn info(&self, e: &Element) -> Info {
+        match e.what {
+            What::Volume(_) => {
+                let r = e.range.map_or(0, |r| i64::from(r.steps));
+                Info::Integer { count: e.count, min: 0, max: r, step: 1 }
+            }
+            What::Switch(_) => Info::Boolean { count: e.count },
+            What::Pcm => Info::Integer { count: 1, min: 0, max: PCM_STEPS, step: 1 },
+            What::Source => Info::Enumerated {
+                items: self.hw.as_ref().map(|h| h.sources().into_iter().map(|s| s.name).collect()).unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The dB scale (TLV) of an element that has one: DB_SCALE, min and step
+    /// in 0.01 dB, with the mute flag when the lowest step is silence.
+    pub fn tlv(&self, e: &Element) -> Option<Vec<u8>> {
+        let (min_db, step_db, mute) = match e.what {
+            What::Volume(_) => {
+                let r = e.range?;
+                (r.min_db, r.step_db, !r.can_mute)
+            }
+            What::Pcm => (-(PCM_STEPS as f64) * PCM_STEP_DB, PCM_STEP_DB, true),
+            _ => return None,
+        };
+        let min = (min_db * 100.0).round() as i32;
+        let step = ((step_db * 100.0).round() as u32).min(0xffff) | if mute { DB_SCALE_MUTE } else { 0 };
+        let mut out = Vec::with_capacity(16);
+        for w in [TLVT_DB_SCALE, 8, min as u32, step] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        Some(out)
+    }
+
+    fn sides(&self, g: Gain) -> Result<[Side; 2], String> {
+        self.hw.as_ref().ok_or("no hardware controls")?.gain(g)
+    }
+
+    /// The element's values (integers, booleans as 0/1, the item index).
+    pub fn read(&self, e: &Element) -> Result<Vec<i64>, String> {
+        match e.what {
+            What::Volume(g) => {
+                let r = e.range.ok_or("no range")?;
+                let sides = self.sides(g)?;
+                let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                let mut out = Vec::new();
+                for (i, side) in sides.iter().enumerate().take(e.count as usize) {
+                    let step = match side {
+                        Some(db) => i64::from(r.step_of(*db)),
+                        None if kept[gi(g)][i] != i64::MAX => kept[gi(g)][i],
+                        None => i64::from(r.steps),
+                    };
+                    kept[gi(g)][i] = step;
+                    out.push(step);
+                }
+                Ok(out)
+            }
+            What::Switch(g) => {
+                Ok(self.sides(g)?.iter().take(e.count as usize).map(|s| i64::from(s.is_some())).collect())
+            }
+            What::Pcm => {
+                let gain = f64::from(self.engine.master_gain());
+                let step = if gain <= 0.0 {
+                    0
+                } else {
+                    (PCM_STEPS as f64 + (20.0 * gain.log10()) / PCM_STEP_DB).round().clamp(0.0, PCM_STEPS as f64) as i64
+                };
+                Ok(vec![step])
+            }
+            What::Source => {
+                let sel = self.hw.as_ref().ok_or("no hardware controls")?.selected_source()?;
+                Ok(vec![sel.unwrap_or(0) as i64])
+            }
+        }
+    }
+
+    /// Set the element's values; returns whether anything changed. A value
+    /// out of the element's range is EINVAL (as the kernel's checks).
+    pub fn write(&self, e: &Element, values: &[i64]) -> Result<bool, WriteError> {
+        let before = self.read(e).map_err(WriteError::Device)?;
+        let values = &values[..(e.count as usize).min(values.len())];
+        let in_range = match (e.what, self.info(e)) {
+            (What::Volume(_) | What::Pcm, Info::Integer { max, .. }) => values.iter().all(|v| (0..=max).contains(v)),
+            (What::Switch(_), _) => values.iter().all(|v| (0..=1).contains(v)),
+            (What::Source, Info::Enumerated { items }) => {
+                values.first().is_none_or(|v| (0..items.len() as i64).contains(v))
+            }
+            _ => true,
+        };
+        if !in_range {
+            return Err(WriteError::Range);
+        }
+        if values == &before[..values.len()] {
+            return Ok(false);
+        }
+        let dev = |r: Result<(), String>| r.map_err(WriteError::Device);
+        match e.what {
+            What::Volume(g) => {
+                let r = e.range.ok_or(WriteError::Range)?;
+                let sides = self.sides(g).map_err(WriteError::Device)?;
+                let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                let mut new: [Side; 2] = sides;
+                for i in 0..2 {
+                    let v = values.get(i).or(values.first()).copied().unwrap_or(0);
+                    kept[gi(g)][i] = v;
+                    // A muted side stays muted; its level is kept for the unmute.
+                    if sides[i].is_some() {
+                        new[i] = Some(r.db(v as u32));
+                    }
+                }
+                drop(kept);
+                dev(self.hw.as_ref().ok_or(WriteError::Range)?.set_gain(g, new))?;
+            }
+            What::Switch(g) => {
+                let vol = self.list.iter().find(|x| x.what == What::Volume(g)).ok_or(WriteError::Range)?;
+                let steps = self.read(vol).map_err(WriteError::Device)?;
+                let r = vol.range.ok_or(WriteError::Range)?;
+                let mut new: [Side; 2] = [None, None];
+                for (i, slot) in new.iter_mut().enumerate() {
+                    let on = values.get(i).or(values.first()).copied().unwrap_or(0) != 0;
+                    let step = steps.get(i).or(steps.first()).copied().unwrap_or(0);
+                    *slot = on.then(|| r.db(step as u32));
+                }
+                dev(self.hw.as_ref().ok_or(WriteError::Range)?.set_gain(g, new))?;
+            }
+            What::Pcm => {
+                let v = values.first().copied().unwrap_or(PCM_STEPS);
+                let gain = if v == 0 { 0.0 } else { 10f64.powf((v - PCM_STEPS) as f64 * PCM_STEP_DB / 20.0) };
+                self.engine.set_master_gain(gain as f32);
+            }
+            What::Source => {
+                let v = values.first().copied().unwrap_or(0);
+                dev(self.hw.as_ref().ok_or(WriteError::Range)?.select_source(v as usize))?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Why a write was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// A value outside the element's range (EINVAL).
+    Range,
+    /// The device refused (EIO); the message is for the log.
+    Device(String),
+}
