@@ -74,7 +74,7 @@ fn listing(sysfs_root: &Path) -> Result<Listing, String> {
             interfaces: d
                 .interfaces
                 .iter()
-                .filter(|i| i.class == 1)
+                .filter(|i| i.is_audio())
                 .map(|i| format!("if{}:{}", i.number, i.driver.as_deref().unwrap_or("-")))
                 .collect(),
         })

@@ -16,6 +16,13 @@ pub struct UsbInterfaceInfo {
     pub driver: Option<String>,
 }
 
+impl UsbInterfaceInfo {
+    /// Interface class 1: audio (control, streaming or MIDI).
+    pub fn is_audio(&self) -> bool {
+        self.class == 1
+    }
+}
+
 /// What sysfs says about one USB device.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsbInfo {
@@ -44,7 +51,7 @@ impl UsbInfo {
 
     /// Whether any interface is USB Audio Class (class 1).
     pub fn is_audio(&self) -> bool {
-        self.interfaces.iter().any(|i| i.class == 1)
+        self.interfaces.iter().any(UsbInterfaceInfo::is_audio)
     }
 }
 
