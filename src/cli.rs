@@ -152,16 +152,23 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct PlayArgs {
-    pub device: DeviceSpec,
-    pub file: PathBuf,
+/// A driver's ring, for the commands that stream without the mixer.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct RingArgs {
     /// Frames per period
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=65536))]
     pub period: u32,
     /// Periods in the ring
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=64))]
     pub periods: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    pub device: DeviceSpec,
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub ring: RingArgs,
     /// USB: set every feature unit on the path: `max` or dB
     #[arg(long, value_name = "max|DB", allow_hyphen_values = true)]
     pub volume: Option<Volume>,
@@ -185,12 +192,8 @@ pub struct RecordArgs {
     /// Channels (HDA: 2 by default; USB: stereo if offered)
     #[arg(long)]
     pub channels: Option<u16>,
-    /// Frames per period
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=65536))]
-    pub period: u32,
-    /// Periods in the ring
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=64))]
-    pub periods: u32,
+    #[command(flatten)]
+    pub ring: RingArgs,
     /// USB: set every feature unit on the capture path: `max` or dB
     #[arg(long, value_name = "max|DB", allow_hyphen_values = true)]
     pub volume: Option<Volume>,
@@ -392,7 +395,7 @@ mod tests {
     fn options_parse_and_bad_values_name_the_option() {
         let cli = Cli::try_parse_from(["outboard", "play", "emulated", "x.wav", "--period", "4096", "--bind"]).unwrap();
         let Command::Play(p) = cli.command else { panic!("not play") };
-        assert_eq!((p.period, p.periods, p.hda.bind), (4096, 4, true));
+        assert_eq!((p.ring.period, p.ring.periods, p.hda.bind), (4096, 4, true));
         assert_eq!(p.device, DeviceSpec::Emulated);
         let err = Cli::try_parse_from(["outboard", "play", "emulated", "x.wav", "--period", "7"]).unwrap_err();
         assert!(err.to_string().contains("--period"), "{err}");

@@ -59,7 +59,45 @@ pub struct Overrides {
     pub control: Option<PathBuf>,
 }
 
-/// Settings a device table or the global section may give.
+/// The settings a device table or the global section may give, declared
+/// once: each struct that takes them is written with `with_common!`, which
+/// adds these fields and a `common()` that collects them (serde's `flatten`
+/// would lose the line numbers and the unknown-key check).
+macro_rules! with_common {
+    ($(#[$m:meta])* struct $name:ident { $($(#[$fm:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$m])*
+        struct $name {
+            $($(#[$fm])* $field: $ty,)*
+            bind: Option<bool>,
+            pin_config: Option<PathBuf>,
+            position: Option<Position>,
+            rate: Option<u32>,
+            period: Option<u32>,
+            periods: Option<u32>,
+            hw_volume: Option<VolumeText>,
+            oss: Option<bool>,
+            alsa: Option<bool>,
+        }
+
+        impl $name {
+            fn common(&self) -> Common {
+                Common {
+                    oss: self.oss,
+                    alsa: self.alsa,
+                    bind: self.bind,
+                    pin_config: self.pin_config.clone(),
+                    position: self.position,
+                    rate: self.rate,
+                    period: self.period,
+                    periods: self.periods,
+                    hw_volume: self.hw_volume.clone(),
+                }
+            }
+        }
+    };
+}
+
+/// What `with_common!` collects.
 #[derive(Clone, Debug, Default)]
 struct Common {
     oss: Option<bool>,
@@ -81,30 +119,20 @@ enum VolumeText {
     Number(f64),
 }
 
-/// The file as written.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    /// Earlier versions' device list: `"0000:00:1b.0, usb"` (or an array).
-    device: Option<DeviceList>,
-    node: Option<String>,
-    group: Option<String>,
-    mode: Option<String>,
-    control: Option<PathBuf>,
-    // The settings every device takes unless its table says otherwise (the
-    // same keys as a table's; serde's `flatten` would lose the line numbers
-    // and the unknown-key check).
-    bind: Option<bool>,
-    pin_config: Option<PathBuf>,
-    position: Option<Position>,
-    rate: Option<u32>,
-    period: Option<u32>,
-    periods: Option<u32>,
-    hw_volume: Option<VolumeText>,
-    oss: Option<bool>,
-    alsa: Option<bool>,
-    #[serde(default)]
-    devices: DeviceTables,
+with_common! {
+    /// The file as written: global settings, and the device tables.
+    #[derive(Clone, Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        /// Earlier versions' device list: `"0000:00:1b.0, usb"` (or an array).
+        device: Option<DeviceList>,
+        node: Option<String>,
+        group: Option<String>,
+        mode: Option<String>,
+        control: Option<PathBuf>,
+        #[serde(default)]
+        devices: DeviceTables,
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -114,49 +142,20 @@ enum DeviceList {
     Many(Vec<String>),
 }
 
-/// `[devices.NAME]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceTable {
-    device: String,
-    /// N of /dev/dspN, /dev/audioN, /dev/mixerN.
-    number: Option<u32>,
-    /// Its own node names instead: /dev/NAME, /dev/audio-NAME, /dev/mixer-NAME.
-    node: Option<String>,
-    /// Its ALSA card number (N of /dev/snd/controlCN).
-    card: Option<u32>,
-    bind: Option<bool>,
-    pin_config: Option<PathBuf>,
-    position: Option<Position>,
-    rate: Option<u32>,
-    period: Option<u32>,
-    periods: Option<u32>,
-    hw_volume: Option<VolumeText>,
-    oss: Option<bool>,
-    alsa: Option<bool>,
+with_common! {
+    /// `[devices.NAME]`.
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct DeviceTable {
+        device: String,
+        /// N of /dev/dspN, /dev/audioN, /dev/mixerN.
+        number: Option<u32>,
+        /// Its own node names instead: /dev/NAME, /dev/audio-NAME, /dev/mixer-NAME.
+        node: Option<String>,
+        /// Its ALSA card number (N of /dev/snd/controlCN).
+        card: Option<u32>,
+    }
 }
-
-macro_rules! common_of {
-    ($t:ty) => {
-        impl $t {
-            fn common(&self) -> Common {
-                Common {
-                    oss: self.oss,
-                    alsa: self.alsa,
-                    bind: self.bind,
-                    pin_config: self.pin_config.clone(),
-                    position: self.position,
-                    rate: self.rate,
-                    period: self.period,
-                    periods: self.periods,
-                    hw_volume: self.hw_volume.clone(),
-                }
-            }
-        }
-    };
-}
-common_of!(File);
-common_of!(DeviceTable);
 
 /// The device tables in the order the file gives them.
 #[derive(Clone, Debug, Default)]

@@ -82,9 +82,9 @@ pub fn play(args: PlayArgs) -> Result<(), String> {
         return Err("--volume applies to USB devices (HDA amps are set by the driver's path setup)".into());
     }
     let file = args.file.display().to_string();
-    let period = args.period as usize;
+    let period = args.ring.period as usize;
     let wav = Wav::read(Path::new(&file)).map_err(|e| e.to_string())?;
-    let cfg = pcm_config(wav.rate, wav.bits, wav.channels, period, args.periods as usize)?;
+    let cfg = pcm_config(wav.rate, wav.bits, wav.channels, period, args.ring.periods as usize)?;
     let hda = open_hda(&args.device, &args.hda.settings())?;
     let dev = &hda.dev;
     let mut pcm = dev.open_pcm(Direction::Playback, cfg).map_err(|e| e.to_string())?;
@@ -118,8 +118,8 @@ pub fn record(args: RecordArgs) -> Result<(), String> {
     let rate = args.rate;
     let bits = args.bits.unwrap_or(16);
     let channels = args.channels.unwrap_or(2);
-    let period = args.period as usize;
-    let periods = args.periods as usize;
+    let period = args.ring.period as usize;
+    let periods = args.ring.periods as usize;
     let file = args.file.display().to_string();
     let play_file = args.play.clone();
     if !(0.01..=3600.0).contains(&seconds) {

@@ -72,7 +72,7 @@ pub fn play(args: PlayArgs) -> Result<(), String> {
     refuse_hda_options(&args.hda)?;
     let file = args.file.display().to_string();
     let file = file.as_str();
-    let (period, periods) = (args.period as usize, args.periods as usize);
+    let (period, periods) = (args.ring.period as usize, args.ring.periods as usize);
     let wav = Wav::read(&args.file).map_err(|e| format!("{file}: {e}"))?;
     let format = format_for_bits(wav.bits)?;
     let dev = open_usb(&args.device)?;
@@ -111,7 +111,7 @@ pub fn record(args: RecordArgs) -> Result<(), String> {
     let file = args.file.display().to_string();
     let file = file.as_str();
     let (seconds, rate, bits, channels) = (args.seconds, args.rate, args.bits, args.channels);
-    let (period, periods) = (args.period as usize, args.periods as usize);
+    let (period, periods) = (args.ring.period as usize, args.ring.periods as usize);
     let play_file = args.play.clone();
     if !(0.01..=3600.0).contains(&seconds) {
         return Err("--seconds must be between 0.01 and 3600".into());

@@ -8,7 +8,7 @@
 //! `KnownLayout` (docs/decisions/0004): padding the C compiler inserts is an
 //! explicit field here, so the derive proves there is none left.
 
-use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// SNDRV_PCM_VERSION: 2.0.15.
 pub const PCM_VERSION: u32 = 0x0002_000f;
@@ -338,28 +338,19 @@ pub struct XferN {
     pub frames: u64,
 }
 
-/// `Default` for the structs with arrays too long for a derived one: zeros.
-macro_rules! zeroed_default {
-    ($($t:ty),*) => {$(
-        impl Default for $t {
-            fn default() -> Self {
-                Self::new_zeroed()
-            }
-        }
-    )*};
-}
-zeroed_default!(CtlCardInfo, CtlElemId, CtlElemList, CtlElemInfo, CtlElemValue, CtlTlv, CtlEvent, PcmInfo);
-zeroed_default!(HwParams, SwParams, PcmStatus, SyncPtr);
+outboard_cuse::zeroed_default!(
+    CtlCardInfo,
+    CtlElemId,
+    CtlElemList,
+    CtlElemInfo,
+    CtlElemValue,
+    CtlTlv,
+    CtlEvent,
+    PcmInfo
+);
+outboard_cuse::zeroed_default!(HwParams, SwParams, PcmStatus, SyncPtr);
 
-/// Copy `s` into a C string field, truncated to leave room for the NUL.
-pub fn put_str(field: &mut [u8], s: &str) {
-    field.fill(0);
-    let mut end = s.len().min(field.len().saturating_sub(1));
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    field[..end].copy_from_slice(&s.as_bytes()[..end]);
-}
+pub use outboard_cuse::abi::{get_str, put_str};
 
 #[cfg(test)]
 mod tests {

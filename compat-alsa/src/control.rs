@@ -120,8 +120,7 @@ impl Control {
     }
 
     fn find(&self, id: &CtlElemId) -> Result<&Element, Errno> {
-        let end = id.name.iter().position(|&b| b == 0).unwrap_or(id.name.len());
-        let name = String::from_utf8_lossy(&id.name[..end]);
+        let name = get_str(&id.name);
         let e = self.elements.find(id.numid, &name).ok_or(libc::ENOENT)?;
         if id.numid == 0 && (id.iface != IFACE_MIXER || id.index != 0) {
             return Err(libc::ENOENT);

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use outboard_cuse::{sized_ioctl_round, Errno, Handler, IoctlCall, IoctlReply, PollWaker, Request, UserRange};
 use outboard_mixer::format::SampleFormat;
-use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
+use outboard_mixer::stream::{Capture, ClientInfo, Playback, StreamParams, StreamState};
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::abi::*;
@@ -244,23 +244,6 @@ fn nonblocking_now(pid: u32, node: &str) -> Option<bool> {
         seen = Some(seen.unwrap_or(true) && nb);
     }
     seen
-}
-
-/// One open of a PCM node, for a listing (`outboard clients`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientInfo {
-    /// The node's path.
-    pub node: String,
-    pub pid: u32,
-    /// The program's name (/proc/PID/comm), if it still runs.
-    pub program: String,
-    /// "w" (playback) or "r" (capture).
-    pub mode: &'static str,
-    /// "S16Le 48000 Hz 2 ch", or "-" before HW_PARAMS.
-    pub format: String,
-    /// ALSA's state name, lower case ("running", "prepared"...).
-    pub state: String,
-    pub xruns: u64,
 }
 
 fn state_name(s: i32) -> &'static str {

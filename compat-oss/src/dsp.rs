@@ -96,20 +96,7 @@ pub const DSP_DEFAULTS: Defaults = Defaults { afmt: AFMT_U8, rate: 8000, channel
 /// /dev/audio's defaults: mu-law mono at 8 kHz (Sun audio).
 pub const AUDIO_DEFAULTS: Defaults = Defaults { afmt: AFMT_MU_LAW, rate: 8000, channels: 1 };
 
-/// One open of the node, for `outboard clients`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientInfo {
-    pub node: String,
-    pub pid: u32,
-    /// The program's name (/proc/PID/comm), if it still runs.
-    pub program: String,
-    /// "r", "w" or "rw".
-    pub mode: &'static str,
-    pub format: String,
-    /// "idle" (no stream yet) or the playback stream's state.
-    pub state: String,
-    pub xruns: u64,
-}
+pub use outboard_mixer::stream::ClientInfo;
 
 /// What the listing needs of an open without taking its lock.
 #[derive(Clone, Debug)]

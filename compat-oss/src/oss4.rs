@@ -13,7 +13,7 @@
 //! and are not served. Everything else is `int`s and `char` arrays: the same
 //! for every caller.
 
-use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// `OSS_LONGNAME_SIZE`, `OSS_LABEL_SIZE`, `OSS_DEVNODE_SIZE`,
 /// `OSS_DEVNAME_SIZE`, `OSS_CMD_SIZE`, `OSS_ID_SIZE`, `OSS_HANDLE_SIZE`.
@@ -210,18 +210,7 @@ pub struct AudioErrinfoLong {
     pub filler: [i32; 16],
 }
 
-/// `Default` for the structs above: all zeros (their arrays are too long for
-/// a derived `Default`).
-macro_rules! zeroed_default {
-    ($($t:ty),*) => {$(
-        impl Default for $t {
-            fn default() -> Self {
-                Self::new_zeroed()
-            }
-        }
-    )*};
-}
-zeroed_default!(
+outboard_cuse::zeroed_default!(
     OssSysinfo,
     OssAudioinfo,
     OssCardInfo,
@@ -233,22 +222,7 @@ zeroed_default!(
     AudioErrinfoLong
 );
 
-/// Copy `s` into a C string field: truncated (at a character boundary) to
-/// leave room for the terminating NUL, the rest zeroed.
-pub fn put_str(field: &mut [u8], s: &str) {
-    field.fill(0);
-    let mut end = s.len().min(field.len().saturating_sub(1));
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    field[..end].copy_from_slice(&s.as_bytes()[..end]);
-}
-
-/// A C string field's text (up to the first NUL).
-pub fn get_str(field: &[u8]) -> String {
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(&field[..end]).into_owned()
-}
+pub use outboard_cuse::abi::{get_str, put_str};
 
 #[cfg(test)]
 mod tests {

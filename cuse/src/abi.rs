@@ -199,6 +199,36 @@ pub struct InterruptIn {
     pub unique: u64,
 }
 
+/// Copy `s` into a C string field: truncated (at a character boundary) to
+/// leave room for the terminating NUL, the rest zeroed.
+pub fn put_str(field: &mut [u8], s: &str) {
+    field.fill(0);
+    let mut end = s.len().min(field.len().saturating_sub(1));
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    field[..end].copy_from_slice(&s.as_bytes()[..end]);
+}
+
+/// A C string field's text (up to the first NUL).
+pub fn get_str(field: &[u8]) -> String {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end]).into_owned()
+}
+
+/// `Default` for kernel structs whose arrays are too long for a derived
+/// one: all zeros (`FromZeros::new_zeroed`).
+#[macro_export]
+macro_rules! zeroed_default {
+    ($($t:ty),* $(,)?) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                <$t as zerocopy::FromZeros>::new_zeroed()
+            }
+        }
+    )*};
+}
+
 /// Read a struct from the front of `bytes`, if there are enough.
 pub fn read<T: FromBytes>(bytes: &[u8]) -> Option<T> {
     T::read_from_prefix(bytes).ok().map(|(v, _)| v)

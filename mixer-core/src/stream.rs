@@ -48,6 +48,24 @@ impl StreamState {
     }
 }
 
+/// One client of a device node, as a listing shows it (`outboard clients`):
+/// the node layers fill it in for their opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The node's path.
+    pub node: String,
+    pub pid: u32,
+    /// The program's name (/proc/PID/comm), if it still runs.
+    pub program: String,
+    /// "r", "w" or "rw".
+    pub mode: &'static str,
+    /// "S16Le 48000 Hz 2 ch".
+    pub format: String,
+    /// The stream's state, lower case ("idle" or "-" before there is one).
+    pub state: String,
+    pub xruns: u64,
+}
+
 /// A client stream's shape and behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamParams {

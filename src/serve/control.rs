@@ -35,21 +35,16 @@ pub enum Source {
 
 impl Source {
     fn rows(&self) -> Vec<String> {
-        let row = |node: &str, pid: u32, program: &str, mode: &str, format: &str, state: &str, xruns: u64| {
-            format!("{node}\t{pid}\t{program}\t{mode}\t{format}\t{state}\t{xruns}\n")
+        let clients = match self {
+            Source::Oss(h) => h.clients(),
+            Source::Alsa(h) => h.clients(),
         };
-        match self {
-            Source::Oss(h) => h
-                .clients()
-                .iter()
-                .map(|c| row(&c.node, c.pid, &c.program, c.mode, &c.format, &c.state, c.xruns))
-                .collect(),
-            Source::Alsa(h) => h
-                .clients()
-                .iter()
-                .map(|c| row(&c.node, c.pid, &c.program, c.mode, &c.format, &c.state, c.xruns))
-                .collect(),
-        }
+        clients
+            .iter()
+            .map(|c| {
+                format!("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.node, c.pid, c.program, c.mode, c.format, c.state, c.xruns)
+            })
+            .collect()
     }
 }
 
