@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use outboard_cuse::{sized_ioctl_round, Errno, Handler, IoctlCall, IoctlReply, Request, UserRange};
+use outboard_cuse::{sized_ioctl_round, CallerAbi, Errno, Handler, IoctlCall, IoctlReply, Request, UserRange};
+
+use crate::compat32;
 
 use crate::elements::{
     Element, Elements, Info, WriteError, ACCESS_RW, ACCESS_TLV_READ, IFACE_MIXER, TYPE_BOOLEAN, TYPE_ENUMERATED,
@@ -64,6 +66,79 @@ pub fn pcm_info(card: &Card, stream: i32) -> Option<PcmInfo> {
     // Every open is its own mixer client: a subdevice is always free.
     (info.subdevices_count, info.subdevices_avail) = (1, 1);
     Some(info)
+}
+
+/// The element value union of an i386 caller: 128 4-byte longs (or items)
+/// at 68, where a 64-bit caller has 8-byte longs at 72.
+const VALUE32: usize = 68;
+
+impl Control {
+    /// An i386 caller's round: ELEM_LIST, ELEM_READ/WRITE and ELEM_INFO's
+    /// integer limits differ; the rest is laid out as for a 64-bit caller.
+    fn round32(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        match call.cmd {
+            compat32::ELEM_LIST => self.elem_list(call, true),
+            compat32::ELEM_READ | compat32::ELEM_WRITE => {
+                const SIZE: usize = 708;
+                if call.input.len() < SIZE || call.out_size < SIZE {
+                    let r = UserRange { addr: call.arg, len: SIZE };
+                    return Ok(IoctlReply::Retry { input: vec![r], output: vec![r] });
+                }
+                let b = &call.input[..SIZE];
+                let id = CtlElemId::read_from_bytes(&b[..64]).map_err(|_| libc::EFAULT)?;
+                let e = self.find(&id)?;
+                let enumerated = matches!(self.elements.info(e), Info::Enumerated { .. });
+                // To the 64-bit layout: items stay 4 bytes, longs widen.
+                let mut n = CtlElemValue { id, ..CtlElemValue::default() };
+                for i in 0..e.count as usize {
+                    let v = i32::from_le_bytes(b[VALUE32 + 4 * i..VALUE32 + 4 * i + 4].try_into().unwrap_or([0; 4]));
+                    if enumerated {
+                        n.value[4 * i..4 * i + 4].copy_from_slice(&(v as u32).to_le_bytes());
+                    } else {
+                        n.value[8 * i..8 * i + 8].copy_from_slice(&i64::from(v).to_le_bytes());
+                    }
+                }
+                let native = if call.cmd == compat32::ELEM_READ { CTL_IOCTL_ELEM_READ } else { CTL_IOCTL_ELEM_WRITE };
+                let (result, out) = self.ioctl(req, fh, native, n.as_bytes())?;
+                let n = CtlElemValue::read_from_bytes(&out).map_err(|_| libc::EIO)?;
+                let mut back = b.to_vec();
+                back[..64].copy_from_slice(n.id.as_bytes());
+                back[VALUE32..VALUE32 + 512].fill(0);
+                for i in 0..e.count as usize {
+                    let v = if enumerated {
+                        u32::from_le_bytes(n.value[4 * i..4 * i + 4].try_into().unwrap_or([0; 4]))
+                    } else {
+                        i64::from_le_bytes(n.value[8 * i..8 * i + 8].try_into().unwrap_or([0; 8])) as u32
+                    };
+                    back[VALUE32 + 4 * i..VALUE32 + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
+                }
+                Ok(IoctlReply::Done { result, out: back })
+            }
+            CTL_IOCTL_ELEM_INFO => match sized_ioctl_round(self, req, fh, call)? {
+                // Integer limits are longs: 4 bytes each for an i386 caller.
+                IoctlReply::Done { result, mut out } => {
+                    let kind = i32::from_le_bytes(out[64..68].try_into().unwrap_or([0; 4]));
+                    if kind == TYPE_INTEGER || kind == TYPE_BOOLEAN {
+                        let l = |o: &[u8], at: usize| i64::from_le_bytes(o[at..at + 8].try_into().unwrap_or([0; 8]));
+                        let (min, max, step) = (l(&out, 80), l(&out, 88), l(&out, 96));
+                        out[80..104].fill(0);
+                        for (i, v) in [min, max, step].into_iter().enumerate() {
+                            out[80 + 4 * i..84 + 4 * i].copy_from_slice(&(v as i32).to_le_bytes());
+                        }
+                    }
+                    Ok(IoctlReply::Done { result, out })
+                }
+                retry => Ok(retry),
+            },
+            // The same layout at both widths.
+            cmd if KNOWN.contains(&cmd)
+                && !matches!(cmd, CTL_IOCTL_ELEM_LIST | CTL_IOCTL_ELEM_READ | CTL_IOCTL_ELEM_WRITE) =>
+            {
+                self.ioctl_round(&Request { abi: CallerAbi::Native, ..req.clone() }, fh, call)
+            }
+            _ => Err(libc::ENOTTY),
+        }
+    }
 }
 
 /// One open of the control node.
@@ -234,24 +309,37 @@ impl Control {
     }
 
     /// ELEM_LIST in rounds: the list, then (when ids are wanted) room for them.
-    fn elem_list(&self, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
-        const ARG: usize = std::mem::size_of::<CtlElemList>();
-        let arg = UserRange { addr: call.arg, len: ARG };
-        if call.input.len() < ARG || call.out_size < ARG {
+    fn elem_list(&self, call: &IoctlCall<'_>, compat: bool) -> Result<IoctlReply, Errno> {
+        // 80 bytes, or 72 for an i386 caller (its pids pointer is 4 bytes, at 16).
+        let arg_len = if compat { 72 } else { std::mem::size_of::<CtlElemList>() };
+        let arg = UserRange { addr: call.arg, len: arg_len };
+        if call.input.len() < arg_len || call.out_size < arg_len {
             return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
         }
-        let mut list = CtlElemList::read_from_bytes(&call.input[..ARG]).map_err(|_| libc::EFAULT)?;
+        let mut list = if compat {
+            let w = |i: usize| u32::from_le_bytes(call.input[i..i + 4].try_into().unwrap_or([0; 4]));
+            CtlElemList { offset: w(0), space: w(4), pids: u64::from(w(16)), ..CtlElemList::default() }
+        } else {
+            CtlElemList::read_from_bytes(&call.input[..arg_len]).map_err(|_| libc::EFAULT)?
+        };
         let all = self.elements.list();
         list.count = all.len() as u32;
         let from = (list.offset as usize).min(all.len());
         let used = (all.len() - from).min(list.space as usize);
         list.used = used as u32;
         let id_bytes = used * std::mem::size_of::<CtlElemId>();
-        if used > 0 && call.out_size < ARG + id_bytes {
+        if used > 0 && call.out_size < arg_len + id_bytes {
             let ids = UserRange { addr: list.pids, len: id_bytes };
             return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg, ids] });
         }
-        let mut out = list.as_bytes().to_vec();
+        let mut out = if compat {
+            let mut b = call.input[..arg_len].to_vec();
+            b[8..12].copy_from_slice(&list.used.to_le_bytes());
+            b[12..16].copy_from_slice(&list.count.to_le_bytes());
+            b
+        } else {
+            list.as_bytes().to_vec()
+        };
         for e in &all[from..from + used] {
             out.extend_from_slice(Self::elem_id(e).as_bytes());
         }
@@ -362,12 +450,17 @@ impl Handler for Control {
     }
 
     fn ioctl_round(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        match req.abi {
+            CallerAbi::Native => {}
+            CallerAbi::Ilp32 => return self.round32(req, fh, call),
+            CallerAbi::X32 => return Err(libc::ENOTTY),
+        }
         // An unknown request: ENOTTY at once (no caller memory is asked for).
         if !KNOWN.contains(&call.cmd) {
             return Err(libc::ENOTTY);
         }
         match call.cmd {
-            CTL_IOCTL_ELEM_LIST => return self.elem_list(call),
+            CTL_IOCTL_ELEM_LIST => return self.elem_list(call, false),
             CTL_IOCTL_TLV_READ => return self.tlv_read(call),
             // PCM_NEXT_DEVICE is declared _IOR but the kernel reads the
             // current device from the argument too.

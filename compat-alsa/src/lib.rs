@@ -11,11 +11,13 @@
 //!   mixer elements and their events).
 //! - [`elements`]: Master, PCM, Capture, Input Source on the device's controls.
 //! - [`pcm`]: the PCM nodes, one mixer client per open.
+//! - [`compat32`]: i386 callers' layouts, converted.
 //!
 //! Depends on `outboard-mixer` and `outboard-cuse`: never on a driver or registers.
 
 pub mod abi;
 pub mod card;
+pub mod compat32;
 pub mod control;
 pub mod elements;
 pub mod hw_params;

@@ -17,22 +17,26 @@
 //! flag after. As the kernel snapshots the flags at PREPARE, so does this,
 //! from /proc/PID/fdinfo of the caller's descriptors on this node.
 //!
-//! 64-bit callers only so far: the 32-bit layouts of SW_PARAMS, STATUS,
-//! SYNC_PTR and the transfers (their sizes differ, so their ioctl numbers
-//! do) answer ENOTTY. Interleaved access only so far (WRITEN/READN are not
+//! i386 callers (FUSE_IOCTL_32BIT) are served in their own layouts
+//! ([`crate::compat32`]: HW_PARAMS, SW_PARAMS, STATUS, SYNC_PTR, DELAY,
+//! REWIND/FORWARD and the transfers differ; their pointers wrap under 2^31),
+//! old 32-bit time and time64 alike; x32 callers get ENOTTY. Interleaved access only so far (WRITEN/READN are not
 //! served; `plughw` interleaves for programs that want them).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use outboard_cuse::{sized_ioctl_round, Errno, Handler, IoctlCall, IoctlReply, PollWaker, Request, UserRange};
+use outboard_cuse::{
+    sized_ioctl_round, CallerAbi, Errno, Handler, IoctlCall, IoctlReply, PollWaker, Request, UserRange,
+};
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::{Capture, ClientInfo, Playback, StreamParams, StreamState};
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::abi::*;
 use crate::card::Card;
+use crate::compat32;
 use crate::control::{pcm_info, STREAM_CAPTURE, STREAM_PLAYBACK};
 use crate::hw_params::{self, Capabilities, Format, Setup};
 
@@ -131,6 +135,27 @@ const KNOWN: &[u32] = &[
     PCM_IOCTL_FORWARD,
     PCM_IOCTL_WRITEI_FRAMES,
     PCM_IOCTL_READI_FRAMES,
+    PCM_IOCTL_LINK,
+    PCM_IOCTL_UNLINK,
+];
+
+/// The requests whose argument is laid out the same for an i386 caller.
+const SAME_LAYOUT: &[u32] = &[
+    PCM_IOCTL_PVERSION,
+    PCM_IOCTL_INFO,
+    PCM_IOCTL_TSTAMP,
+    PCM_IOCTL_TTSTAMP,
+    PCM_IOCTL_USER_PVERSION,
+    PCM_IOCTL_HW_FREE,
+    PCM_IOCTL_HWSYNC,
+    PCM_IOCTL_PREPARE,
+    PCM_IOCTL_RESET,
+    PCM_IOCTL_START,
+    PCM_IOCTL_DROP,
+    PCM_IOCTL_DRAIN,
+    PCM_IOCTL_PAUSE,
+    PCM_IOCTL_RESUME,
+    PCM_IOCTL_XRUN,
     PCM_IOCTL_LINK,
     PCM_IOCTL_UNLINK,
 ];
@@ -508,14 +533,28 @@ impl Pcm {
 
     /// WRITEI / READI in rounds: the argument, then the argument and its
     /// samples (or room for them), then done.
-    fn xfer(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
-        const ARG: usize = std::mem::size_of::<XferI>();
-        let arg = UserRange { addr: call.arg, len: ARG };
-        let write = call.cmd == PCM_IOCTL_WRITEI_FRAMES;
-        if call.input.len() < ARG || call.out_size < ARG {
+    fn xfer(&self, req: &Request, fh: u64, call: &IoctlCall<'_>, compat: bool) -> Result<IoctlReply, Errno> {
+        // snd_xferi: {long result; void *buf; unsigned long frames}, 24 or
+        // (i386) 12 bytes.
+        let arg_len = if compat { 12 } else { std::mem::size_of::<XferI>() };
+        let arg = UserRange { addr: call.arg, len: arg_len };
+        let write = matches!(call.cmd, PCM_IOCTL_WRITEI_FRAMES | compat32::WRITEI);
+        if call.input.len() < arg_len || call.out_size < arg_len {
             return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
         }
-        let x = XferI::read_from_bytes(&call.input[..ARG]).map_err(|_| libc::EFAULT)?;
+        let x = if compat {
+            let w = |i: usize| u32::from_le_bytes(call.input[i..i + 4].try_into().unwrap_or([0; 4]));
+            XferI { result: 0, buf: u64::from(w(4)), frames: u64::from(w(8)) }
+        } else {
+            XferI::read_from_bytes(&call.input[..arg_len]).map_err(|_| libc::EFAULT)?
+        };
+        let encode = |result: i64| -> Vec<u8> {
+            if compat {
+                [(result as i32).to_le_bytes(), (x.buf as u32).to_le_bytes(), (x.frames as u32).to_le_bytes()].concat()
+            } else {
+                XferI { result, ..x }.as_bytes().to_vec()
+            }
+        };
         let client = self.client(fh)?;
         let fb = lock(&client).frame_bytes();
         if lock(&client).setup.is_none() {
@@ -524,25 +563,77 @@ impl Pcm {
         let frames = (x.frames as usize).min(WINDOW / fb);
         let bytes = frames * fb;
         if frames == 0 {
-            return Ok(IoctlReply::Done { result: 0, out: XferI { result: 0, ..x }.as_bytes().to_vec() });
+            return Ok(IoctlReply::Done { result: 0, out: encode(0) });
         }
         if write {
-            if call.input.len() < ARG + bytes {
+            if call.input.len() < arg_len + bytes {
                 let samples = UserRange { addr: x.buf, len: bytes };
                 return Ok(IoctlReply::Retry { input: vec![arg, samples], output: vec![arg] });
             }
-            let (n, _) = self.transfer(&client, req, &call.input[ARG..ARG + bytes], frames)?;
-            Ok(IoctlReply::Done { result: 0, out: XferI { result: n as i64, ..x }.as_bytes().to_vec() })
+            let (n, _) = self.transfer(&client, req, &call.input[arg_len..arg_len + bytes], frames)?;
+            Ok(IoctlReply::Done { result: 0, out: encode(n as i64) })
         } else {
-            if call.out_size < ARG + bytes {
+            if call.out_size < arg_len + bytes {
                 let room = UserRange { addr: x.buf, len: bytes };
                 return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg, room] });
             }
             let (n, data) = self.transfer(&client, req, &[], frames)?;
-            let mut out = XferI { result: n as i64, ..x }.as_bytes().to_vec();
+            let mut out = encode(n as i64);
             out.extend_from_slice(&data);
             Ok(IoctlReply::Done { result: 0, out })
         }
+    }
+
+    /// An i386 caller's round: its own layouts converted to and from the
+    /// 64-bit ones; requests whose layout is the same go the native way.
+    fn round32(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        if matches!(call.cmd, compat32::WRITEI | compat32::READI) {
+            return self.xfer(req, fh, call, true);
+        }
+        if matches!(call.cmd, compat32::REWIND | compat32::FORWARD) {
+            let arg = UserRange { addr: call.arg, len: 4 };
+            if call.input.len() < 4 || call.out_size < 4 {
+                return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+            }
+            let client = self.client(fh)?;
+            if matches!(lock(&client).state(), state::OPEN | state::SETUP) {
+                return Err(libc::EBADFD);
+            }
+            return Ok(IoctlReply::Done { result: 0, out: 0u32.to_le_bytes().to_vec() });
+        }
+        if let Some((native, size, conv)) = compat32::pcm_sized(call.cmd) {
+            let (need_in, need_out) = outboard_cuse::ioctl_sizes(call.cmd);
+            if call.input.len() < need_in || call.out_size < need_out {
+                let r = UserRange { addr: call.arg, len: size };
+                let input = if need_in > 0 { vec![r] } else { Vec::new() };
+                return Ok(IoctlReply::Retry { input, output: vec![r] });
+            }
+            let input = if need_in > 0 { compat32::to_native(conv, &call.input[..size]) } else { Vec::new() };
+            let (result, out) = self.ioctl(req, fh, native, &input)?;
+            let mut out = out;
+            // The pointers of a 32-bit caller wrap under 2^31.
+            if matches!(native, PCM_IOCTL_HW_PARAMS | PCM_IOCTL_SW_PARAMS) {
+                let client = self.client(fh)?;
+                let mut c = lock(&client);
+                if let Some(s) = c.setup {
+                    c.sw.boundary = compat32::boundary(u64::from(s.buffer_size));
+                    if native == PCM_IOCTL_SW_PARAMS && out.len() >= 72 {
+                        out[64..72].copy_from_slice(&c.sw.boundary.to_le_bytes());
+                    }
+                }
+            }
+            return Ok(IoctlReply::Done { result, out: compat32::from_native(conv, &out, size) });
+        }
+        // The same layout at both widths.
+        if SAME_LAYOUT.contains(&call.cmd) {
+            return match call.cmd {
+                PCM_IOCTL_PAUSE | PCM_IOCTL_LINK => {
+                    self.ioctl_round(&Request { abi: CallerAbi::Native, ..req.clone() }, fh, call)
+                }
+                _ => sized_ioctl_round(self, req, fh, call),
+            };
+        }
+        Err(libc::ENOTTY)
     }
 
     fn drain(&self, client: &Mutex<Client>, req: &Request) -> Result<(), Errno> {
@@ -678,14 +769,19 @@ impl Handler for Pcm {
     }
 
     fn ioctl_round(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
-        // An unknown request (a 32-bit caller's layouts among them, for now):
-        // ENOTTY at once, without asking for the caller's memory.
+        match req.abi {
+            CallerAbi::Native => {}
+            CallerAbi::Ilp32 => return self.round32(req, fh, call),
+            // x32 programs (4-byte longs, 8-byte aligned long longs) are not served.
+            CallerAbi::X32 => return Err(libc::ENOTTY),
+        }
+        // An unknown request: ENOTTY at once, without asking for the caller's memory.
         if !KNOWN.contains(&call.cmd) {
             return Err(libc::ENOTTY);
         }
         let done = |result: i32| Ok(IoctlReply::Done { result, out: Vec::new() });
         match call.cmd {
-            PCM_IOCTL_WRITEI_FRAMES | PCM_IOCTL_READI_FRAMES => self.xfer(req, fh, call),
+            PCM_IOCTL_WRITEI_FRAMES | PCM_IOCTL_READI_FRAMES => self.xfer(req, fh, call, false),
             // PAUSE and LINK pass a value, not a pointer.
             PCM_IOCTL_PAUSE => {
                 let client = self.client(fh)?;

@@ -40,7 +40,19 @@ impl Memory {
 /// the ranges asked for in, call again with room for the ranges out, and
 /// at the end copy the output back across them.
 fn ioctl(h: &dyn Handler, fh: u64, cmd: u32, arg: u64, mem: &mut Memory) -> Result<i32, Errno> {
-    let req = Request::new(1, std::process::id(), 0, 0);
+    ioctl_as(h, outboard_cuse::CallerAbi::Native, fh, cmd, arg, mem)
+}
+
+/// The same for a caller of another ABI (an i386 program).
+fn ioctl_as(
+    h: &dyn Handler,
+    abi: outboard_cuse::CallerAbi,
+    fh: u64,
+    cmd: u32,
+    arg: u64,
+    mem: &mut Memory,
+) -> Result<i32, Errno> {
+    let req = Request { abi, ..Request::new(1, std::process::id(), 0, 0) };
     let (mut input, mut out_ranges, mut out_size) = (Vec::new(), Vec::new(), 0);
     for _ in 0..8 {
         let call = IoctlCall { cmd, arg, input: &input, out_size };
@@ -411,4 +423,62 @@ fn the_mixer_elements_act_on_the_devices_controls_with_their_db_scales_and_event
     // An element that is not there.
     put(&mut mem, BASE, &CtlElemValue { id: elem_id(9), ..CtlElemValue::new_zeroed() });
     assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_ELEM_READ, BASE, &mut mem), Err(libc::ENOENT));
+}
+
+#[test]
+fn an_i386_program_plays_through_its_own_layouts() {
+    use outboard_alsa::compat32;
+    use outboard_cuse::CallerAbi::Ilp32;
+    let (card, played) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(1 << 20);
+    // HW_PARAMS: 604 bytes, fifo_size a u32.
+    let p = hw_params(256, 4);
+    let mut p32 = p.as_bytes()[..536].to_vec();
+    p32.extend_from_slice(&[0; 68]);
+    mem.slice(BASE, 604).unwrap().copy_from_slice(&p32);
+    assert_eq!(ioctl_as(&*pcm, Ilp32, fh, compat32::HW_PARAMS, BASE, &mut mem), Ok(0));
+    assert_eq!(get::<[u32; 3]>(&mut mem, BASE + 260 + (param::BUFFER_SIZE as u64 - 8) * 12)[0], 1024);
+    // The 64-bit layouts' numbers mean something else to an i386 caller:
+    // refused, nothing read.
+    assert_eq!(ioctl_as(&*pcm, Ilp32, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem), Err(libc::ENOTTY));
+    // SW_PARAMS: 104 bytes; the boundary comes back under 2^31.
+    let mut sw = vec![0u8; 104];
+    sw[12..16].copy_from_slice(&256u32.to_le_bytes());
+    sw[20..24].copy_from_slice(&1024u32.to_le_bytes()); // start_threshold
+    sw[24..28].copy_from_slice(&1024u32.to_le_bytes()); // stop_threshold
+    mem.slice(BASE, 104).unwrap().copy_from_slice(&sw);
+    ioctl_as(&*pcm, Ilp32, fh, compat32::SW_PARAMS, BASE, &mut mem).unwrap();
+    let boundary = get::<u32>(&mut mem, BASE + 36);
+    assert!(boundary > 0 && boundary < 1 << 31 && boundary % 1024 == 0, "{boundary}");
+    ioctl_as(&*pcm, Ilp32, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    // WRITEI with a 12-byte snd_xferi.
+    let frames = 4800u32;
+    let data: Vec<u8> = (0..frames * 2).flat_map(|i| ((i * 5 % 60_000) as i16).to_le_bytes()).collect();
+    let buf = BASE + 4096;
+    mem.slice(buf, data.len()).unwrap().copy_from_slice(&data);
+    let mut done = 0u32;
+    while done < frames {
+        let x = [0i32.to_le_bytes(), ((buf as u32) + done * 4).to_le_bytes(), (frames - done).to_le_bytes()].concat();
+        mem.slice(BASE, 12).unwrap().copy_from_slice(&x);
+        ioctl_as(&*pcm, Ilp32, fh, compat32::WRITEI, BASE, &mut mem).unwrap();
+        let n = get::<i32>(&mut mem, BASE);
+        assert!(n > 0, "{n}");
+        done += n as u32;
+    }
+    // STATUS (108 bytes): appl_ptr at 20; SYNC_PTR (132): appl_ptr at 68.
+    ioctl_as(&*pcm, Ilp32, fh, compat32::STATUS, BASE, &mut mem).unwrap();
+    assert_eq!((get::<i32>(&mut mem, BASE), get::<u32>(&mut mem, BASE + 20)), (3, frames));
+    mem.slice(BASE, 132).unwrap().fill(0);
+    ioctl_as(&*pcm, Ilp32, fh, compat32::SYNC_PTR, BASE, &mut mem).unwrap();
+    assert_eq!(get::<u32>(&mut mem, BASE + 68), frames);
+    // time64 STATUS (128 bytes): appl_ptr at 40.
+    ioctl_as(&*pcm, Ilp32, fh, compat32::STATUS_T64, BASE, &mut mem).unwrap();
+    assert_eq!(get::<u32>(&mut mem, BASE + 40), frames);
+    ioctl_as(&*pcm, Ilp32, fh, PCM_IOCTL_DRAIN, 0, &mut mem).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let out = played.lock().unwrap().clone();
+    let at = out.windows(8).position(|w| w == &data[..8]).expect("the start of the stream");
+    assert_eq!(&out[at..at + data.len()], &data[..], "bit-exact");
 }
