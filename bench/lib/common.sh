@@ -15,9 +15,9 @@ BENCH_BUSYBOX=/bin/busybox
 # Packages from Debian's registry. Stable (the machine's own suites) and backports.
 BENCH_PKGS_STABLE=(busybox-static xz-utils zstd alsa-utils sox libsox-fmt-oss libsox-fmt-alsa usbip gcc-multilib udev systemd)
 BENCH_PKGS_BACKPORTS=(qemu-system-x86)
-# i386 packages (Debian multiarch; setup adds the architecture): 32-bit
-# alsa-lib for the 32-bit ALSA client.
-BENCH_PKGS_I386=(libasound2-dev:i386)
+# Packages named with their architecture (Debian multiarch; setup adds i386): 32-bit
+# alsa-lib for the 32-bit ALSA client (and the 64-bit one, with which it must share a version).
+BENCH_PKGS_MULTIARCH=(libasound2-dev:i386 libasound2-dev:amd64)
 
 log()  { printf 'bench: %s\n' "$*" >&2; }
 die()  { printf 'bench: error: %s\n' "$*" >&2; exit 1; }

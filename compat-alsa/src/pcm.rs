@@ -674,15 +674,28 @@ impl Pcm {
                 return Err(libc::EAGAIN);
             }
         }
-        // Wait for the last sample to leave, looking for a signal between steps.
+        // Wait for the mixer to take the last sample, then for the device to
+        // play what it was given before it (at most its ring), looking for a
+        // signal between steps: the drain ends when the last sample left.
         let deadline = Instant::now() + BLOCK_LIMIT + Duration::from_secs(2);
+        let mut out_of_mixer: Option<Instant> = None;
+        let ring = self
+            .card
+            .engine
+            .playback_config()
+            .map(|cfg| cfg.period_time() * cfg.periods as u32)
+            .unwrap_or_default()
+            .min(Duration::from_secs(2));
         loop {
             {
                 let mut c = lock(client);
                 let draining = matches!(&c.stream, Some(Stream::Play(p)) if p.state() == StreamState::Draining);
                 if !draining {
-                    c.stopped = true;
-                    return Ok(());
+                    let since = *out_of_mixer.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= ring {
+                        c.stopped = true;
+                        return Ok(());
+                    }
                 }
             }
             if req.interrupt.is_set() {
