@@ -519,7 +519,14 @@ impl Pcm {
             }
             let mut give_up = |e: Errno| if done > 0 { Ok((done, std::mem::take(&mut out))) } else { Err(e) };
             if nonblock {
-                return give_up(libc::EAGAIN);
+                // The flags seen at PREPARE may be stale: alsa-lib (and
+                // GStreamer) open non-blocking and clear the flag after the
+                // implicit PREPARE of HW_PARAMS. Look again before EAGAIN.
+                let mut c = lock(client);
+                match nonblocking_now(c.pid, &self.node) {
+                    Some(false) => c.nonblock = false,
+                    _ => return give_up(libc::EAGAIN),
+                }
             }
             if req.interrupt.is_set() {
                 return give_up(libc::EINTR);
