@@ -30,7 +30,7 @@ pub const STREAM_CAPTURE: i32 = 1;
 const POWER_D0: i32 = 0;
 
 /// The requests this node answers.
-const KNOWN: &[u32] = &[
+pub const IOCTLS: &[u32] = &[
     CTL_IOCTL_PVERSION,
     CTL_IOCTL_CARD_INFO,
     CTL_IOCTL_PCM_NEXT_DEVICE,
@@ -131,7 +131,7 @@ impl Control {
                 retry => Ok(retry),
             },
             // The same layout at both widths.
-            cmd if KNOWN.contains(&cmd)
+            cmd if IOCTLS.contains(&cmd)
                 && !matches!(cmd, CTL_IOCTL_ELEM_LIST | CTL_IOCTL_ELEM_READ | CTL_IOCTL_ELEM_WRITE) =>
             {
                 self.ioctl_round(&Request { abi: CallerAbi::Native, ..req.clone() }, fh, call)
@@ -456,7 +456,7 @@ impl Handler for Control {
             CallerAbi::X32 => return Err(libc::ENOTTY),
         }
         // An unknown request: ENOTTY at once (no caller memory is asked for).
-        if !KNOWN.contains(&call.cmd) {
+        if !IOCTLS.contains(&call.cmd) {
             return Err(libc::ENOTTY);
         }
         match call.cmd {

@@ -107,7 +107,7 @@ fn mixer_format(number: u32) -> Option<SampleFormat> {
 }
 
 /// The requests a PCM node answers (64-bit layouts).
-const KNOWN: &[u32] = &[
+pub const IOCTLS: &[u32] = &[
     PCM_IOCTL_PVERSION,
     PCM_IOCTL_INFO,
     PCM_IOCTL_TSTAMP,
@@ -796,7 +796,7 @@ impl Handler for Pcm {
             CallerAbi::X32 => return Err(libc::ENOTTY),
         }
         // An unknown request: ENOTTY at once, without asking for the caller's memory.
-        if !KNOWN.contains(&call.cmd) {
+        if !IOCTLS.contains(&call.cmd) {
             return Err(libc::ENOTTY);
         }
         let done = |result: i32| Ok(IoctlReply::Done { result, out: Vec::new() });

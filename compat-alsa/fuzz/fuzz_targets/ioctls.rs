@@ -26,8 +26,8 @@ use libfuzzer_sys::fuzz_target;
 use outboard_alsa::abi::*;
 use outboard_alsa::card::Card;
 use outboard_alsa::compat32;
-use outboard_alsa::control::Control;
-use outboard_alsa::pcm::Pcm;
+use outboard_alsa::control::{self, Control};
+use outboard_alsa::pcm::{self, Pcm};
 use outboard_cuse::{CallerAbi, Errno, Handler, IoctlCall, IoctlReply, Request, MAX_IOVS, MAX_PAYLOAD};
 use outboard_mixer::devices::{MemoryDevice, Pacing};
 use outboard_mixer::engine::Engine;
@@ -43,56 +43,8 @@ const MEMORY: usize = 1 << 16;
 /// More rounds than any ioctl of the nodes needs (WRITEI of one window: 2).
 const MAX_ROUNDS: usize = 8;
 
-/// Every ioctl the nodes know, so the fuzzer reaches them by a byte; a
-/// byte past the table sends a number of the fuzzer's own.
-const CMDS: &[u32] = &[
-    CTL_IOCTL_PVERSION,
-    CTL_IOCTL_CARD_INFO,
-    CTL_IOCTL_ELEM_LIST,
-    CTL_IOCTL_ELEM_INFO,
-    CTL_IOCTL_ELEM_READ,
-    CTL_IOCTL_ELEM_WRITE,
-    CTL_IOCTL_ELEM_LOCK,
-    CTL_IOCTL_ELEM_UNLOCK,
-    CTL_IOCTL_SUBSCRIBE_EVENTS,
-    CTL_IOCTL_TLV_READ,
-    CTL_IOCTL_HWDEP_NEXT_DEVICE,
-    CTL_IOCTL_PCM_NEXT_DEVICE,
-    CTL_IOCTL_PCM_INFO,
-    CTL_IOCTL_PCM_PREFER_SUBDEVICE,
-    CTL_IOCTL_RAWMIDI_NEXT_DEVICE,
-    CTL_IOCTL_POWER_STATE,
-    PCM_IOCTL_PVERSION,
-    PCM_IOCTL_INFO,
-    PCM_IOCTL_TSTAMP,
-    PCM_IOCTL_TTSTAMP,
-    PCM_IOCTL_USER_PVERSION,
-    PCM_IOCTL_HW_REFINE,
-    PCM_IOCTL_HW_PARAMS,
-    PCM_IOCTL_HW_FREE,
-    PCM_IOCTL_SW_PARAMS,
-    PCM_IOCTL_STATUS,
-    PCM_IOCTL_DELAY,
-    PCM_IOCTL_HWSYNC,
-    PCM_IOCTL_SYNC_PTR,
-    PCM_IOCTL_STATUS_EXT,
-    PCM_IOCTL_CHANNEL_INFO,
-    PCM_IOCTL_PREPARE,
-    PCM_IOCTL_RESET,
-    PCM_IOCTL_START,
-    PCM_IOCTL_DROP,
-    PCM_IOCTL_DRAIN,
-    PCM_IOCTL_PAUSE,
-    PCM_IOCTL_REWIND,
-    PCM_IOCTL_RESUME,
-    PCM_IOCTL_XRUN,
-    PCM_IOCTL_FORWARD,
-    PCM_IOCTL_WRITEI_FRAMES,
-    PCM_IOCTL_READI_FRAMES,
-    PCM_IOCTL_WRITEN_FRAMES,
-    PCM_IOCTL_READN_FRAMES,
-    PCM_IOCTL_LINK,
-    PCM_IOCTL_UNLINK,
+/// The i386 numbers the PCM node converts (the others are the 64-bit ones).
+const COMPAT32: &[u32] = &[
     compat32::HW_REFINE,
     compat32::HW_PARAMS,
     compat32::SW_PARAMS,
@@ -110,6 +62,14 @@ const CMDS: &[u32] = &[
     compat32::ELEM_READ,
     compat32::ELEM_WRITE,
 ];
+
+/// Every ioctl the nodes know and the two the PCM node refuses (so the
+/// fuzzer reaches each by a byte; a byte past them sends a number of the
+/// fuzzer's own).
+fn command(pick: usize) -> Option<u32> {
+    let refused = [PCM_IOCTL_WRITEN_FRAMES, PCM_IOCTL_READN_FRAMES];
+    control::IOCTLS.iter().chain(pcm::IOCTLS).chain(&refused).chain(COMPAT32).nth(pick).copied()
+}
 
 /// A device's controls: a stereo amp of 74 1 dB steps with a mute, two
 /// capture sources. Errors when asked for anything out of range.
@@ -295,7 +255,7 @@ fuzz_target!(|data: &[u8]| {
             2 | 3 => {
                 let Some(fh) = handles[which] else { continue };
                 let pick = usize::from(input.u8());
-                let cmd = CMDS.get(pick).copied().unwrap_or_else(|| input.u32());
+                let cmd = command(pick).unwrap_or_else(|| input.u32());
                 let arg = match input.u8() {
                     0 => u64::from(input.u32()),
                     _ => BASE + u64::from(input.u16()),
