@@ -167,6 +167,14 @@ enum Stream {
 }
 
 /// One open of the node.
+/// What `outboard clients` shows of an open besides its state.
+#[derive(Clone, Default)]
+struct Listed {
+    pid: u32,
+    format: String,
+    xruns: u64,
+}
+
 struct Client {
     pid: u32,
     setup: Option<Setup>,
@@ -294,6 +302,9 @@ pub struct Pcm {
     /// Its path, to find the caller's descriptors on it.
     node: String,
     opens: Arc<Mutex<HashMap<u64, Arc<Mutex<Client>>>>>,
+    /// What `clients` last saw of each open, for when the open is busy in a
+    /// request (a blocking write holds its lock while it waits).
+    listed: Mutex<HashMap<u64, Listed>>,
     next_fh: Mutex<u64>,
     wakers: Wakers,
 }
@@ -310,6 +321,7 @@ impl Pcm {
             stream: if capture { STREAM_CAPTURE } else { STREAM_PLAYBACK },
             node: node.to_string(),
             opens: Arc::new(Mutex::new(HashMap::new())),
+            listed: Mutex::new(HashMap::new()),
             next_fh: Mutex::new(1),
             wakers: Arc::new(Mutex::new(Vec::new())),
         });
@@ -321,41 +333,49 @@ impl Pcm {
         self.stream == STREAM_CAPTURE
     }
 
-    /// Every open right now. An open busy in a request shows as running.
+    /// Every open right now. An open busy in a request shows as running,
+    /// with what was last seen of it.
     pub fn clients(&self) -> Vec<ClientInfo> {
         let opens: Vec<(u64, Arc<Mutex<Client>>)> = lock(&self.opens).iter().map(|(k, v)| (*k, v.clone())).collect();
         let mut out: Vec<(u64, ClientInfo)> = opens
             .into_iter()
             .map(|(fh, c)| {
-                let (pid, format, state, xruns) = match c.try_lock() {
-                    Ok(c) => {
-                        let format = match c.setup {
-                            Some(s) => format!(
-                                "{:?} {} Hz {} ch",
-                                mixer_format(s.format).unwrap_or(SampleFormat::S16Le),
-                                s.rate,
-                                s.channels
-                            ),
-                            None => "-".into(),
-                        };
-                        let xruns = match &c.stream {
-                            Some(Stream::Play(p)) => p.xruns(),
-                            Some(Stream::Cap(s)) => s.xruns(),
-                            None => 0,
-                        };
-                        (c.pid, format, state_name(c.state()).to_string(), xruns)
-                    }
-                    Err(_) => (0, "-".into(), "running".into(), 0),
+                let (seen, state) = match c.try_lock() {
+                    Ok(c) => (self.remember(fh, &c), state_name(c.state()).to_string()),
+                    Err(_) => (lock(&self.listed).get(&fh).cloned().unwrap_or_default(), "running".into()),
                 };
-                let program = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                let program = std::fs::read_to_string(format!("/proc/{}/comm", seen.pid))
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
                 let mode = if self.capture() { "r" } else { "w" };
+                let Listed { pid, format, xruns } = seen;
                 (fh, ClientInfo { node: self.node.clone(), pid, program, mode, format, state, xruns })
             })
             .collect();
         out.sort_by_key(|(fh, _)| *fh);
         out.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Note what `clients` shows of open `fh` while its lock is held.
+    fn remember(&self, fh: u64, c: &Client) -> Listed {
+        let format = match c.setup {
+            Some(s) => {
+                format!("{:?} {} Hz {} ch", mixer_format(s.format).unwrap_or(SampleFormat::S16Le), s.rate, s.channels)
+            }
+            None => "-".into(),
+        };
+        let xruns = match &c.stream {
+            Some(Stream::Play(p)) => p.xruns(),
+            Some(Stream::Cap(s)) => s.xruns(),
+            None => 0,
+        };
+        let seen = Listed { pid: c.pid, format, xruns };
+        let mut listed = lock(&self.listed);
+        // Not for an open released meanwhile.
+        if lock(&self.opens).contains_key(&fh) {
+            listed.insert(fh, seen.clone());
+        }
+        seen
     }
 
     /// Wake pollers whose file became ready (every 5 ms, while the node lives).
@@ -759,12 +779,16 @@ impl Handler for Pcm {
             trigger: Timespec::default(),
         };
         lock(&self.opens).insert(fh, Arc::new(Mutex::new(client)));
+        lock(&self.listed).insert(fh, Listed { pid: req.pid, format: "-".into(), xruns: 0 });
         Ok(fh)
     }
 
     fn release(&self, _req: &Request, fh: u64) {
         // Dropping the client's stream hands its engine slot back.
+        let mut listed = lock(&self.listed);
         lock(&self.opens).remove(&fh);
+        listed.remove(&fh);
+        drop(listed);
         lock(&self.wakers).retain(|(f, _, _)| *f != fh);
     }
 
@@ -844,7 +868,12 @@ impl Handler for Pcm {
             }
             PCM_IOCTL_USER_PVERSION | PCM_IOCTL_TSTAMP | PCM_IOCTL_TTSTAMP => Ok((0, Vec::new())),
             PCM_IOCTL_HW_REFINE => self.hw_params(&mut lock(&client), input, false),
-            PCM_IOCTL_HW_PARAMS => self.hw_params(&mut lock(&client), input, true),
+            PCM_IOCTL_HW_PARAMS => {
+                let mut c = lock(&client);
+                let done = self.hw_params(&mut c, input, true);
+                self.remember(fh, &c);
+                done
+            }
             PCM_IOCTL_HW_FREE => {
                 let mut c = lock(&client);
                 if matches!(c.state(), state::RUNNING | state::DRAINING | state::PAUSED) {
@@ -852,6 +881,7 @@ impl Handler for Pcm {
                 }
                 c.stream = None;
                 c.setup = None;
+                self.remember(fh, &c);
                 Ok((0, Vec::new()))
             }
             PCM_IOCTL_SW_PARAMS => {
@@ -979,6 +1009,43 @@ impl Handler for Pcm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outboard_clients_shows_an_open_busy_in_a_request_as_last_seen() {
+        use outboard_mixer::devices::{MemoryDevice, Pacing};
+        use outboard_mixer::pcm::PcmConfig;
+        use zerocopy::FromZeros;
+        let cfg = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: 256, periods: 4 };
+        let engine = Arc::new(
+            outboard_mixer::engine::Engine::start(Box::new(MemoryDevice::null(cfg, Pacing::RealTime))).unwrap(),
+        );
+        let card = Card { number: 0, id: "T".into(), name: "t".into(), engine, hw: None };
+        let pcm = Pcm::new(card, false, "/dev/snd/pcmC0D0p");
+        let req = Request::new(1, 4242, 0, 0);
+        let fh = pcm.open(&req, 0).unwrap();
+        let mut p = HwParams::new_zeroed();
+        for m in &mut p.masks {
+            m.bits = [u32::MAX; 8];
+        }
+        for i in &mut p.intervals {
+            *i = Interval { min: 0, max: u32::MAX, flags: 0 };
+        }
+        p.masks[hw_params::param::FORMAT].bits = [1 << 2, 0, 0, 0, 0, 0, 0, 0];
+        p.intervals[hw_params::param::CHANNELS - 8] = Interval { min: 2, max: 2, flags: 0 };
+        p.intervals[hw_params::param::RATE - 8] = Interval { min: 48_000, max: 48_000, flags: 0 };
+        pcm.ioctl(&req, fh, PCM_IOCTL_HW_PARAMS, p.as_bytes()).unwrap();
+        let want = (4242, "S16Le 48000 Hz 2 ch".to_string(), "setup".to_string());
+        let shown = |pcm: &Pcm| pcm.clients().into_iter().map(|c| (c.pid, c.format, c.state)).collect::<Vec<_>>();
+        assert_eq!(shown(&pcm), std::slice::from_ref(&want));
+        // The open busy in a request (its lock held): the same pid and format.
+        let client = pcm.client(fh).unwrap();
+        let busy = client.lock().unwrap();
+        assert_eq!(shown(&pcm), [(want.0, want.1.clone(), "running".to_string())]);
+        drop(busy);
+        pcm.release(&req, fh);
+        assert!(pcm.clients().is_empty());
+        assert!(lock(&pcm.listed).is_empty(), "nothing kept of a released open");
+    }
 
     #[test]
     fn the_boundary_is_a_power_of_two_times_the_buffer_under_long_max() {
