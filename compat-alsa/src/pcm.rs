@@ -401,6 +401,21 @@ impl Pcm {
         }
     }
 
+    /// REWIND and FORWARD: `_IOW` of a frame count `width` bytes wide (the
+    /// caller's long), but the kernel writes the frames moved back. Nothing
+    /// queued is taken back or skipped: 0 frames moved.
+    fn rewind_forward(&self, fh: u64, call: &IoctlCall<'_>, width: usize) -> Result<IoctlReply, Errno> {
+        let arg = UserRange { addr: call.arg, len: width };
+        if call.input.len() < width || call.out_size < width {
+            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+        }
+        let client = self.client(fh)?;
+        if matches!(lock(&client).state(), state::OPEN | state::SETUP) {
+            return Err(libc::EBADFD);
+        }
+        Ok(IoctlReply::Done { result: 0, out: vec![0; width] })
+    }
+
     fn client(&self, fh: u64) -> Result<Arc<Mutex<Client>>, Errno> {
         lock(&self.opens).get(&fh).cloned().ok_or(libc::EBADF)
     }
@@ -618,15 +633,7 @@ impl Pcm {
             return self.xfer(req, fh, call, true);
         }
         if matches!(call.cmd, compat32::REWIND | compat32::FORWARD) {
-            let arg = UserRange { addr: call.arg, len: 4 };
-            if call.input.len() < 4 || call.out_size < 4 {
-                return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
-            }
-            let client = self.client(fh)?;
-            if matches!(lock(&client).state(), state::OPEN | state::SETUP) {
-                return Err(libc::EBADFD);
-            }
-            return Ok(IoctlReply::Done { result: 0, out: 0u32.to_le_bytes().to_vec() });
+            return self.rewind_forward(fh, call, 4);
         }
         if let Some((native, size, conv)) = compat32::pcm_sized(call.cmd) {
             let (need_in, need_out) = outboard_cuse::ioctl_sizes(call.cmd);
@@ -841,19 +848,7 @@ impl Handler for Pcm {
                 done(0)
             }
             PCM_IOCTL_LINK => Err(libc::EBADFD),
-            // _IOW, but the kernel writes the frames moved back.
-            PCM_IOCTL_REWIND | PCM_IOCTL_FORWARD => {
-                let arg = UserRange { addr: call.arg, len: 8 };
-                if call.input.len() < 8 || call.out_size < 8 {
-                    return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
-                }
-                let client = self.client(fh)?;
-                if matches!(lock(&client).state(), state::OPEN | state::SETUP) {
-                    return Err(libc::EBADFD);
-                }
-                // Nothing queued is taken back or skipped: 0 frames moved.
-                Ok(IoctlReply::Done { result: 0, out: 0u64.to_le_bytes().to_vec() })
-            }
+            PCM_IOCTL_REWIND | PCM_IOCTL_FORWARD => self.rewind_forward(fh, call, 8),
             _ => sized_ioctl_round(self, req, fh, call),
         }
     }
