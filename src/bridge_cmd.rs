@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use outboard_hal::pcm::PcmStream;
 use outboard_mixer::bridge::{Bridge, BridgeStats};
-use outboard_mixer::engine::{Engine, EngineStats};
+use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::stream::StreamParams;
 
@@ -117,17 +117,6 @@ fn readings(t: f64, target: usize, s: &BridgeStats) -> String {
         load(&s.saturated),
         load(&s.capture_xruns),
         load(&s.playback_xruns),
-    )
-}
-
-/// What an engine counted, as text.
-fn engine_text(s: &EngineStats) -> String {
-    format!(
-        "{} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
-        s.periods.load(Ordering::Relaxed),
-        s.late_wakeups.load(Ordering::Relaxed),
-        s.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
-        s.device_errors.load(Ordering::Relaxed)
     )
 }
 
@@ -248,11 +237,11 @@ pub fn run(args: BridgeArgs) -> Result<(), String> {
     let Engines { from, to, names, keep } = engines;
     if Arc::ptr_eq(&from, &to) {
         drop(to);
-        let text = engine_text(from.stats());
+        let text = from.stats().to_string();
         let (play, cap) = stop(from);
         println!("engine ({}): {text}; device xruns playback {play} capture {cap}", names.0);
     } else {
-        let (text_from, text_to) = (engine_text(from.stats()), engine_text(to.stats()));
+        let (text_from, text_to) = (from.stats().to_string(), to.stats().to_string());
         let (_, cap) = stop(from);
         let (play, _) = stop(to);
         println!("engine capture ({}): {text_from}; device xruns {cap}", names.0);

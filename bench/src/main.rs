@@ -112,10 +112,23 @@ fn run(args: &[String]) -> Result<(), String> {
                     println!("bit-exact: all {} captured samples after the silence are the fed signal from frame {}", got.len(), offset / channels);
                     Ok(())
                 }
-                Match::Differs { offset, at, expected, got } => Err(format!(
-                    "the capture matches the fed signal from frame {} but its sample {at} is {expected}, the fed one {got:?}",
-                    offset / channels
-                )),
+                Match::Differs { offset, at, expected, got: fed_one } => {
+                    // Where the capture picks the fed signal up again tells a
+                    // lost or repeated stretch (and its size) from noise.
+                    let from = at / channels * channels;
+                    let resumed = match find_exact(&fed_s, &got[from..], channels) {
+                        Match::Exact { offset: o } | Match::Differs { offset: o, .. } => {
+                            let jump = (o as i64 - (offset + from) as i64) / channels as i64;
+                            format!("; from there it is the fed signal from frame {} ({jump:+} frames)", o / channels)
+                        }
+                        Match::NotFound => "; what follows appears nowhere in what was fed".into(),
+                    };
+                    Err(format!(
+                        "the capture matches the fed signal from frame {} but its frame {} (sample {at}) is {expected}, the fed one {fed_one:?}{resumed}",
+                        offset / channels,
+                        at / channels
+                    ))
+                }
                 Match::NotFound => Err("the captured samples appear nowhere in what was fed".into()),
             }
         }

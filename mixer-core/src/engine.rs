@@ -53,10 +53,32 @@ pub struct EngineStats {
     pub worst_lateness_us: AtomicU64,
     /// Device waits that failed (timeouts, errors).
     pub device_errors: AtomicU64,
+    /// Whole device rings that went by between two looks at the position
+    /// (the engine was too late: the device played a stale ring, or
+    /// overwrote captured frames before they were read).
+    pub lost_rings: AtomicU64,
     /// Clients refused because the engine was full.
     pub refused: AtomicU64,
     /// Whether the engine thread got real-time scheduling.
     pub realtime: AtomicBool,
+}
+
+/// One line of what the engine counted, for logs and reports.
+impl std::fmt::Display for EngineStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
+            self.periods.load(Ordering::Relaxed),
+            self.late_wakeups.load(Ordering::Relaxed),
+            self.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            self.device_errors.load(Ordering::Relaxed)
+        )?;
+        match self.lost_rings.load(Ordering::Relaxed) {
+            0 => Ok(()),
+            n => write!(f, ", {n} device rings lost (the engine looked too late)"),
+        }
+    }
 }
 
 /// Where a capture client's samples come from.
@@ -234,6 +256,20 @@ impl Slot {
     }
 
     /// Feed a capture client from `source` (device-channel f32 samples).
+    /// Captured frames this client should have had were lost at the device:
+    /// an overrun, as if its own ring had filled.
+    fn overrun(&mut self, from: Source) {
+        let Ends::Capture { source, .. } = &self.ends else { return };
+        if *source != from || self.shared.state() != StreamState::Running {
+            return;
+        }
+        self.shared.xruns.fetch_add(1, Ordering::Relaxed);
+        if self.shared.params.stop_on_xrun {
+            self.shared.set_state(StreamState::Xrun);
+        }
+        self.shared.notify();
+    }
+
     fn feed(&mut self, from: Source, samples: &[f32], format: crate::format::SampleFormat) {
         let Ends::Capture { source, ring, bytes, mapped, conv } = &mut self.ends else { return };
         if *source != from || self.shared.state() != StreamState::Running {
@@ -624,6 +660,8 @@ fn run(
                 stats.periods.store(r.periods, Ordering::Relaxed);
             }
         }
+        let lost = player.as_ref().map_or(0, |p| p.lost_rings) + reader.as_ref().map_or(0, |r| r.lost_rings);
+        stats.lost_rings.store(lost, Ordering::Relaxed);
     }
     if let Some(d) = play.as_mut() {
         let _ = d.stop();
@@ -634,11 +672,32 @@ fn run(
     (play, cap)
 }
 
-/// Frames moved since the last look, from a ring position that wraps.
-fn advance(pos: usize, last: &mut usize, ring_frames: usize) -> u64 {
-    let d = (pos + ring_frames - *last) % ring_frames;
-    *last = pos;
-    d as u64
+/// Frames moved since the last look, from a ring position that wraps, and
+/// how many whole rings of them the position alone cannot show.
+///
+/// A position that wraps cannot tell 100 frames from a ring plus 100 frames.
+/// The time since the last look can: like the kernel's hw_ptr check
+/// (snd_pcm_update_hw_ptr0), when more than half a ring's time has gone by
+/// beyond what the position moved, a whole ring went by unseen. A device
+/// running faster than its nominal rate only makes the check later, never
+/// wrong; the first look (no time yet) counts no lost ring.
+fn advance(pos: usize, tracker: &mut Tracker, cfg: &PcmConfig, now: Instant) -> (u64, u64) {
+    let ring_frames = cfg.buffer_frames();
+    let d = ((pos + ring_frames - tracker.last_pos) % ring_frames) as u64;
+    tracker.last_pos = pos;
+    let Some(before) = tracker.last_look.replace(now) else { return (d, 0) };
+    let rate = f64::from(cfg.rate.max(1));
+    let unseen = now.saturating_duration_since(before).as_secs_f64() - d as f64 / rate;
+    let ring_time = ring_frames as f64 / rate;
+    let lost = if unseen > ring_time / 2.0 { ((unseen - ring_time / 2.0) / ring_time).ceil() as u64 } else { 0 };
+    (d + lost * ring_frames as u64, lost)
+}
+
+/// Where a device's position was at the last look, and when.
+#[derive(Default)]
+struct Tracker {
+    last_pos: usize,
+    last_look: Option<Instant>,
 }
 
 /// The playback side's state and buffers.
@@ -650,8 +709,9 @@ struct Player {
     out: Vec<u8>,
     written: u64,
     consumed: u64,
-    last_pos: usize,
+    tracker: Tracker,
     periods: u64,
+    lost_rings: u64,
 }
 
 impl Player {
@@ -663,8 +723,9 @@ impl Player {
             out: vec![0u8; cfg.period_frames * cfg.frame_bytes()],
             written: cfg.buffer_frames() as u64,
             consumed: 0,
-            last_pos: 0,
+            tracker: Tracker::default(),
             periods: 0,
+            lost_rings: 0,
         }
     }
 
@@ -672,7 +733,14 @@ impl Player {
     fn service(&mut self, dev: &mut dyn PcmStream, slots: &mut [Box<Slot>]) -> outboard_hal::Result<()> {
         let ring_frames = self.cfg.buffer_frames();
         let period = self.cfg.period_frames as u64;
-        self.consumed += advance(dev.position()?, &mut self.last_pos, ring_frames);
+        let (moved, lost) = advance(dev.position()?, &mut self.tracker, &self.cfg, Instant::now());
+        self.consumed += moved;
+        self.lost_rings += lost;
+        if self.written < self.consumed {
+            // The device played past everything rendered (a lost ring):
+            // render from where it is, not into the ring's past.
+            self.written = self.consumed.div_ceil(period) * period;
+        }
         for s in slots.iter_mut() {
             s.check_drained(self.consumed);
         }
@@ -727,8 +795,9 @@ struct Reader {
     samples: Vec<f32>,
     read: u64,
     captured: u64,
-    last_pos: usize,
+    tracker: Tracker,
     periods: u64,
+    lost_rings: u64,
 }
 
 impl Reader {
@@ -739,8 +808,9 @@ impl Reader {
             samples: vec![0.0; cfg.period_frames * usize::from(cfg.channels)],
             read: 0,
             captured: 0,
-            last_pos: 0,
+            tracker: Tracker::default(),
             periods: 0,
+            lost_rings: 0,
         }
     }
 
@@ -748,7 +818,20 @@ impl Reader {
     fn service(&mut self, dev: &mut dyn PcmStream, slots: &mut [Box<Slot>]) -> outboard_hal::Result<()> {
         let ring_frames = self.cfg.buffer_frames();
         let period = self.cfg.period_frames as u64;
-        self.captured += advance(dev.position()?, &mut self.last_pos, ring_frames);
+        let (moved, lost) = advance(dev.position()?, &mut self.tracker, &self.cfg, Instant::now());
+        self.captured += moved;
+        self.lost_rings += lost;
+        let oldest = self.captured.saturating_sub(ring_frames as u64);
+        if self.read < oldest {
+            // The device has written over frames not read yet: they are
+            // gone. Every capture client overran; read on from the oldest
+            // whole period the device is not writing.
+            // The period at the oldest frame is the one being written now.
+            self.read = (oldest / period + 1) * period;
+            for s in slots.iter_mut() {
+                s.overrun(Source::Device);
+            }
+        }
         while self.read + period <= self.captured {
             dev.read_frames((self.read % ring_frames as u64) as usize, &mut self.bytes)?;
             decode(self.cfg.format, &self.bytes, &mut self.samples);

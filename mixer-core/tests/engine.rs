@@ -8,7 +8,7 @@ use std::time::Duration;
 use outboard_mixer::devices::{MemoryDevice, Pacing};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
-use outboard_mixer::pcm::PcmConfig;
+use outboard_mixer::pcm::{Direction, PcmConfig, PcmState, PcmStream};
 use outboard_mixer::stream::{StreamError, StreamParams, StreamState};
 
 const PERIOD: usize = 256;
@@ -359,4 +359,109 @@ fn wav_file_devices_play_into_a_file_and_capture_from_one() {
     assert!(heard.windows(64).any(|w| w == &data[..64]), "the captured file contains the signal");
     assert!(MemoryDevice::wav_source(cfg, &dir.join("missing.wav"), Pacing::Immediate).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A capture device paced by the clock whose ring holds, at each slot, the
+/// number of the last frame written there; its `stall_at`-th wait sleeps
+/// `stall` longer (an engine thread that was not scheduled).
+struct StallingCapture {
+    cfg: PcmConfig,
+    started: Option<std::time::Instant>,
+    waits: u32,
+    stall_at: u32,
+    stall: Duration,
+}
+
+impl StallingCapture {
+    fn frames_now(&self) -> u64 {
+        self.started.map_or(0, |t| (t.elapsed().as_secs_f64() * f64::from(self.cfg.rate)) as u64)
+    }
+}
+
+impl PcmStream for StallingCapture {
+    fn direction(&self) -> Direction {
+        Direction::Capture
+    }
+    fn config(&self) -> PcmConfig {
+        self.cfg
+    }
+    fn state(&self) -> PcmState {
+        PcmState::Running
+    }
+    fn start(&mut self) -> outboard_hal::Result<()> {
+        self.started = Some(std::time::Instant::now());
+        Ok(())
+    }
+    fn stop(&mut self) -> outboard_hal::Result<()> {
+        Ok(())
+    }
+    fn position(&mut self) -> outboard_hal::Result<usize> {
+        Ok((self.frames_now() % self.cfg.buffer_frames() as u64) as usize)
+    }
+    fn write_frames(&mut self, _: usize, _: &[u8]) -> outboard_hal::Result<()> {
+        Ok(())
+    }
+    fn read_frames(&mut self, offset: usize, out: &mut [u8]) -> outboard_hal::Result<()> {
+        let ring = self.cfg.buffer_frames() as u64;
+        let written = self.frames_now();
+        for (j, b) in out.chunks_exact_mut(2).enumerate() {
+            let slot = (offset as u64 + j as u64) % ring;
+            // The last frame written at this slot: the largest k < written with k = slot (mod ring).
+            let k = (written + ring - 1 - slot) / ring * ring + slot - ring;
+            b.copy_from_slice(&(k as u16).to_le_bytes());
+        }
+        Ok(())
+    }
+    fn wait_period(&mut self, _: Duration) -> outboard_hal::Result<()> {
+        self.waits += 1;
+        let period = self.cfg.period_frames as u64;
+        let next = (self.frames_now() / period + 1) * period;
+        let mut sleep = Duration::from_secs_f64((next - self.frames_now().min(next)) as f64 / f64::from(self.cfg.rate));
+        if self.waits == self.stall_at {
+            sleep += self.stall;
+        }
+        std::thread::sleep(sleep);
+        Ok(())
+    }
+    fn xruns(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn a_ring_that_went_by_while_the_engine_slept_is_an_overrun_not_silently_skipped_frames() {
+    // 1024-frame ring (21 ms); the engine sleeps 2.5 rings once: the
+    // position alone would show only half a ring moved.
+    let cfg = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 1, period_frames: PERIOD, periods: 4 };
+    let dev = StallingCapture { cfg, started: None, waits: 0, stall_at: 20, stall: Duration::from_micros(53_333) };
+    let engine = Engine::start_with(None, Some(Box::new(dev))).unwrap();
+    let params =
+        StreamParams { buffer_frames: PERIOD * 64, ..StreamParams::new(SampleFormat::S16Le, 48_000, 1, PERIOD) };
+    let mut oss = engine.capture(params).unwrap();
+    let alsa = engine.capture(StreamParams { stop_on_xrun: true, ..params }).unwrap();
+    oss.start();
+    alsa.start();
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while got.len() < PERIOD * 50 && std::time::Instant::now() < deadline {
+        let mut buf = vec![0u8; PERIOD * 2 * 8];
+        let n = oss.read(&mut buf).unwrap();
+        got.extend(samples16(&buf[..n * 2]).into_iter().map(|v| v as u16));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(got.len() >= PERIOD * 50, "only {} frames captured in 5 s", got.len());
+    // Frame numbers run on by one, except once: where the lost frames were.
+    let jumps: Vec<(usize, u16)> = got
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[1] != w[0].wrapping_add(1))
+        .map(|(i, w)| (i, w[1].wrapping_sub(w[0])))
+        .collect();
+    assert_eq!(jumps.len(), 1, "one gap in what the client read: {jumps:?}");
+    assert!(usize::from(jumps[0].1) > cfg.buffer_frames(), "the gap is more than a ring: {jumps:?}");
+    assert_eq!(oss.xruns(), 1, "the lost frames are an overrun for the client");
+    assert_eq!(alsa.state(), StreamState::Xrun, "an ALSA-style client stops on it");
+    let lost = engine.stats().lost_rings.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(lost >= 2, "2.5 rings slept (or more on a busy machine): the position showed half of one, {lost} lost");
+    assert!(engine.stats().to_string().contains(&format!("{lost} device rings lost")), "{}", engine.stats());
 }

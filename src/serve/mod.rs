@@ -247,15 +247,8 @@ fn shut_down(
         }
     }
     for c in &cards {
-        let stats = c.engine.stats();
-        println!(
-            "engine{}: {} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
-            if cards.len() > 1 { format!(" {}", c.name) } else { String::new() },
-            stats.periods.load(Ordering::Relaxed),
-            stats.late_wakeups.load(Ordering::Relaxed),
-            stats.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
-            stats.device_errors.load(Ordering::Relaxed)
-        );
+        let name = if cards.len() > 1 { format!(" {}", c.name) } else { String::new() };
+        println!("engine{name}: {}", c.engine.stats());
     }
     let removed = nodes.iter().map(|(n, _)| format!("/dev/{n}")).collect::<Vec<_>>().join(" and ");
     // What the engines already gave a device plays out before it stops: a
