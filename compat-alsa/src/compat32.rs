@@ -26,6 +26,8 @@ pub const REWIND: u32 = ioc(W, b'A', 0x46, 4);
 pub const FORWARD: u32 = ioc(W, b'A', 0x49, 4);
 pub const WRITEI: u32 = ioc(W, b'A', 0x50, 12);
 pub const READI: u32 = ioc(R, b'A', 0x51, 12);
+pub const WRITEN: u32 = ioc(W, b'A', 0x52, 12);
+pub const READN: u32 = ioc(R, b'A', 0x53, 12);
 pub const ELEM_LIST: u32 = ioc(RW, b'U', 0x10, 72);
 pub const ELEM_READ: u32 = ioc(RW, b'U', 0x12, 708);
 pub const ELEM_WRITE: u32 = ioc(RW, b'U', 0x13, 708);
@@ -187,6 +189,7 @@ mod tests {
         assert_eq!(STATUS, 0x806c_4120);
         assert_eq!(STATUS_T64, 0x8080_4120);
         assert_eq!(WRITEI, 0x400c_4150);
+        assert_eq!((WRITEN, READN), (0x400c_4152, 0x800c_4153));
         assert_eq!(ELEM_READ, 0xc2c4_5512);
     }
 

@@ -30,12 +30,15 @@ pub mod param {
 }
 use param::*;
 
-/// SNDRV_PCM_ACCESS_RW_INTERLEAVED: what this device offers (no mmap over CUSE).
+/// SNDRV_PCM_ACCESS_RW_INTERLEAVED and _RW_NONINTERLEAVED: what this device
+/// offers (no mmap over CUSE).
 pub const ACCESS_RW_INTERLEAVED: u32 = 3;
+pub const ACCESS_RW_NONINTERLEAVED: u32 = 4;
 
 /// SNDRV_PCM_INFO_* bits reported in `info`.
 pub mod info {
     pub const INTERLEAVED: u32 = 0x0000_0100;
+    pub const NONINTERLEAVED: u32 = 0x0000_0200;
     pub const BLOCK_TRANSFER: u32 = 0x0001_0000;
     pub const PAUSE: u32 = 0x0008_0000;
     pub const DRAIN_TRIGGER: u32 = 0x4000_0000;
@@ -351,7 +354,7 @@ pub struct Empty;
 pub fn refine(p: &mut HwParams, caps: &Capabilities) -> Result<(), Empty> {
     // What the stream offers, as the kernel's constraints would set it.
     let mut offered = Params { masks: [0; 3], ivs: [Iv::any(); 12] };
-    offered.masks[0] = 1 << ACCESS_RW_INTERLEAVED;
+    offered.masks[0] = 1 << ACCESS_RW_INTERLEAVED | 1 << ACCESS_RW_NONINTERLEAVED;
     offered.masks[1] = caps.formats.iter().fold(0, |m, f| m | (1 << f.number));
     offered.masks[2] = 1; // SUBFORMAT_STD
                           // Whole frames and bytes, as the kernel's constraints_init marks them,
@@ -418,7 +421,12 @@ pub fn refine(p: &mut HwParams, caps: &Capabilities) -> Result<(), Empty> {
     }
     p.cmask = changed;
     p.rmask = 0;
-    p.info = info::INTERLEAVED | info::BLOCK_TRANSFER | info::PAUSE | info::DRAIN_TRIGGER | info::PERFECT_DRAIN;
+    p.info = info::INTERLEAVED
+        | info::NONINTERLEAVED
+        | info::BLOCK_TRANSFER
+        | info::PAUSE
+        | info::DRAIN_TRIGGER
+        | info::PERFECT_DRAIN;
     // msbits when one format is left; rate_num/den when one rate is.
     let formats: Vec<&Format> = caps.formats.iter().filter(|f| cur.masks[1] & (1 << f.number) != 0).collect();
     p.msbits = if formats.len() == 1 { formats[0].significant_bits } else { 0 };
@@ -557,7 +565,7 @@ mod tests {
     fn an_open_request_gets_what_the_stream_offers() {
         let mut p = any();
         refine(&mut p, &caps()).unwrap();
-        assert_eq!(mask_bits(&p.masks[ACCESS]), 1 << 3, "interleaved read/write access only: no mmap");
+        assert_eq!(mask_bits(&p.masks[ACCESS]), 1 << 3 | 1 << 4, "read/write access, interleaved or not: no mmap");
         assert_eq!(mask_bits(&p.masks[FORMAT]), (1 << U8) | (1 << S16_LE) | (1 << S32_LE));
         assert_eq!(get(&p, CHANNELS), (1, 8));
         assert_eq!(get(&p, RATE), (8000, 192_000));

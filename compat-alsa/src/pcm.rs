@@ -20,8 +20,9 @@
 //! i386 callers (FUSE_IOCTL_32BIT) are served in their own layouts
 //! ([`crate::compat32`]: HW_PARAMS, SW_PARAMS, STATUS, SYNC_PTR, DELAY,
 //! REWIND/FORWARD and the transfers differ; their pointers wrap under 2^31),
-//! old 32-bit time and time64 alike; x32 callers get ENOTTY. Interleaved access only so far (WRITEN/READN are not
-//! served; `plughw` interleaves for programs that want them).
+//! old 32-bit time and time64 alike; x32 callers get ENOTTY. Interleaved
+//! (WRITEI/READI) and non-interleaved (WRITEN/READN, a buffer a channel)
+//! read/write access.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -38,7 +39,7 @@ use crate::abi::*;
 use crate::card::Card;
 use crate::compat32;
 use crate::control::{pcm_info, STREAM_CAPTURE, STREAM_PLAYBACK};
-use crate::hw_params::{self, Capabilities, Format, Setup};
+use crate::hw_params::{self, Capabilities, Format, Setup, ACCESS_RW_INTERLEAVED, ACCESS_RW_NONINTERLEAVED};
 
 /// SNDRV_PCM_STATE_*.
 pub mod state {
@@ -135,6 +136,8 @@ pub const IOCTLS: &[u32] = &[
     PCM_IOCTL_FORWARD,
     PCM_IOCTL_WRITEI_FRAMES,
     PCM_IOCTL_READI_FRAMES,
+    PCM_IOCTL_WRITEN_FRAMES,
+    PCM_IOCTL_READN_FRAMES,
     PCM_IOCTL_LINK,
     PCM_IOCTL_UNLINK,
 ];
@@ -599,8 +602,11 @@ impl Pcm {
         };
         let client = self.client(fh)?;
         let fb = lock(&client).frame_bytes();
-        if lock(&client).setup.is_none() {
-            return Err(libc::EBADFD);
+        match lock(&client).setup {
+            None => return Err(libc::EBADFD),
+            // The kernel's snd_pcm_lib_write/read: the other access is EINVAL.
+            Some(s) if s.access != ACCESS_RW_INTERLEAVED => return Err(libc::EINVAL),
+            Some(_) => {}
         }
         let frames = (x.frames as usize).min(WINDOW / fb);
         let bytes = frames * fb;
@@ -626,11 +632,109 @@ impl Pcm {
         }
     }
 
+    /// WRITEN / READN (non-interleaved access) in rounds: the argument; the
+    /// argument and its array of channel pointers; then those and each
+    /// channel's samples (or room for them). The samples are interleaved
+    /// into the same transfer as WRITEI/READI's. A null channel pointer is
+    /// silence (write) or thrown away (read), as in the kernel.
+    fn xfern(&self, req: &Request, fh: u64, call: &IoctlCall<'_>, compat: bool) -> Result<IoctlReply, Errno> {
+        // snd_xfern: {long result; void **bufs; unsigned long frames}, 24 or
+        // (i386) 12 bytes; bufs holds one pointer (8 or 4 bytes) a channel.
+        let (arg_len, ptr) = if compat { (12, 4) } else { (std::mem::size_of::<XferN>(), 8) };
+        let arg = UserRange { addr: call.arg, len: arg_len };
+        let write = matches!(call.cmd, PCM_IOCTL_WRITEN_FRAMES | compat32::WRITEN);
+        if call.input.len() < arg_len || call.out_size < arg_len {
+            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
+        }
+        let x = if compat {
+            let w = |i: usize| u32::from_le_bytes(call.input[i..i + 4].try_into().unwrap_or([0; 4]));
+            XferN { result: 0, bufs: u64::from(w(4)), frames: u64::from(w(8)) }
+        } else {
+            XferN::read_from_bytes(&call.input[..arg_len]).map_err(|_| libc::EFAULT)?
+        };
+        let encode = |result: i64| -> Vec<u8> {
+            if compat {
+                [(result as i32).to_le_bytes(), (x.bufs as u32).to_le_bytes(), (x.frames as u32).to_le_bytes()].concat()
+            } else {
+                XferN { result, ..x }.as_bytes().to_vec()
+            }
+        };
+        let client = self.client(fh)?;
+        let (setup, fb) = {
+            let c = lock(&client);
+            (c.setup.ok_or(libc::EBADFD)?, c.frame_bytes())
+        };
+        if setup.access != ACCESS_RW_NONINTERLEAVED {
+            return Err(libc::EINVAL);
+        }
+        let format = mixer_format(setup.format).ok_or(libc::EINVAL)?;
+        let channels = setup.channels as usize;
+        let sb = format.bytes();
+        let table = UserRange { addr: x.bufs, len: channels * ptr };
+        if call.input.len() < arg_len + table.len {
+            return Ok(IoctlReply::Retry { input: vec![arg, table], output: vec![arg] });
+        }
+        let bufs: Vec<u64> = call.input[arg_len..arg_len + table.len]
+            .chunks_exact(ptr)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b[..ptr].copy_from_slice(c);
+                u64::from_le_bytes(b)
+            })
+            .collect();
+        let frames = (x.frames as usize).min(WINDOW / fb);
+        if frames == 0 {
+            return Ok(IoctlReply::Done { result: 0, out: encode(0) });
+        }
+        let rooms: Vec<UserRange> =
+            bufs.iter().filter(|&&b| b != 0).map(|&b| UserRange { addr: b, len: frames * sb }).collect();
+        let head = arg_len + table.len;
+        if write {
+            if call.input.len() < head + rooms.len() * frames * sb {
+                let input = [vec![arg, table], rooms].concat();
+                return Ok(IoctlReply::Retry { input, output: vec![arg] });
+            }
+            let mut silence = vec![0u8; sb];
+            outboard_mixer::format::encode(format, &[0.0], &mut silence);
+            let mut data = vec![0u8; frames * fb];
+            let mut from = call.input[head..].chunks_exact(frames * sb);
+            for (ch, &b) in bufs.iter().enumerate() {
+                let samples = if b != 0 { from.next() } else { None };
+                for (i, frame) in data.chunks_exact_mut(fb).enumerate() {
+                    let dst = &mut frame[ch * sb..(ch + 1) * sb];
+                    dst.copy_from_slice(samples.map_or(&silence[..], |s| &s[i * sb..(i + 1) * sb]));
+                }
+            }
+            let (n, _) = self.transfer(&client, req, &data, frames)?;
+            Ok(IoctlReply::Done { result: 0, out: encode(n as i64) })
+        } else {
+            if call.out_size < arg_len + rooms.len() * frames * sb {
+                return Ok(IoctlReply::Retry { input: vec![arg, table], output: [vec![arg], rooms].concat() });
+            }
+            let (n, data) = self.transfer(&client, req, &[], frames)?;
+            let mut out = encode(n as i64);
+            // Each channel's room is filled whole (the reply fills the rooms
+            // in order); past a short count it gets silence.
+            let mut silence = vec![0u8; sb];
+            outboard_mixer::format::encode(format, &[0.0], &mut silence);
+            for (ch, _) in bufs.iter().enumerate().filter(|(_, &b)| b != 0) {
+                for i in 0..frames {
+                    let at = i * fb + ch * sb;
+                    out.extend_from_slice(data.get(at..at + sb).unwrap_or(&silence));
+                }
+            }
+            Ok(IoctlReply::Done { result: 0, out })
+        }
+    }
+
     /// An i386 caller's round: its own layouts converted to and from the
     /// 64-bit ones; requests whose layout is the same go the native way.
     fn round32(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
         if matches!(call.cmd, compat32::WRITEI | compat32::READI) {
             return self.xfer(req, fh, call, true);
+        }
+        if matches!(call.cmd, compat32::WRITEN | compat32::READN) {
+            return self.xfern(req, fh, call, true);
         }
         if matches!(call.cmd, compat32::REWIND | compat32::FORWARD) {
             return self.rewind_forward(fh, call, 4);
@@ -833,6 +937,7 @@ impl Handler for Pcm {
         let done = |result: i32| Ok(IoctlReply::Done { result, out: Vec::new() });
         match call.cmd {
             PCM_IOCTL_WRITEI_FRAMES | PCM_IOCTL_READI_FRAMES => self.xfer(req, fh, call, false),
+            PCM_IOCTL_WRITEN_FRAMES | PCM_IOCTL_READN_FRAMES => self.xfern(req, fh, call, false),
             // PAUSE and LINK pass a value, not a pointer.
             PCM_IOCTL_PAUSE => {
                 let client = self.client(fh)?;

@@ -88,6 +88,14 @@ fn card(capture: bool) -> (Card, Arc<Mutex<Vec<u8>>>) {
     (Card { number: 3, id: "Emu".into(), name: "emulated".into(), engine, hw: None }, played)
 }
 
+/// A capture-only card whose device hears `heard` (S16_LE stereo, then
+/// silence; the memory device moves only when the engine waits on it).
+fn card_hearing(heard: Vec<u8>) -> Card {
+    let cap = MemoryDevice::capture(CFG, heard, Pacing::RealTime);
+    let engine = Arc::new(Engine::start_with(None, Some(Box::new(cap))).unwrap());
+    Card { number: 3, id: "Emu".into(), name: "emulated".into(), engine, hw: None }
+}
+
 fn put<T: IntoBytes + zerocopy::Immutable>(mem: &mut Memory, at: u64, v: &T) {
     mem.slice(at, v.as_bytes().len()).unwrap().copy_from_slice(v.as_bytes());
 }
@@ -481,4 +489,143 @@ fn an_i386_program_plays_through_its_own_layouts() {
     let out = played.lock().unwrap().clone();
     let at = out.windows(8).position(|w| w == &data[..8]).expect("the start of the stream");
     assert_eq!(&out[at..at + data.len()], &data[..], "bit-exact");
+}
+
+/// HW_PARAMS as `aplay -I` asks: non-interleaved read/write access only.
+fn hw_params_noninterleaved() -> HwParams {
+    let mut p = hw_params(256, 4);
+    p.masks[param::ACCESS].bits = [1 << 4, 0, 0, 0, 0, 0, 0, 0];
+    p
+}
+
+#[test]
+fn a_non_interleaved_stream_plays_each_channel_from_its_own_buffer() {
+    let (card, played) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(1 << 20);
+    // An open request offers both read/write accesses; HW_PARAMS picks
+    // interleaved unless the caller asks for the other.
+    let mut p = hw_params(256, 4);
+    put(&mut mem, BASE, &p);
+    ioctl(&*pcm, fh, PCM_IOCTL_HW_REFINE, BASE, &mut mem).unwrap();
+    assert_eq!(get::<HwParams>(&mut mem, BASE).masks[param::ACCESS].bits[0], 1 << 3 | 1 << 4);
+    p = hw_params_noninterleaved();
+    put(&mut mem, BASE, &p);
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem), Ok(0));
+    assert_eq!(get::<HwParams>(&mut mem, BASE).masks[param::ACCESS].bits[0], 1 << 4);
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    // The interleaved transfer on a non-interleaved setup: EINVAL, as the kernel.
+    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 10 });
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem), Err(libc::EINVAL));
+
+    // Left and right in two buffers, the channel table at BASE + 64.
+    let frames = 9_600usize;
+    let left: Vec<u8> = (0..frames).flat_map(|i| ((i * 3 % 50_000) as i16).to_le_bytes()).collect();
+    let right: Vec<u8> = (0..frames).flat_map(|i| (-((i * 11 % 30_000) as i16)).to_le_bytes()).collect();
+    let (table, lbuf, rbuf) = (BASE + 64, BASE + 4096, BASE + 4096 + 65_536);
+    mem.slice(lbuf, left.len()).unwrap().copy_from_slice(&left);
+    mem.slice(rbuf, right.len()).unwrap().copy_from_slice(&right);
+    let mut done = 0usize;
+    while done < frames {
+        let at = (done * 2) as u64;
+        put(&mut mem, table, &[lbuf + at, rbuf + at]);
+        put(&mut mem, BASE, &XferN { result: 0, bufs: table, frames: (frames - done) as u64 });
+        assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_WRITEN_FRAMES, BASE, &mut mem), Ok(0));
+        let x: XferN = get(&mut mem, BASE);
+        assert!(x.result > 0, "{x:?}");
+        done += x.result as usize;
+    }
+    // Then 480 frames of the left channel alone: a null pointer is silence.
+    put(&mut mem, table, &[lbuf, 0u64]);
+    put(&mut mem, BASE, &XferN { result: 0, bufs: table, frames: 480 });
+    ioctl(&*pcm, fh, PCM_IOCTL_WRITEN_FRAMES, BASE, &mut mem).unwrap();
+    assert_eq!(get::<XferN>(&mut mem, BASE).result, 480);
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_DRAIN, 0, &mut mem), Ok(0));
+    std::thread::sleep(Duration::from_millis(50));
+
+    let mut expected: Vec<u8> =
+        left.chunks_exact(2).zip(right.chunks_exact(2)).flat_map(|(l, r)| [l, r].concat()).collect();
+    expected.extend(left.chunks_exact(2).take(480).flat_map(|l| [l, &[0, 0][..]].concat()));
+    let out = played.lock().unwrap().clone();
+    let at = out.windows(8).position(|w| w == &expected[..8]).expect("the start of the stream");
+    assert_eq!(&out[at..at + expected.len()], &expected[..], "each channel from its own buffer, bit-exact");
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
+}
+
+#[test]
+fn a_non_interleaved_capture_fills_each_channels_buffer() {
+    let heard: Vec<u8> = (0..48_000 * 2).flat_map(|i: i32| ((i * 7 % 40_000 - 20_000) as i16).to_le_bytes()).collect();
+    let pcm = Pcm::new(card_hearing(heard.clone()), true, "/dev/snd/pcmC3D0c");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(1 << 20);
+    put(&mut mem, BASE, &hw_params_noninterleaved());
+    ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 10 });
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_READI_FRAMES, BASE, &mut mem), Err(libc::EINVAL));
+    let frames = 4_800usize;
+    let (table, lbuf, rbuf) = (BASE + 64, BASE + 4096, BASE + 4096 + 65_536);
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    while left.len() < frames * 2 {
+        let want = frames - left.len() / 2;
+        put(&mut mem, table, &[lbuf, rbuf]);
+        put(&mut mem, BASE, &XferN { result: 0, bufs: table, frames: want as u64 });
+        assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_READN_FRAMES, BASE, &mut mem), Ok(0));
+        let n = get::<XferN>(&mut mem, BASE).result as usize;
+        assert!(n > 0 && n <= want, "{n}");
+        left.extend_from_slice(mem.slice(lbuf, n * 2).unwrap());
+        right.extend_from_slice(mem.slice(rbuf, n * 2).unwrap());
+    }
+    // Interleaved again, they are a stretch of what the device heard.
+    let joined: Vec<u8> = left.chunks_exact(2).zip(right.chunks_exact(2)).flat_map(|(l, r)| [l, r].concat()).collect();
+    let at = heard.windows(64).position(|w| w == &joined[..64]).expect("the capture is a stretch of what was heard");
+    assert_eq!(at % 4, 0, "frames, not shifted samples");
+    assert_eq!(&joined[..], &heard[at..at + joined.len()]);
+    // A table the caller's memory does not hold: EFAULT, and nothing is lost.
+    put(&mut mem, BASE, &XferN { result: 0, bufs: 0x10, frames: 16 });
+    assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_READN_FRAMES, BASE, &mut mem), Err(libc::EFAULT));
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
+}
+
+#[test]
+fn an_i386_program_writes_non_interleaved_with_four_byte_pointers() {
+    use outboard_alsa::compat32;
+    use outboard_cuse::CallerAbi::Ilp32;
+    let (card, played) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(1 << 20);
+    let p = hw_params_noninterleaved();
+    let mut p32 = p.as_bytes()[..536].to_vec();
+    p32.extend_from_slice(&[0; 68]);
+    mem.slice(BASE, 604).unwrap().copy_from_slice(&p32);
+    assert_eq!(ioctl_as(&*pcm, Ilp32, fh, compat32::HW_PARAMS, BASE, &mut mem), Ok(0));
+    ioctl_as(&*pcm, Ilp32, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    let frames = 2_400u32;
+    let left: Vec<u8> = (0..frames).flat_map(|i| ((i * 13 % 20_000) as i16 + 1).to_le_bytes()).collect();
+    let right: Vec<u8> = (0..frames).flat_map(|i| (-((i * 17 % 20_000) as i16) - 1).to_le_bytes()).collect();
+    let (table, lbuf, rbuf) = (BASE + 64, BASE + 4096, BASE + 4096 + 65_536);
+    mem.slice(lbuf, left.len()).unwrap().copy_from_slice(&left);
+    mem.slice(rbuf, right.len()).unwrap().copy_from_slice(&right);
+    let mut done = 0u32;
+    while done < frames {
+        put(&mut mem, table, &[lbuf as u32 + done * 2, rbuf as u32 + done * 2]);
+        let x = [0i32.to_le_bytes(), (table as u32).to_le_bytes(), (frames - done).to_le_bytes()].concat();
+        mem.slice(BASE, 12).unwrap().copy_from_slice(&x);
+        assert_eq!(ioctl_as(&*pcm, Ilp32, fh, compat32::WRITEN, BASE, &mut mem), Ok(0));
+        let n = get::<i32>(&mut mem, BASE);
+        assert!(n > 0, "{n}");
+        done += n as u32;
+    }
+    // The 64-bit number means another layout to an i386 caller: refused.
+    assert_eq!(ioctl_as(&*pcm, Ilp32, fh, PCM_IOCTL_WRITEN_FRAMES, BASE, &mut mem), Err(libc::ENOTTY));
+    ioctl_as(&*pcm, Ilp32, fh, PCM_IOCTL_DRAIN, 0, &mut mem).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let expected: Vec<u8> =
+        left.chunks_exact(2).zip(right.chunks_exact(2)).flat_map(|(l, r)| [l, r].concat()).collect();
+    let out = played.lock().unwrap().clone();
+    let at = out.windows(8).position(|w| w == &expected[..8]).expect("the start of the stream");
+    assert_eq!(&out[at..at + expected.len()], &expected[..], "bit-exact");
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
 }

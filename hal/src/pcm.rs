@@ -124,6 +124,14 @@ pub trait PcmStream: Send {
     fn wait_period(&mut self, timeout: Duration) -> Result<()>;
     /// Overruns/underruns the hardware side has counted.
     fn xruns(&self) -> u64;
+    /// Whether the position runs on the device's clock whatever its user
+    /// does (a DMA engine walking its ring), so that the time between two
+    /// looks can tell a whole ring that went by unseen. `false`, the
+    /// default, for positions that move only as they are waited on or fed
+    /// (the kernel skips the same check for SNDRV_PCM_INFO_BATCH devices).
+    fn free_running(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

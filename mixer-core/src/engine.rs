@@ -576,8 +576,8 @@ fn run(
     };
     stats.realtime.store(request_realtime(), Ordering::Relaxed);
     let mut slots: Vec<Box<Slot>> = Vec::with_capacity(MAX_CLIENTS);
-    let mut player = play.as_mut().map(|d| Player::new(d.config()));
-    let mut reader = cap.as_mut().map(|d| Reader::new(d.config()));
+    let mut player = play.as_deref().map(Player::new);
+    let mut reader = cap.as_deref().map(Reader::new);
     if let (Some(d), Some(p)) = (play.as_mut(), player.as_ref()) {
         // Silence in the whole ring, then go.
         for i in 0..p.cfg.periods {
@@ -676,16 +676,20 @@ fn run(
 /// how many whole rings of them the position alone cannot show.
 ///
 /// A position that wraps cannot tell 100 frames from a ring plus 100 frames.
-/// The time since the last look can: like the kernel's hw_ptr check
-/// (snd_pcm_update_hw_ptr0), when more than half a ring's time has gone by
-/// beyond what the position moved, a whole ring went by unseen. A device
-/// running faster than its nominal rate only makes the check later, never
-/// wrong; the first look (no time yet) counts no lost ring.
+/// On a free-running device the time since the last look can: like the
+/// kernel's hw_ptr check (snd_pcm_update_hw_ptr0), when more than half a
+/// ring's time has gone by beyond what the position moved, a whole ring went
+/// by unseen. A device running faster than its nominal rate only makes the
+/// check later, never wrong; the first look (no time yet) counts no lost
+/// ring, and neither does a device whose position waits for the engine.
 fn advance(pos: usize, tracker: &mut Tracker, cfg: &PcmConfig, now: Instant) -> (u64, u64) {
     let ring_frames = cfg.buffer_frames();
     let d = ((pos + ring_frames - tracker.last_pos) % ring_frames) as u64;
     tracker.last_pos = pos;
     let Some(before) = tracker.last_look.replace(now) else { return (d, 0) };
+    if !tracker.free_running {
+        return (d, 0);
+    }
     let rate = f64::from(cfg.rate.max(1));
     let unseen = now.saturating_duration_since(before).as_secs_f64() - d as f64 / rate;
     let ring_time = ring_frames as f64 / rate;
@@ -694,10 +698,17 @@ fn advance(pos: usize, tracker: &mut Tracker, cfg: &PcmConfig, now: Instant) -> 
 }
 
 /// Where a device's position was at the last look, and when.
-#[derive(Default)]
 struct Tracker {
     last_pos: usize,
     last_look: Option<Instant>,
+    /// [`PcmStream::free_running`].
+    free_running: bool,
+}
+
+impl Tracker {
+    fn new(dev: &dyn PcmStream) -> Tracker {
+        Tracker { last_pos: 0, last_look: None, free_running: dev.free_running() }
+    }
 }
 
 /// The playback side's state and buffers.
@@ -715,7 +726,8 @@ struct Player {
 }
 
 impl Player {
-    fn new(cfg: PcmConfig) -> Player {
+    fn new(dev: &dyn PcmStream) -> Player {
+        let cfg = dev.config();
         Player {
             cfg,
             master: 1.0,
@@ -723,7 +735,7 @@ impl Player {
             out: vec![0u8; cfg.period_frames * cfg.frame_bytes()],
             written: cfg.buffer_frames() as u64,
             consumed: 0,
-            tracker: Tracker::default(),
+            tracker: Tracker::new(dev),
             periods: 0,
             lost_rings: 0,
         }
@@ -801,14 +813,15 @@ struct Reader {
 }
 
 impl Reader {
-    fn new(cfg: PcmConfig) -> Reader {
+    fn new(dev: &dyn PcmStream) -> Reader {
+        let cfg = dev.config();
         Reader {
             cfg,
             bytes: vec![0u8; cfg.period_frames * cfg.frame_bytes()],
             samples: vec![0.0; cfg.period_frames * usize::from(cfg.channels)],
             read: 0,
             captured: 0,
-            tracker: Tracker::default(),
+            tracker: Tracker::new(dev),
             periods: 0,
             lost_rings: 0,
         }

@@ -426,6 +426,9 @@ impl PcmStream for StallingCapture {
     fn xruns(&self) -> u64 {
         0
     }
+    fn free_running(&self) -> bool {
+        true
+    }
 }
 
 #[test]

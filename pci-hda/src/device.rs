@@ -494,6 +494,10 @@ impl PcmStream for HdaPcm {
     fn xruns(&self) -> u64 {
         self.xruns
     }
+    /// The stream's DMA engine walks the ring on the link's clock.
+    fn free_running(&self) -> bool {
+        true
+    }
 }
 
 impl HdaPcm {

@@ -58,17 +58,17 @@ const COMPAT32: &[u32] = &[
     compat32::FORWARD,
     compat32::WRITEI,
     compat32::READI,
+    compat32::WRITEN,
+    compat32::READN,
     compat32::ELEM_LIST,
     compat32::ELEM_READ,
     compat32::ELEM_WRITE,
 ];
 
-/// Every ioctl the nodes know and the two the PCM node refuses (so the
-/// fuzzer reaches each by a byte; a byte past them sends a number of the
-/// fuzzer's own).
+/// Every ioctl the nodes know (so the fuzzer reaches each by a byte; a
+/// byte past them sends a number of the fuzzer's own).
 fn command(pick: usize) -> Option<u32> {
-    let refused = [PCM_IOCTL_WRITEN_FRAMES, PCM_IOCTL_READN_FRAMES];
-    control::IOCTLS.iter().chain(pcm::IOCTLS).chain(&refused).chain(COMPAT32).nth(pick).copied()
+    control::IOCTLS.iter().chain(pcm::IOCTLS).chain(COMPAT32).nth(pick).copied()
 }
 
 /// A device's controls: a stereo amp of 74 1 dB steps with a mute, two
