@@ -103,6 +103,18 @@ pub fn capabilities() -> Capabilities {
     }
 }
 
+/// A mixer stream's avail_min, start threshold and whether it stops on an
+/// xrun, from ALSA's software parameters on a ring of `buffer` frames.
+fn thresholds(sw: &SwParams, buffer: usize) -> (usize, usize, bool) {
+    (
+        (sw.avail_min as usize).clamp(1, buffer.max(1)),
+        (sw.start_threshold.min(u64::from(u32::MAX)) as usize).max(1),
+        // A stop threshold past the buffer (PipeWire and dmix set the
+        // boundary) means: never stop on an underrun, play silence.
+        sw.stop_threshold <= buffer as u64,
+    )
+}
+
 fn mixer_format(number: u32) -> Option<SampleFormat> {
     FORMATS.iter().find(|f| f.0 == number).map(|f| f.1)
 }
@@ -192,6 +204,17 @@ struct Client {
 }
 
 impl Client {
+    /// The software parameters' thresholds onto the live stream, if any.
+    fn apply_thresholds(&self) {
+        let Some(setup) = self.setup else { return };
+        let (avail_min, start, stop) = thresholds(&self.sw, setup.buffer_size as usize);
+        match &self.stream {
+            Some(Stream::Play(p)) => p.set_thresholds(avail_min, start, stop),
+            Some(Stream::Cap(s)) => s.set_thresholds(avail_min, start, stop),
+            None => {}
+        }
+    }
+
     fn frame_bytes(&self) -> usize {
         self.setup.and_then(|s| mixer_format(s.format).map(|f| f.bytes() * s.channels as usize)).unwrap_or(1).max(1)
     }
@@ -470,16 +493,15 @@ impl Pcm {
         }
         let format = mixer_format(setup.format).ok_or(libc::EINVAL)?;
         let buffer = setup.buffer_size as usize;
+        let (avail_min, start_threshold, stop_on_xrun) = thresholds(&c.sw, buffer);
         let params = StreamParams {
             format,
             rate: setup.rate,
             channels: setup.channels as u16,
             buffer_frames: buffer,
-            avail_min: (c.sw.avail_min as usize).clamp(1, buffer),
-            start_threshold: (c.sw.start_threshold.min(u64::from(u32::MAX)) as usize).max(1),
-            // A stop threshold past the buffer (PipeWire and dmix set the
-            // boundary) means: never stop on an underrun, play silence.
-            stop_on_xrun: c.sw.stop_threshold <= buffer as u64,
+            avail_min,
+            start_threshold,
+            stop_on_xrun,
         };
         let same = match &c.stream {
             Some(Stream::Play(p)) => p.params() == params,
@@ -994,6 +1016,11 @@ impl Handler for Pcm {
                 }
                 sw.boundary = boundary(buffer);
                 c.sw = sw;
+                // As the kernel: the new thresholds hold at once, also for a
+                // stream HW_PARAMS' implicit PREPARE made with the defaults
+                // (GStreamer's start threshold of a whole buffer would
+                // otherwise be 1 frame, and its first write underrun).
+                c.apply_thresholds();
                 Ok((0, sw.as_bytes().to_vec()))
             }
             PCM_IOCTL_STATUS | PCM_IOCTL_STATUS_EXT => Ok((0, lock(&client).status().as_bytes().to_vec())),
@@ -1013,8 +1040,10 @@ impl Handler for Pcm {
             PCM_IOCTL_SYNC_PTR => {
                 let mut c = lock(&client);
                 let mut s = SyncPtr::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
-                if s.flags & SYNC_PTR_AVAIL_MIN == 0 && s.control.avail_min > 0 {
+                if s.flags & SYNC_PTR_AVAIL_MIN == 0 && s.control.avail_min > 0 && s.control.avail_min != c.sw.avail_min
+                {
                     c.sw.avail_min = s.control.avail_min;
+                    c.apply_thresholds();
                 }
                 // appl_ptr moves only through WRITEI/READI here (no mmap):
                 // a pushed one (flags without _APPL) is the caller's copy of ours.

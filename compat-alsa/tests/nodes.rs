@@ -629,3 +629,44 @@ fn an_i386_program_writes_non_interleaved_with_four_byte_pointers() {
     assert_eq!(&out[at..at + expected.len()], &expected[..], "bit-exact");
     pcm.release(&Request::new(1, 1, 0, 0), fh);
 }
+
+#[test]
+fn sw_params_after_hw_params_hold_for_the_stream_hw_params_prepared() {
+    // GStreamer's alsasink: snd_pcm_hw_params (alsa-lib sends HW_PARAMS,
+    // SW_PARAMS with the defaults, PREPARE), then SW_PARAMS with a start
+    // threshold of the whole buffer, then 10 ms writes. The first write must
+    // not start the stream (and underrun 10 ms later).
+    let (card, _) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(1 << 20);
+    put(&mut mem, BASE, &hw_params(256, 4));
+    ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    let mut sw = SwParams::new_zeroed();
+    sw.avail_min = 256;
+    sw.start_threshold = 1024;
+    sw.stop_threshold = 1024;
+    put(&mut mem, BASE, &sw);
+    ioctl(&*pcm, fh, PCM_IOCTL_SW_PARAMS, BASE, &mut mem).unwrap();
+    let data = vec![1u8; 480 * 4];
+    mem.slice(BASE + 4096, data.len()).unwrap().copy_from_slice(&data);
+    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 480 });
+    ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    let s = status(&pcm, fh, &mut mem);
+    assert_eq!((s.state, s.hw_ptr), (state::PREPARED, 0), "480 of a 1024-frame start threshold: not started");
+    // The rest of the buffer starts it.
+    mem.slice(BASE + 4096, 544 * 4).unwrap().fill(2);
+    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 544 });
+    ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+    assert_eq!(status(&pcm, fh, &mut mem).state, state::RUNNING);
+    // avail_min moved through SYNC_PTR holds too: the params say so.
+    let mut sp = SyncPtr::new_zeroed();
+    sp.flags = 1 << 1; // APPL: the caller's appl_ptr is ours; avail_min pushed
+    sp.control.avail_min = 512;
+    put(&mut mem, BASE, &sp);
+    ioctl(&*pcm, fh, PCM_IOCTL_SYNC_PTR, BASE, &mut mem).unwrap();
+    assert_eq!(get::<SyncPtr>(&mut mem, BASE).control.avail_min, 512);
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
+}

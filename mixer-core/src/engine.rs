@@ -198,12 +198,12 @@ impl Slot {
                 }
             } else {
                 self.shared.xruns.fetch_add(1, Ordering::Relaxed);
-                if p.stop_on_xrun {
+                if self.shared.stop_on_xrun() {
                     self.shared.set_state(StreamState::Xrun);
                 }
             }
             self.shared.notify();
-        } else if ring.capacity() - ring.available() >= p.avail_min * fb {
+        } else if ring.capacity() - ring.available() >= self.shared.avail_min() * fb {
             self.shared.notify();
         }
         Some(got)
@@ -264,7 +264,7 @@ impl Slot {
             return;
         }
         self.shared.xruns.fetch_add(1, Ordering::Relaxed);
-        if self.shared.params.stop_on_xrun {
+        if self.shared.stop_on_xrun() {
             self.shared.set_state(StreamState::Xrun);
         }
         self.shared.notify();
@@ -294,11 +294,11 @@ impl Slot {
         let len = n * p.format.bytes();
         if ring.write(&bytes[..len]) < len {
             self.shared.xruns.fetch_add(1, Ordering::Relaxed);
-            if p.stop_on_xrun {
+            if self.shared.stop_on_xrun() {
                 self.shared.set_state(StreamState::Xrun);
             }
         }
-        if ring.capacity() - ring.free() >= p.avail_min * p.frame_bytes() {
+        if ring.capacity() - ring.free() >= self.shared.avail_min() * p.frame_bytes() {
             self.shared.notify();
         }
     }

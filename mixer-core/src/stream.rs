@@ -13,7 +13,7 @@
 //! - `avail_min` wakeups through an eventfd the client can poll;
 //! - drain, drop (reset), pause.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,7 +104,13 @@ impl StreamParams {
 
 /// What the client and the engine share about a stream.
 pub(crate) struct Shared {
+    /// The shape (format, rate, channels, ring); the thresholds in it are
+    /// the first ones: the current ones are below (ALSA's SW_PARAMS changes
+    /// them on a live stream).
     pub(crate) params: StreamParams,
+    avail_min: AtomicUsize,
+    start_threshold: AtomicUsize,
+    stop_on_xrun: AtomicBool,
     state: AtomicU8,
     gain: AtomicU32,
     muted: AtomicBool,
@@ -122,6 +128,9 @@ impl Shared {
     pub(crate) fn new(params: StreamParams) -> outboard_hal::Result<Shared> {
         Ok(Shared {
             params,
+            avail_min: AtomicUsize::new(params.avail_min),
+            start_threshold: AtomicUsize::new(params.start_threshold),
+            stop_on_xrun: AtomicBool::new(params.stop_on_xrun),
             state: AtomicU8::new(StreamState::Prepared as u8),
             gain: AtomicU32::new(1.0f32.to_bits()),
             muted: AtomicBool::new(false),
@@ -134,6 +143,24 @@ impl Shared {
     }
     pub(crate) fn state(&self) -> StreamState {
         StreamState::from_u8(self.state.load(Ordering::Acquire))
+    }
+    pub(crate) fn avail_min(&self) -> usize {
+        self.avail_min.load(Ordering::Relaxed)
+    }
+    pub(crate) fn start_threshold(&self) -> usize {
+        self.start_threshold.load(Ordering::Relaxed)
+    }
+    pub(crate) fn stop_on_xrun(&self) -> bool {
+        self.stop_on_xrun.load(Ordering::Relaxed)
+    }
+    /// The shape with the thresholds as they are now.
+    pub(crate) fn current(&self) -> StreamParams {
+        StreamParams {
+            avail_min: self.avail_min(),
+            start_threshold: self.start_threshold(),
+            stop_on_xrun: self.stop_on_xrun(),
+            ..self.params
+        }
     }
     pub(crate) fn set_state(&self, s: StreamState) {
         self.state.store(s as u8, Ordering::Release);
@@ -191,9 +218,18 @@ fn wait_on(shared: &Shared, timeout: Duration, mut ready: impl FnMut() -> bool) 
 
 macro_rules! common_controls {
     () => {
-        /// The stream's parameters.
+        /// The stream's parameters (the thresholds as they are now).
         pub fn params(&self) -> StreamParams {
-            self.shared.params
+            self.shared.current()
+        }
+        /// Change the thresholds of a live stream, as ALSA's SW_PARAMS does:
+        /// they apply from the next write, read or period (avail_min at
+        /// least 1 and at most the ring).
+        pub fn set_thresholds(&self, avail_min: usize, start_threshold: usize, stop_on_xrun: bool) {
+            let s = &self.shared;
+            s.avail_min.store(avail_min.clamp(1, s.params.buffer_frames.max(1)), Ordering::Relaxed);
+            s.start_threshold.store(start_threshold.max(1), Ordering::Relaxed);
+            s.stop_on_xrun.store(stop_on_xrun, Ordering::Relaxed);
         }
         pub fn state(&self) -> StreamState {
             self.shared.state()
@@ -269,7 +305,7 @@ impl Playback {
         let fb = self.shared.params.frame_bytes();
         let n = (data.len() / fb).min(self.avail());
         self.producer.write(&data[..n * fb]);
-        if self.state() == StreamState::Prepared && self.delay() >= self.shared.params.start_threshold.max(1) {
+        if self.state() == StreamState::Prepared && self.delay() >= self.shared.start_threshold().max(1) {
             self.shared.set_state(StreamState::Running);
         }
         Ok(n)
@@ -285,7 +321,7 @@ impl Playback {
             if done + fb <= data.len() {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let shared = self.shared.clone();
-                let want = shared.params.avail_min.max(1) * fb;
+                let want = shared.avail_min().max(1) * fb;
                 let producer = &self.producer;
                 wait_on(&shared, left, || {
                     producer.free() >= want.min(producer.capacity()) || shared.state() == StreamState::Xrun
