@@ -4,15 +4,17 @@
 //! CUSE_INIT with the device's name and number, then runs the FUSE request
 //! loop (open, read, write, ioctl with FUSE_IOCTL_RETRY round trips for
 //! unrestricted ioctls, poll, flush, release), calling a [`Handler`] for each.
-//! Requests that may block (read, write, ioctl, release) run on their own
-//! threads, so one client blocked in a write never stalls another, and a
-//! signal to a blocked client (FUSE_INTERRUPT) reaches its handler as
-//! [`Request::interrupt`] ([`interrupt`]).
+//! Requests that may block (read, write, ioctl, release) run on request
+//! threads ([`workers`]: reused, one more while all are busy), so one client
+//! blocked in a write never stalls another, and a signal to a blocked client
+//! (FUSE_INTERRUPT) reaches its handler as [`Request::interrupt`]
+//! ([`interrupt`]).
 //!
 //! Depends on no other Outboard crate.
 
 pub mod abi;
 pub mod interrupt;
+pub mod workers;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -233,8 +235,15 @@ pub struct Server {
     dev: Arc<File>,
     handler: Arc<dyn Handler>,
     name: String,
-    /// Requests running on their own threads, for FUSE_INTERRUPT.
+    /// Requests running on request threads, for FUSE_INTERRUPT.
     inflight: Inflight,
+    workers: Arc<workers::Workers>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.workers.close();
+    }
 }
 
 /// Where a request's reply goes: the device, and the request's place among
@@ -311,7 +320,13 @@ impl Server {
         };
         let devinfo = format!("DEVNAME={}\0", info.name);
         send(&dev, header.unique, 0, &[bytes(&out), devinfo.as_bytes()])?;
-        Ok(Server { dev: Arc::new(dev), handler, name: info.name.clone(), inflight: Inflight::default() })
+        Ok(Server {
+            dev: Arc::new(dev),
+            handler,
+            name: info.name.clone(),
+            inflight: Inflight::default(),
+            workers: workers::Workers::new(&info.name),
+        })
     }
 
     /// Serve requests until `stop` is set or the kernel ends the device.
@@ -348,7 +363,7 @@ impl Server {
                     let req = Request { interrupt: token, ..req };
                     let unique = req.unique;
                     let (dev, handler, name) = (self.dev.clone(), self.handler.clone(), self.name.clone());
-                    let spawned = std::thread::Builder::new().name(format!("cuse-{}", h.opcode)).spawn(move || {
+                    let spawned = self.workers.run(move || {
                         Self::handle(&Replier::new(&dev, Some(guard)), &*handler, &name, h.opcode, req, &body);
                     });
                     if let Err(e) = spawned {

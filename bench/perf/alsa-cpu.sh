@@ -1,0 +1,79 @@
+# perf/alsa-cpu: the CPU that `aplay` of a 48 kHz S16 stereo file costs the
+# guest through Outboard's ALSA node, against the same aplay on the kernel's
+# own snd-hda-intel driving the same emulated controller in the same guest,
+# with the same period and buffer (PERIOD frames, 4 periods). Busy time is
+# the guest's whole /proc/stat (user, nice, system, irq, softirq) over the
+# play, so the daemon, the CUSE round trips in the kernel and aplay itself
+# all count; also each side's idle cost (5 s with nothing playing: the
+# daemon's engine renders silence, the kernel driver does nothing) and the
+# daemon's own share. Run: bench/run --perf alsa-cpu (ALSA_CPU_SECONDS,
+# ALSA_CPU_PERIOD to change the defaults 20 and 1024). Results in
+# target/bench/alsa-cpu/cpu.txt; a benchmark, not a test.
+DESCRIPTION="perf: CPU per audio second of aplay on the ALSA node vs the kernel's snd-hda-intel"
+hda_scenario --timeout 600
+HOST_SECONDS="${ALSA_CPU_SECONDS:-20}"
+HOST_PERIOD="${ALSA_CPU_PERIOD:-1024}"
+
+prepare() {
+  "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds "$HOST_SECONDS" --seed 104
+  printf 'SECONDS=%s\nPERIOD=%s\n' "$HOST_SECONDS" "$HOST_PERIOD" >"$RESULTS/perf.env"
+}
+
+# busy_jiffies: the guest's busy time so far, in USER_HZ ticks (all CPUs).
+busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+# proc_jiffies PID: that process's user + system ticks (all its threads).
+proc_jiffies() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# measure NAME PID CMD...: run CMD (in this shell: it may `wait`), then
+# note in cpu.txt the guest's busy ticks over it, the wall time, and PID's
+# own ticks (PID 0: none).
+measure() {
+  local name="$1" pid="$2"; shift 2
+  local b0 p0=0 t0 b1 p1=0 t1
+  b0="$(busy_jiffies)"; (( pid )) && p0="$(proc_jiffies "$pid")"; t0="$(date +%s.%N)"
+  "$@" || return 1
+  b1="$(busy_jiffies)"; (( pid )) && p1="$(proc_jiffies "$pid")"; t1="$(date +%s.%N)"
+  echo "$name busy_ticks=$((b1 - b0)) daemon_ticks=$((p1 - p0)) wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" \
+    | tee -a "$RESULTS/cpu.txt"
+}
+
+# threads PID NAME: each of PID's threads' ticks so far, by thread name.
+threads() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "$2 thread $(cat "$t/comm") $(awk '{ print $14 + $15 }' "$t/stat")"
+  done | sort -k3 | tee -a "$RESULTS/cpu.txt"
+}
+
+guest() {
+  . "$RESULTS/perf.env"
+  local out="$RESULTS/cpu.txt" play=(-f S16_LE -c 2 -r 48000 -t raw --period-size="$PERIOD" --buffer-size=$((PERIOD * 4)))
+  : >"$out"
+  echo "audio_seconds=$SECONDS period=$PERIOD nproc=$(nproc) user_hz=$(getconf CLK_TCK)"
+  # The kernel's driver.
+  "$BENCH_MODPROBE" snd_hda_codec_generic || return 1
+  "$BENCH_MODPROBE" snd_hda_intel || return 1
+  wait_until 15 "the kernel's HDA card" test -e /dev/snd/pcmC0D0p || return 1
+  measure kernel-idle 0 sleep 5
+  aplay -v -D hw:0 "${play[@]}" "$RESULTS/sent.raw" >"$RESULTS/aplay-kernel.txt" 2>&1 &
+  local aplay_pid=$!
+  measure kernel-play 0 wait "$aplay_pid" || { cat "$RESULTS/aplay-kernel.txt"; return 1; }
+  # Outboard, on the same controller (serve --bind unbinds the kernel's driver).
+  RUST_LOG=outboard_cuse=debug start_serve --period "$PERIOD" --periods 4 || return 1
+  local node
+  wait_until 10 "Outboard's PCM node" eval 'node="$(ls /dev/snd/pcmC*D0p 2>/dev/null | head -n1)"; [[ -n "$node" ]]' || return 1
+  local card="${node#/dev/snd/pcmC}"; card="${card%D0p}"
+  threads "$SERVE_PID" outboard-start
+  measure outboard-idle "$SERVE_PID" sleep 5
+  threads "$SERVE_PID" outboard-idle
+  aplay -v -D "hw:$card" "${play[@]}" "$RESULTS/sent.raw" >"$RESULTS/aplay-outboard.txt" 2>&1 &
+  aplay_pid=$!
+  measure outboard-play "$SERVE_PID" wait "$aplay_pid" || { cat "$RESULTS/aplay-outboard.txt"; return 1; }
+  threads "$SERVE_PID" outboard-play
+  stop_serve
+}
+
+check() {
+  cat "$RESULTS/cpu.txt"
+  grep -q '^kernel-play ' "$RESULTS/cpu.txt" && grep -q '^outboard-play ' "$RESULTS/cpu.txt"
+}
