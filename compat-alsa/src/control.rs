@@ -7,10 +7,11 @@
 //! poll).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use outboard_cuse::{sized_ioctl_round, CallerAbi, Errno, Handler, IoctlCall, IoctlReply, Request, UserRange};
+use outboard_mixer::hw::{Change, Gain};
 
 use crate::compat32;
 
@@ -141,6 +142,22 @@ impl Control {
     }
 }
 
+/// Queue a value event on `id` for every subscriber (one per element: a
+/// second change before the first is read merges into it), and wake their
+/// pollers.
+fn queue_event(opens: &Mutex<HashMap<u64, Open>>, wakers: &Mutex<Vec<(u64, outboard_cuse::PollWaker)>>, id: CtlElemId) {
+    let ev = CtlEvent { kind: EVENT_ELEM, mask: EVENT_MASK_VALUE, id };
+    for open in lock(opens).values_mut().filter(|o| o.subscribed) {
+        match open.events.iter_mut().find(|q| q.id.numid == id.numid) {
+            Some(q) => q.mask |= EVENT_MASK_VALUE,
+            None => open.events.push_back(ev),
+        }
+    }
+    for (_, w) in lock(wakers).drain(..) {
+        w.wake();
+    }
+}
+
 /// One open of the control node.
 #[derive(Default)]
 struct Open {
@@ -153,9 +170,9 @@ struct Open {
 pub struct Control {
     card: Card,
     elements: Elements,
-    opens: Mutex<HashMap<u64, Open>>,
+    opens: Arc<Mutex<HashMap<u64, Open>>>,
     next_fh: Mutex<u64>,
-    wakers: Mutex<Vec<(u64, outboard_cuse::PollWaker)>>,
+    wakers: Arc<Mutex<Vec<(u64, outboard_cuse::PollWaker)>>>,
 }
 
 /// SNDRV_CTL_EVENT_ELEM and its mask bit SNDRV_CTL_EVENT_MASK_VALUE.
@@ -169,13 +186,31 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Control {
     pub fn new(card: Card) -> Control {
         let elements = Elements::new(card.engine.clone(), card.hw.clone());
-        Control {
+        let control = Control {
             card,
             elements,
-            opens: Mutex::new(HashMap::new()),
+            opens: Arc::new(Mutex::new(HashMap::new())),
             next_fh: Mutex::new(1),
-            wakers: Mutex::new(Vec::new()),
+            wakers: Arc::new(Mutex::new(Vec::new())),
+        };
+        // A change made through another node on the same controls
+        // (/dev/mixer) is an event here too.
+        if let Some(hw) = &control.card.hw {
+            let ids = |c: Change| control.elements.touched_by(c).map(Self::elem_id).collect::<Vec<_>>();
+            let touched = [
+                (Change::Gain(Gain::Output), ids(Change::Gain(Gain::Output))),
+                (Change::Gain(Gain::Capture), ids(Change::Gain(Gain::Capture))),
+                (Change::Source, ids(Change::Source)),
+            ];
+            let (opens, wakers) = (Arc::downgrade(&control.opens), Arc::downgrade(&control.wakers));
+            hw.on_change(Box::new(move |change| {
+                let (Some(opens), Some(wakers)) = (opens.upgrade(), wakers.upgrade()) else { return };
+                for id in touched.iter().filter(|(c, _)| *c == change).flat_map(|(_, ids)| ids) {
+                    queue_event(&opens, &wakers, *id);
+                }
+            }));
         }
+        control
     }
 
     fn card_info(&self) -> CtlCardInfo {
@@ -296,16 +331,7 @@ impl Control {
 
     /// Queue a value event for every subscriber, and wake their pollers.
     fn notify(&self, e: &Element) {
-        let ev = CtlEvent { kind: EVENT_ELEM, mask: EVENT_MASK_VALUE, id: Self::elem_id(e) };
-        for open in lock(&self.opens).values_mut().filter(|o| o.subscribed) {
-            match open.events.iter_mut().find(|q| q.id.numid == e.numid) {
-                Some(q) => q.mask |= EVENT_MASK_VALUE,
-                None => open.events.push_back(ev),
-            }
-        }
-        for (_, w) in lock(&self.wakers).drain(..) {
-            w.wake();
-        }
+        queue_event(&self.opens, &self.wakers, Self::elem_id(e));
     }
 
     /// ELEM_LIST in rounds: the list, then (when ids are wanted) room for them.

@@ -11,12 +11,13 @@
 //! | Input Source | enumerated | the capture source selector |
 //!
 //! A change through /dev/mixer shows here and the other way round: both
-//! read the hardware.
+//! read the hardware; and through the daemon's shared, watched controls
+//! (`outboard_mixer::hw::Watched`) a change made there is an event here.
 
 use std::sync::{Arc, Mutex};
 
 use outboard_mixer::engine::Engine;
-use outboard_mixer::hw::{Gain, GainRange, HwControls, Side};
+use outboard_mixer::hw::{Change, Gain, GainRange, HwControls, Side};
 
 /// SNDRV_CTL_ELEM_TYPE_*.
 pub const TYPE_BOOLEAN: i32 = 1;
@@ -82,6 +83,15 @@ fn gi(g: Gain) -> usize {
 }
 
 impl Elements {
+    /// The elements a change of the device's controls acts on.
+    pub fn touched_by(&self, change: Change) -> impl Iterator<Item = &Element> {
+        self.list.iter().filter(move |e| match (e.what, change) {
+            (What::Volume(g) | What::Switch(g), Change::Gain(c)) => g == c,
+            (What::Source, Change::Source) => true,
+            _ => false,
+        })
+    }
+
     pub fn new(engine: Arc<Engine>, hw: Option<Arc<dyn HwControls>>) -> Elements {
         let mut list = Vec::new();
         let mut add = |name: &str, what: What, count: u32, range: Option<GainRange>| {

@@ -103,6 +103,34 @@ pub fn capabilities() -> Capabilities {
     }
 }
 
+/// The argument of WRITEI/READI and of WRITEN/READN alike (snd_xferi,
+/// snd_xfern: {long result; a pointer: the samples, or the table of channel
+/// pointers; unsigned long frames}, 24 bytes or (i386) 12): its range and
+/// value, or the Retry that asks for it.
+fn xfer_arg(call: &IoctlCall<'_>, compat: bool) -> Result<Result<(UserRange, XferI), IoctlReply>, Errno> {
+    let len = if compat { 12 } else { std::mem::size_of::<XferI>() };
+    let arg = UserRange { addr: call.arg, len };
+    if call.input.len() < len || call.out_size < len {
+        return Ok(Err(IoctlReply::Retry { input: vec![arg], output: vec![arg] }));
+    }
+    let x = if compat {
+        let w = |i: usize| u32::from_le_bytes(call.input[i..i + 4].try_into().unwrap_or([0; 4]));
+        XferI { result: 0, buf: u64::from(w(4)), frames: u64::from(w(8)) }
+    } else {
+        XferI::read_from_bytes(&call.input[..len]).map_err(|_| libc::EFAULT)?
+    };
+    Ok(Ok((arg, x)))
+}
+
+/// That argument back to the caller with the result in it.
+fn xfer_encode(x: &XferI, result: i64, compat: bool) -> Vec<u8> {
+    if compat {
+        [(result as i32).to_le_bytes(), (x.buf as u32).to_le_bytes(), (x.frames as u32).to_le_bytes()].concat()
+    } else {
+        XferI { result, ..*x }.as_bytes().to_vec()
+    }
+}
+
 /// A mixer stream's avail_min, start threshold and whether it stops on an
 /// xrun, from ALSA's software parameters on a ring of `buffer` frames.
 fn thresholds(sw: &SwParams, buffer: usize) -> (usize, usize, bool) {
@@ -601,27 +629,13 @@ impl Pcm {
     /// WRITEI / READI in rounds: the argument, then the argument and its
     /// samples (or room for them), then done.
     fn xfer(&self, req: &Request, fh: u64, call: &IoctlCall<'_>, compat: bool) -> Result<IoctlReply, Errno> {
-        // snd_xferi: {long result; void *buf; unsigned long frames}, 24 or
-        // (i386) 12 bytes.
-        let arg_len = if compat { 12 } else { std::mem::size_of::<XferI>() };
-        let arg = UserRange { addr: call.arg, len: arg_len };
         let write = matches!(call.cmd, PCM_IOCTL_WRITEI_FRAMES | compat32::WRITEI);
-        if call.input.len() < arg_len || call.out_size < arg_len {
-            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
-        }
-        let x = if compat {
-            let w = |i: usize| u32::from_le_bytes(call.input[i..i + 4].try_into().unwrap_or([0; 4]));
-            XferI { result: 0, buf: u64::from(w(4)), frames: u64::from(w(8)) }
-        } else {
-            XferI::read_from_bytes(&call.input[..arg_len]).map_err(|_| libc::EFAULT)?
+        let (arg, x) = match xfer_arg(call, compat)? {
+            Ok(got) => got,
+            Err(ask) => return Ok(ask),
         };
-        let encode = |result: i64| -> Vec<u8> {
-            if compat {
-                [(result as i32).to_le_bytes(), (x.buf as u32).to_le_bytes(), (x.frames as u32).to_le_bytes()].concat()
-            } else {
-                XferI { result, ..x }.as_bytes().to_vec()
-            }
-        };
+        let arg_len = arg.len;
+        let encode = |result: i64| xfer_encode(&x, result, compat);
         let client = self.client(fh)?;
         let fb = lock(&client).frame_bytes();
         match lock(&client).setup {
@@ -660,27 +674,16 @@ impl Pcm {
     /// into the same transfer as WRITEI/READI's. A null channel pointer is
     /// silence (write) or thrown away (read), as in the kernel.
     fn xfern(&self, req: &Request, fh: u64, call: &IoctlCall<'_>, compat: bool) -> Result<IoctlReply, Errno> {
-        // snd_xfern: {long result; void **bufs; unsigned long frames}, 24 or
-        // (i386) 12 bytes; bufs holds one pointer (8 or 4 bytes) a channel.
-        let (arg_len, ptr) = if compat { (12, 4) } else { (std::mem::size_of::<XferN>(), 8) };
-        let arg = UserRange { addr: call.arg, len: arg_len };
+        // snd_xfern's pointer is the table of channel pointers (8 or 4
+        // bytes each).
         let write = matches!(call.cmd, PCM_IOCTL_WRITEN_FRAMES | compat32::WRITEN);
-        if call.input.len() < arg_len || call.out_size < arg_len {
-            return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
-        }
-        let x = if compat {
-            let w = |i: usize| u32::from_le_bytes(call.input[i..i + 4].try_into().unwrap_or([0; 4]));
-            XferN { result: 0, bufs: u64::from(w(4)), frames: u64::from(w(8)) }
-        } else {
-            XferN::read_from_bytes(&call.input[..arg_len]).map_err(|_| libc::EFAULT)?
+        let ptr = if compat { 4 } else { 8 };
+        let (arg, x) = match xfer_arg(call, compat)? {
+            Ok(got) => got,
+            Err(ask) => return Ok(ask),
         };
-        let encode = |result: i64| -> Vec<u8> {
-            if compat {
-                [(result as i32).to_le_bytes(), (x.bufs as u32).to_le_bytes(), (x.frames as u32).to_le_bytes()].concat()
-            } else {
-                XferN { result, ..x }.as_bytes().to_vec()
-            }
-        };
+        let arg_len = arg.len;
+        let encode = |result: i64| xfer_encode(&x, result, compat);
         let client = self.client(fh)?;
         let (setup, fb) = {
             let c = lock(&client);
@@ -692,7 +695,7 @@ impl Pcm {
         let format = mixer_format(setup.format).ok_or(libc::EINVAL)?;
         let channels = setup.channels as usize;
         let sb = format.bytes();
-        let table = UserRange { addr: x.bufs, len: channels * ptr };
+        let table = UserRange { addr: x.buf, len: channels * ptr };
         if call.input.len() < arg_len + table.len {
             return Ok(IoctlReply::Retry { input: vec![arg, table], output: vec![arg] });
         }

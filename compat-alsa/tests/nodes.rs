@@ -670,3 +670,44 @@ fn sw_params_after_hw_params_hold_for_the_stream_hw_params_prepared() {
     assert_eq!(get::<SyncPtr>(&mut mem, BASE).control.avail_min, 512);
     pcm.release(&Request::new(1, 1, 0, 0), fh);
 }
+
+#[test]
+fn a_change_made_through_another_node_is_an_event_on_the_control_node() {
+    use outboard_mixer::hw::{Gain, HwControls, Watched};
+    // The daemon hands /dev/mixer and the control node the same watched
+    // controls; /dev/mixer's changes go through them as below.
+    let (mut card, _) = card(false);
+    let fake = Arc::new(FakeHw { output: Mutex::new([Some(-10.0), Some(-20.0)]), source: Mutex::new(0) });
+    let hw: Arc<dyn HwControls> = Arc::new(Watched::new(fake.clone()));
+    card.hw = Some(hw.clone());
+    let ctl = Control::new(card);
+    let req = Request::new(1, 1, 0, 0);
+    let watcher = ctl.open(&req, libc::O_NONBLOCK as u32).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    put(&mut mem, BASE, &1i32);
+    ioctl(&ctl, watcher, CTL_IOCTL_SUBSCRIBE_EVENTS, BASE, &mut mem).unwrap();
+    assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN));
+    let names = |ev: Vec<u8>| -> Vec<String> {
+        ev.chunks_exact(72).map(|e| name_of(&CtlEvent::read_from_bytes(e).unwrap().id)).collect()
+    };
+
+    hw.set_gain(Gain::Output, [Some(-30.0), None]).unwrap();
+    assert_eq!(*fake.output.lock().unwrap(), [Some(-30.0), None], "the change reached the device");
+    let ev = ctl.read(&req, watcher, 72 * 8, libc::O_NONBLOCK as u32).unwrap();
+    assert_eq!(names(ev), ["Master Playback Volume", "Master Playback Switch"]);
+    // The value read back is the new one.
+    put(&mut mem, BASE, &CtlElemValue { id: elem_id(1), ..CtlElemValue::new_zeroed() });
+    ioctl(&ctl, watcher, CTL_IOCTL_ELEM_READ, BASE, &mut mem).unwrap();
+    let v: CtlElemValue = get(&mut mem, BASE);
+    assert_eq!(i64::from_le_bytes(v.value[0..8].try_into().unwrap()), 44, "-30 dB is step 44 of 74");
+
+    hw.select_source(1).unwrap();
+    let ev = ctl.read(&req, watcher, 72 * 8, libc::O_NONBLOCK as u32).unwrap();
+    assert_eq!(names(ev), ["Input Source"]);
+    // A control with no element here (this device has no capture gain): no event.
+    let _ = hw.set_gain(Gain::Capture, [Some(0.0), Some(0.0)]);
+    assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN));
+    // Gone with the node: the listener outlives it harmlessly.
+    drop(ctl);
+    hw.set_gain(Gain::Output, [Some(-1.0), Some(-1.0)]).unwrap();
+}

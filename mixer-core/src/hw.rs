@@ -10,6 +10,8 @@
 //! own levels onto those steps (OSS: 0-100 in compat-oss's `mixer`; ALSA:
 //! the steps themselves, with a dB scale).
 
+use std::sync::{Arc, Mutex};
+
 /// A gain the mixer can set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Gain {
@@ -98,6 +100,69 @@ pub trait HwControls: Send + Sync {
     fn selected_source(&self) -> Result<Option<usize>, String>;
     /// Record from source `index` (alone).
     fn select_source(&self, index: usize) -> Result<(), String>;
+    /// Have `listener` called after every change made through these
+    /// controls, by whichever node made it ([`Watched`]); controls that
+    /// cannot tell ignore it.
+    fn on_change(&self, listener: Listener) {
+        let _ = listener;
+    }
+}
+
+/// What changed on a device's controls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Gain(Gain),
+    Source,
+}
+
+/// Told of each [`Change`].
+pub type Listener = Box<dyn Fn(Change) + Send + Sync>;
+
+/// One device's controls shared by several nodes (/dev/mixer and the ALSA
+/// control node), telling each listener what any of them changed, so that
+/// a level set through one raises the other's event.
+pub struct Watched {
+    inner: Arc<dyn HwControls>,
+    listeners: Mutex<Vec<Listener>>,
+}
+
+impl Watched {
+    pub fn new(inner: Arc<dyn HwControls>) -> Watched {
+        Watched { inner, listeners: Mutex::new(Vec::new()) }
+    }
+    fn changed(&self, change: Change) {
+        for l in self.listeners.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            l(change);
+        }
+    }
+}
+
+impl HwControls for Watched {
+    fn gain_range(&self, gain: Gain) -> Option<GainRange> {
+        self.inner.gain_range(gain)
+    }
+    fn gain(&self, gain: Gain) -> Result<[Side; 2], String> {
+        self.inner.gain(gain)
+    }
+    fn set_gain(&self, gain: Gain, sides: [Side; 2]) -> Result<(), String> {
+        self.inner.set_gain(gain, sides)?;
+        self.changed(Change::Gain(gain));
+        Ok(())
+    }
+    fn sources(&self) -> Vec<Source> {
+        self.inner.sources()
+    }
+    fn selected_source(&self) -> Result<Option<usize>, String> {
+        self.inner.selected_source()
+    }
+    fn select_source(&self, index: usize) -> Result<(), String> {
+        self.inner.select_source(index)?;
+        self.changed(Change::Source);
+        Ok(())
+    }
+    fn on_change(&self, listener: Listener) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
 }
 
 #[cfg(test)]

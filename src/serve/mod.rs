@@ -24,7 +24,7 @@ use outboard_alsa::pcm::Pcm;
 use outboard_cuse::{DeviceInfo, Handler, Server};
 use outboard_mixer::engine::Engine;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
-use outboard_oss::hw::HwControls;
+use outboard_oss::hw::{HwControls, Watched};
 use outboard_oss::info::{Card, OssSystem};
 use outboard_oss::mixer::Mixer;
 use outboard_oss::sndstat::SndStat;
@@ -71,7 +71,10 @@ fn open_cards(settings: &ServeSettings) -> Result<Vec<ServedCard>, String> {
         match open_streams(&d.spec, &d.hda, d.shape, volume) {
             Ok(Streams { name, playback, capture, keep, hw }) => {
                 let engine = Arc::new(Engine::start_with(Some(playback), capture).map_err(|e| format!("{name}: {e}"))?);
-                cards.push(ServedCard { name, settings: d, engine, controls: hw, keep });
+                // /dev/mixer and the ALSA control node share the controls,
+                // each told of what the other changed.
+                let controls = hw.map(|h| Arc::new(Watched::new(h)) as Arc<dyn HwControls>);
+                cards.push(ServedCard { name, settings: d, engine, controls, keep });
             }
             Err(e) if discovered => log::warn!("{}: {e}; not served", d.spec),
             Err(e) => return Err(if several { format!("{}: {e}", d.label) } else { e }),
