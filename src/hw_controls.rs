@@ -18,7 +18,7 @@ use std::sync::Arc;
 use outboard_hda::codec::controls::AmpControl;
 use outboard_hda::codec::paths::InputRole;
 use outboard_hda::device::HdaDevice;
-use outboard_oss::hw::{Gain, GainRange, HwControls, Side, Source, SourceKind};
+use outboard_oss::hw::{Change, Gain, GainRange, HwControls, Jack, Side, Source, SourceKind};
 use outboard_uac::mixer::{Mixer as UacMixer, SourceKind as UacSourceKind};
 use outboard_uac::UacDevice;
 
@@ -101,6 +101,16 @@ impl HwControls for HdaControls {
     fn select_source(&self, index: usize) -> Result<(), String> {
         let pin = self.pins.get(index).ok_or_else(|| format!("no capture source {index}"))?;
         self.dev.select_capture_source(*pin).map_err(|e| e.to_string())
+    }
+    fn jacks(&self) -> Vec<Jack> {
+        self.dev.jacks().into_iter().map(|j| Jack { label: j.label, index: j.index, phantom: j.phantom }).collect()
+    }
+    fn jacks_present(&self) -> Result<Vec<bool>, String> {
+        self.dev.jacks_present().map_err(|e| e.to_string())
+    }
+    fn poll_events(&self) -> Result<Vec<Change>, String> {
+        // Jack events, with the speakers auto-muted or back on.
+        Ok(if self.dev.service_jacks().map_err(|e| e.to_string())? { vec![Change::Jacks] } else { Vec::new() })
     }
 }
 

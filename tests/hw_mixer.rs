@@ -174,6 +174,46 @@ fn hda_recsrc_on_a_mixer_mutes_the_other_sources() {
     }
 }
 
+#[test]
+fn hda_jacks_under_the_daemon_plug_mute_the_speaker_and_tell_the_listeners() {
+    use outboard_oss::hw::{Change, Watched};
+    let Some(text) = dump("alc269-asus-eeepc-1000") else { return };
+    let hw = emulated_hda_from_dump(&text).unwrap();
+    let dev = Arc::new(HdaDevice::open(hw.pci.clone()).unwrap());
+    let controls: Arc<dyn HwControls> = Arc::new(Watched::new(Arc::new(HdaControls::new(dev.clone()).unwrap())));
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let h = heard.clone();
+    controls.on_change(Box::new(move |c| h.lock().unwrap().push(c)));
+    // The jacks as Linux's driver names them for this codec.
+    let jacks: Vec<String> = controls.jacks().iter().map(|j| format!("{} Jack", j.label)).collect();
+    assert!(jacks.contains(&"Headphone Jack".to_string()), "{jacks:?}");
+    assert!(jacks.contains(&"Speaker Phantom Jack".to_string()), "{jacks:?}");
+    let hp_index = jacks.iter().position(|j| j == "Headphone Jack").unwrap();
+    let plan = &dev.codecs()[0].plan;
+    let (spk, hp) = (
+        plan.output(outboard_hda::codec::paths::OutputRole::Speaker).unwrap().pin,
+        plan.output(outboard_hda::codec::paths::OutputRole::Headphone).unwrap().pin,
+    );
+    assert!(!controls.jacks_present().unwrap()[hp_index]);
+    // Nothing happened: nothing to report (what the daemon's poll sees
+    // ten times a second).
+    assert_eq!(controls.poll_events().unwrap(), []);
+
+    hw.emu.with_codec(|c| c.as_any().downcast_mut::<ModelCodec>().unwrap().set_plugged(hp, true));
+    hw.emu.send_unsolicited(0, u32::from(hp) << 26);
+    assert_eq!(controls.poll_events().unwrap(), [Change::Jacks]);
+    assert!(controls.jacks_present().unwrap()[hp_index], "the headphone jack reads plugged");
+    assert_eq!(node(&hw, spk).pin_ctl & 0x40, 0, "the speaker is auto-muted");
+    assert_eq!(*heard.lock().unwrap(), [Change::Jacks], "the nodes' listeners heard of it");
+    assert_eq!(controls.poll_events().unwrap(), [], "one event, one report");
+
+    hw.emu.with_codec(|c| c.as_any().downcast_mut::<ModelCodec>().unwrap().set_plugged(hp, false));
+    hw.emu.send_unsolicited(0, u32::from(hp) << 26);
+    assert_eq!(controls.poll_events().unwrap(), [Change::Jacks]);
+    assert!(!controls.jacks_present().unwrap()[hp_index]);
+    assert_eq!(node(&hw, spk).pin_ctl & 0x40, 0x40, "the speaker is back");
+}
+
 // ------------------------------------------------------------------ USB
 
 /// QEMU's usb-audio as hw/usb/dev-audio.c (QEMU 10.0) answers the driver:

@@ -6,15 +6,25 @@
 # down (its TLV: 0.25 dB steps, 243 of 255); `alsactl store` saves the
 # card, a change follows, `alsactl restore` brings it back. Then aplay
 # plays a -12.04 dBFS tone. Host: it comes out 3 dB down, at -15.04 dBFS,
-# as the TLV says.
-DESCRIPTION="ALSA: amixer lists and sets the controls with their dB scales; alsactl store/restore round-trips; the level moves by the dB the TLV says"
+# as the TLV says. First the kernel's own snd-hda-intel drives the same
+# controller: the jack controls it makes for this codec ("Line Out Phantom
+# Jack"...) are the ones Outboard's card has.
+DESCRIPTION="ALSA: amixer lists and sets the controls with their dB scales; jack controls as the kernel's driver names them; alsactl store/restore round-trips; the level moves by the dB the TLV says"
 hda_scenario
 
 guest() {
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" tone "$RESULTS/tone.wav" --freq 1000 --level -12.04 --seconds 3
+  "$BENCH_MODPROBE" snd_hda_codec_generic || return 1
+  "$BENCH_MODPROBE" snd_hda_intel || return 1
+  # The card (and every control) is registered once its codec is probed.
+  wait_until 15 "the kernel's HDA card" test -e /dev/snd/controlC0 || return 1
+  amixer -c 0 controls | tee "$RESULTS/kernel-controls.txt"
+  # serve --bind takes the controller from the kernel's driver.
   start_serve --period 1024 --periods 4 || return 1
   wait_nodes 10 /dev/snd/controlC0 || return 1
   amixer -c 0 contents >"$RESULTS/contents.txt" 2>&1 || { cat "$RESULTS/contents.txt"; return 1; }
+  amixer -c 0 info | tee "$RESULTS/info.txt"
+  amixer -c 0 controls | tee "$RESULTS/controls.txt"
   amixer -c 0 scontrols | tee "$RESULTS/scontrols.txt"
   amixer -c 0 cset name='PCM Playback Volume' 243 | tee "$RESULTS/cset.txt"
   alsactl -f "$RESULTS/asound.state" store 0
@@ -27,6 +37,14 @@ guest() {
 }
 
 check() {
+  expect "Outboard" "$RESULTS/info.txt"
+  # The same jack controls as the kernel's driver (numids aside).
+  jacks() { sed 's/^numid=[0-9]*,//' "$1" | grep " Jack'" | sort; }
+  jacks "$RESULTS/kernel-controls.txt" >"$RESULTS/kernel-jacks.txt"
+  jacks "$RESULTS/controls.txt" >"$RESULTS/jacks.txt"
+  [[ -s "$RESULTS/kernel-jacks.txt" ]] || { echo "the kernel's driver made no jack control"; return 1; }
+  diff "$RESULTS/kernel-jacks.txt" "$RESULTS/jacks.txt" || { echo "jack controls differ from the kernel's"; return 1; }
+  echo "jack controls as the kernel's: $(tr '\n' ' ' <"$RESULTS/jacks.txt")"
   expect "Simple mixer control 'PCM',0" "$RESULTS/scontrols.txt"
   expect "name='PCM Playback Volume'" "$RESULTS/contents.txt"
   expect 'dBscale-min=-63.75dB,step=0.25dB,mute=1' "$RESULTS/contents.txt"

@@ -15,10 +15,7 @@ use outboard_mixer::hw::{Change, Gain};
 
 use crate::compat32;
 
-use crate::elements::{
-    Element, Elements, Info, WriteError, ACCESS_RW, ACCESS_TLV_READ, IFACE_MIXER, TYPE_BOOLEAN, TYPE_ENUMERATED,
-    TYPE_INTEGER,
-};
+use crate::elements::{Element, Elements, Info, WriteError, IFACE_MIXER, TYPE_BOOLEAN, TYPE_ENUMERATED, TYPE_INTEGER};
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::abi::*;
@@ -201,12 +198,22 @@ impl Control {
                 (Change::Gain(Gain::Output), ids(Change::Gain(Gain::Output))),
                 (Change::Gain(Gain::Capture), ids(Change::Gain(Gain::Capture))),
                 (Change::Source, ids(Change::Source)),
+                (Change::Jacks, ids(Change::Jacks)),
             ];
             let (opens, wakers) = (Arc::downgrade(&control.opens), Arc::downgrade(&control.wakers));
             hw.on_change(Box::new(move |change| {
                 let (Some(opens), Some(wakers)) = (opens.upgrade(), wakers.upgrade()) else { return };
                 for id in touched.iter().filter(|(c, _)| *c == change).flat_map(|(_, ids)| ids) {
                     queue_event(&opens, &wakers, *id);
+                }
+            }));
+        }
+        // The master gain set through another node (/dev/mixer's PCM).
+        if let Some(id) = control.elements.master_gain().map(Self::elem_id) {
+            let (opens, wakers) = (Arc::downgrade(&control.opens), Arc::downgrade(&control.wakers));
+            control.card.engine.on_master_gain(Box::new(move |_| {
+                if let (Some(opens), Some(wakers)) = (opens.upgrade(), wakers.upgrade()) {
+                    queue_event(&opens, &wakers, id);
                 }
             }));
         }
@@ -224,18 +231,14 @@ impl Control {
     }
 
     fn elem_id(e: &Element) -> CtlElemId {
-        let mut id = CtlElemId { numid: e.numid, iface: IFACE_MIXER, ..CtlElemId::default() };
+        let mut id = CtlElemId { numid: e.numid, iface: e.iface, index: e.index, ..CtlElemId::default() };
         put_str(&mut id.name, &e.name);
         id
     }
 
     fn find(&self, id: &CtlElemId) -> Result<&Element, Errno> {
         let name = get_str(&id.name);
-        let e = self.elements.find(id.numid, &name).ok_or(libc::ENOENT)?;
-        if id.numid == 0 && (id.iface != IFACE_MIXER || id.index != 0) {
-            return Err(libc::ENOENT);
-        }
-        Ok(e)
+        self.elements.find(id.numid, id.iface, &name, id.index).ok_or(libc::ENOENT)
     }
 
     fn elem_info(&self, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
@@ -243,7 +246,7 @@ impl Control {
         let e = self.find(&info.id)?;
         let asked_item = u32::from_le_bytes([info.value[4], info.value[5], info.value[6], info.value[7]]);
         info.id = Self::elem_id(e);
-        info.access = ACCESS_RW | if self.elements.tlv(e).is_some() { ACCESS_TLV_READ } else { 0 };
+        info.access = self.elements.access(e);
         info.owner = 0;
         info.value = [0; 128];
         let put_i64 = |v: &mut [u8; 128], at: usize, x: i64| v[at..at + 8].copy_from_slice(&x.to_le_bytes());
@@ -319,6 +322,7 @@ impl Control {
             Ok(true) => self.notify(e),
             Ok(false) => {}
             Err(WriteError::Range) => return Err(libc::EINVAL),
+            Err(WriteError::ReadOnly) => return Err(libc::EPERM),
             Err(WriteError::Device(err)) => {
                 log::warn!("{}: setting {}: {err}", self.card.name, e.name);
                 return Err(libc::EIO);
@@ -383,7 +387,7 @@ impl Control {
         if head.numid == 0 {
             return Err(libc::EINVAL);
         }
-        let e = self.elements.find(head.numid, "").ok_or(libc::ENOENT)?;
+        let e = self.elements.find(head.numid, IFACE_MIXER, "", 0).ok_or(libc::ENOENT)?;
         let tlv = self.elements.tlv(e).ok_or(libc::ENXIO)?;
         if (head.length as usize) < tlv.len() {
             return Err(libc::ENOMEM);

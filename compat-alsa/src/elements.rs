@@ -9,6 +9,7 @@
 //! | PCM Playback Volume | integer 0-255, -63.75 to 0 dB, 0 mutes | the mixer's master gain |
 //! | Capture Volume / Capture Switch | as Master | the capture gain |
 //! | Input Source | enumerated | the capture source selector |
+//! | Headphone Jack, Mic Jack, Line Out Phantom Jack, ... | boolean, read-only, card interface | the device's jack sensing |
 //!
 //! A change through /dev/mixer shows here and the other way round: both
 //! read the hardware; and through the daemon's shared, watched controls
@@ -23,9 +24,11 @@ use outboard_mixer::hw::{Change, Gain, GainRange, HwControls, Side};
 pub const TYPE_BOOLEAN: i32 = 1;
 pub const TYPE_INTEGER: i32 = 2;
 pub const TYPE_ENUMERATED: i32 = 3;
-/// SNDRV_CTL_ELEM_IFACE_MIXER.
+/// SNDRV_CTL_ELEM_IFACE_CARD and _MIXER.
+pub const IFACE_CARD: i32 = 0;
 pub const IFACE_MIXER: i32 = 2;
-/// SNDRV_CTL_ELEM_ACCESS_READ | _WRITE | _TLV_READ.
+/// SNDRV_CTL_ELEM_ACCESS_READ, READ | WRITE, and TLV_READ.
+pub const ACCESS_READ: u32 = 0x1;
 pub const ACCESS_RW: u32 = 0x3;
 pub const ACCESS_TLV_READ: u32 = 0x10;
 /// SNDRV_CTL_TLVT_DB_SCALE and its mute flag.
@@ -43,6 +46,8 @@ enum What {
     Switch(Gain),
     Pcm,
     Source,
+    /// The device's jack of this index (in `HwControls::jacks` order).
+    Jack(usize),
 }
 
 /// One element.
@@ -50,7 +55,11 @@ enum What {
 pub struct Element {
     /// 1-based.
     pub numid: u32,
+    /// SNDRV_CTL_ELEM_IFACE_*.
+    pub iface: i32,
     pub name: String,
+    /// Which of the elements with this interface and name.
+    pub index: u32,
     what: What,
     /// Values per channel.
     pub count: u32,
@@ -88,6 +97,7 @@ impl Elements {
         self.list.iter().filter(move |e| match (e.what, change) {
             (What::Volume(g) | What::Switch(g), Change::Gain(c)) => g == c,
             (What::Source, Change::Source) => true,
+            (What::Jack(_), Change::Jacks) => true,
             _ => false,
         })
     }
@@ -95,7 +105,8 @@ impl Elements {
     pub fn new(engine: Arc<Engine>, hw: Option<Arc<dyn HwControls>>) -> Elements {
         let mut list = Vec::new();
         let mut add = |name: &str, what: What, count: u32, range: Option<GainRange>| {
-            list.push(Element { numid: list.len() as u32 + 1, name: name.to_string(), what, count, range });
+            let numid = list.len() as u32 + 1;
+            list.push(Element { numid, iface: IFACE_MIXER, name: name.to_string(), index: 0, what, count, range });
         };
         if let Some(hw) = &hw {
             for (gain, prefix) in [(Gain::Output, "Master Playback"), (Gain::Capture, "Capture")] {
@@ -113,20 +124,48 @@ impl Elements {
         if hw.as_ref().is_some_and(|h| h.sources().len() > 1) {
             add("Input Source", What::Source, 1, None);
         }
+        // Jacks, as the kernel's jack controls: "<label> Jack", card
+        // interface, read-only booleans.
+        for (i, jack) in hw.as_ref().map(|h| h.jacks()).unwrap_or_default().into_iter().enumerate() {
+            let numid = list.len() as u32 + 1;
+            let name = format!("{} Jack", jack.label);
+            list.push(Element {
+                numid,
+                iface: IFACE_CARD,
+                name,
+                index: jack.index,
+                what: What::Jack(i),
+                count: 1,
+                range: None,
+            });
+        }
         let kept = Mutex::new([[i64::MAX; 2]; 2]);
         Elements { list, hw, engine, kept }
+    }
+
+    /// The element on the mixer's master gain (PCM Playback Volume).
+    pub fn master_gain(&self) -> Option<&Element> {
+        self.list.iter().find(|e| e.what == What::Pcm)
     }
 
     pub fn list(&self) -> &[Element] {
         &self.list
     }
 
-    /// By numid, or (numid 0) by name.
-    pub fn find(&self, numid: u32, name: &str) -> Option<&Element> {
+    /// By numid, or (numid 0) by interface, name and index.
+    pub fn find(&self, numid: u32, iface: i32, name: &str, index: u32) -> Option<&Element> {
         if numid != 0 {
             self.list.iter().find(|e| e.numid == numid)
         } else {
-            self.list.iter().find(|e| e.name == name)
+            self.list.iter().find(|e| e.iface == iface && e.name == name && e.index == index)
+        }
+    }
+
+    /// SNDRV_CTL_ELEM_ACCESS_* of an element.
+    pub fn access(&self, e: &Element) -> u32 {
+        match e.what {
+            What::Jack(_) => ACCESS_READ,
+            _ => ACCESS_RW | if self.tlv(e).is_some() { ACCESS_TLV_READ } else { 0 },
         }
     }
 
@@ -136,7 +175,7 @@ impl Elements {
                 let r = e.range.map_or(0, |r| i64::from(r.steps));
                 Info::Integer { count: e.count, min: 0, max: r, step: 1 }
             }
-            What::Switch(_) => Info::Boolean { count: e.count },
+            What::Switch(_) | What::Jack(_) => Info::Boolean { count: e.count },
             What::Pcm => Info::Integer { count: 1, min: 0, max: PCM_STEPS, step: 1 },
             What::Source => Info::Enumerated {
                 items: self.hw.as_ref().map(|h| h.sources().into_iter().map(|s| s.name).collect()).unwrap_or_default(),
@@ -203,12 +242,19 @@ impl Elements {
                 let sel = self.hw.as_ref().ok_or("no hardware controls")?.selected_source()?;
                 Ok(vec![sel.unwrap_or(0) as i64])
             }
+            What::Jack(i) => {
+                let present = self.hw.as_ref().ok_or("no hardware controls")?.jacks_present()?;
+                Ok(vec![i64::from(present.get(i).copied().ok_or("the device no longer reports this jack")?)])
+            }
         }
     }
 
     /// Set the element's values; returns whether anything changed. A value
     /// out of the element's range is EINVAL (as the kernel's checks).
     pub fn write(&self, e: &Element, values: &[i64]) -> Result<bool, WriteError> {
+        if self.access(e) & ACCESS_RW != ACCESS_RW {
+            return Err(WriteError::ReadOnly);
+        }
         let before = self.read(e).map_err(WriteError::Device)?;
         let values = &values[..(e.count as usize).min(values.len())];
         let in_range = match (e.what, self.info(e)) {
@@ -264,6 +310,7 @@ impl Elements {
                 let v = values.first().copied().unwrap_or(0);
                 dev(self.hw.as_ref().ok_or(WriteError::Range)?.select_source(v as usize))?;
             }
+            What::Jack(_) => return Err(WriteError::ReadOnly),
         }
         Ok(true)
     }
@@ -274,6 +321,8 @@ impl Elements {
 pub enum WriteError {
     /// A value outside the element's range (EINVAL).
     Range,
+    /// The element cannot be written (EPERM, as the kernel answers).
+    ReadOnly,
     /// The device refused (EIO); the message is for the log.
     Device(String),
 }

@@ -289,6 +289,10 @@ fn wrong_states_and_bad_requests_get_the_kernels_errors() {
 struct FakeHw {
     output: Mutex<[outboard_mixer::hw::Side; 2]>,
     source: Mutex<usize>,
+    /// With jacks: a headphone jack it senses (plugged or not) and a line
+    /// out it cannot sense; a jack event waiting to be serviced.
+    headphones: Mutex<Option<bool>>,
+    jack_event: Mutex<bool>,
 }
 
 impl outboard_mixer::hw::HwControls for FakeHw {
@@ -322,6 +326,20 @@ impl outboard_mixer::hw::HwControls for FakeHw {
         *self.source.lock().unwrap() = index;
         Ok(())
     }
+    fn jacks(&self) -> Vec<outboard_mixer::hw::Jack> {
+        let jack = |label: &str, phantom| outboard_mixer::hw::Jack { label: label.into(), index: 0, phantom };
+        match *self.headphones.lock().unwrap() {
+            Some(_) => vec![jack("Headphone", false), jack("Line Out Phantom", true)],
+            None => Vec::new(),
+        }
+    }
+    fn jacks_present(&self) -> Result<Vec<bool>, String> {
+        Ok(self.headphones.lock().unwrap().map(|hp| vec![hp, true]).unwrap_or_default())
+    }
+    fn poll_events(&self) -> Result<Vec<outboard_mixer::hw::Change>, String> {
+        let event = std::mem::take(&mut *self.jack_event.lock().unwrap());
+        Ok(if event { vec![outboard_mixer::hw::Change::Jacks] } else { Vec::new() })
+    }
 }
 
 fn elem_id(numid: u32) -> CtlElemId {
@@ -336,7 +354,8 @@ fn name_of(id: &CtlElemId) -> String {
 #[test]
 fn the_mixer_elements_act_on_the_devices_controls_with_their_db_scales_and_events() {
     let (mut card, _) = card(false);
-    let hw = Arc::new(FakeHw { output: Mutex::new([Some(-10.0), Some(-20.0)]), source: Mutex::new(0) });
+    let hw =
+        Arc::new(FakeHw { output: Mutex::new([Some(-10.0), Some(-20.0)]), source: Mutex::new(0), ..FakeHw::default() });
     card.hw = Some(hw.clone());
     let engine = card.engine.clone();
     let ctl = Control::new(card);
@@ -677,7 +696,8 @@ fn a_change_made_through_another_node_is_an_event_on_the_control_node() {
     // The daemon hands /dev/mixer and the control node the same watched
     // controls; /dev/mixer's changes go through them as below.
     let (mut card, _) = card(false);
-    let fake = Arc::new(FakeHw { output: Mutex::new([Some(-10.0), Some(-20.0)]), source: Mutex::new(0) });
+    let fake =
+        Arc::new(FakeHw { output: Mutex::new([Some(-10.0), Some(-20.0)]), source: Mutex::new(0), ..FakeHw::default() });
     let hw: Arc<dyn HwControls> = Arc::new(Watched::new(fake.clone()));
     card.hw = Some(hw.clone());
     let ctl = Control::new(card);
@@ -710,4 +730,72 @@ fn a_change_made_through_another_node_is_an_event_on_the_control_node() {
     // Gone with the node: the listener outlives it harmlessly.
     drop(ctl);
     hw.set_gain(Gain::Output, [Some(-1.0), Some(-1.0)]).unwrap();
+}
+
+#[test]
+fn jacks_are_read_only_card_controls_and_a_plug_is_an_event() {
+    use outboard_mixer::hw::{HwControls, Watched};
+    let (mut card, _) = card(false);
+    let fake = Arc::new(FakeHw { headphones: Mutex::new(Some(false)), ..FakeHw::default() });
+    let hw: Arc<dyn HwControls> = Arc::new(Watched::new(fake.clone()));
+    card.hw = Some(hw.clone());
+    let engine = card.engine.clone();
+    let ctl = Control::new(card);
+    let req = Request::new(1, 1, 0, 0);
+    let watcher = ctl.open(&req, libc::O_NONBLOCK as u32).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    put(&mut mem, BASE, &1i32);
+    ioctl(&ctl, watcher, CTL_IOCTL_SUBSCRIBE_EVENTS, BASE, &mut mem).unwrap();
+    let names = |ev: Vec<u8>| -> Vec<String> {
+        ev.chunks_exact(72).map(|e| name_of(&CtlEvent::read_from_bytes(e).unwrap().id)).collect()
+    };
+    // Found by name on the card interface (as amixer -c0 cget iface=CARD,name='Headphone Jack'),
+    // not on the mixer interface.
+    let by_name = |iface: i32, name: &str| {
+        let mut id = CtlElemId::new_zeroed();
+        id.iface = iface;
+        outboard_alsa::abi::put_str(&mut id.name, name);
+        id
+    };
+    let mut mem2 = Memory::new(1 << 16);
+    let read = |mem: &mut Memory, id: CtlElemId| -> Result<(u32, i64), i32> {
+        put(mem, BASE, &CtlElemValue { id, ..CtlElemValue::new_zeroed() });
+        ioctl(&ctl, watcher, CTL_IOCTL_ELEM_READ, BASE, mem)?;
+        let v: CtlElemValue = get(mem, BASE);
+        Ok((v.id.numid, i64::from_le_bytes(v.value[0..8].try_into().unwrap())))
+    };
+    let (hp, value) = read(&mut mem2, by_name(0, "Headphone Jack")).unwrap();
+    assert_eq!(value, 0, "nothing plugged in");
+    assert_eq!(read(&mut mem2, by_name(2, "Headphone Jack")), Err(libc::ENOENT));
+    assert_eq!(read(&mut mem2, by_name(0, "Line Out Phantom Jack")).unwrap().1, 1, "a phantom jack is always in");
+    // ELEM_INFO: a boolean, read only (SNDRV_CTL_ELEM_ACCESS_READ), card interface.
+    put(&mut mem, BASE, &CtlElemInfo { id: elem_id(hp), ..CtlElemInfo::new_zeroed() });
+    ioctl(&ctl, watcher, CTL_IOCTL_ELEM_INFO, BASE, &mut mem).unwrap();
+    let info: CtlElemInfo = get(&mut mem, BASE);
+    assert_eq!((info.kind, info.count, info.access, info.id.iface), (1, 1, 1, 0));
+    // Writing it is EPERM, as on the kernel's jack controls.
+    let mut w = CtlElemValue { id: elem_id(hp), ..CtlElemValue::new_zeroed() };
+    w.value[0..8].copy_from_slice(&1i64.to_le_bytes());
+    put(&mut mem, BASE, &w);
+    assert_eq!(ioctl(&ctl, watcher, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem), Err(libc::EPERM));
+    assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN));
+
+    // Headphones go in: the daemon services the device's events and the
+    // subscriber hears of both jacks; the value reads 1.
+    *fake.headphones.lock().unwrap() = Some(true);
+    *fake.jack_event.lock().unwrap() = true;
+    hw.poll_events().unwrap();
+    let ev = ctl.read(&req, watcher, 72 * 8, libc::O_NONBLOCK as u32).unwrap();
+    assert_eq!(names(ev), ["Headphone Jack", "Line Out Phantom Jack"]);
+    assert_eq!(read(&mut mem2, elem_id(hp)).unwrap().1, 1);
+    // Nothing happened: no event.
+    hw.poll_events().unwrap();
+    assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN));
+
+    // The master gain set through /dev/mixer's PCM is PCM Playback Volume's event.
+    engine.set_master_gain(0.5);
+    let ev = ctl.read(&req, watcher, 72 * 8, libc::O_NONBLOCK as u32).unwrap();
+    assert_eq!(names(ev), ["PCM Playback Volume"]);
+    engine.set_master_gain(0.5);
+    assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN), "no change, no event");
 }

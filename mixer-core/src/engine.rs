@@ -330,6 +330,9 @@ struct Control {
     clients: usize,
 }
 
+/// Told of each new master gain.
+pub type GainListener = Box<dyn Fn(f32) + Send + Sync>;
+
 type Devices = (Option<Box<dyn PcmStream>>, Option<Box<dyn PcmStream>>);
 
 /// A running engine on one device: its playback stream, its capture
@@ -337,6 +340,7 @@ type Devices = (Option<Box<dyn PcmStream>>, Option<Box<dyn PcmStream>>);
 pub struct Engine {
     control: Mutex<Control>,
     master: Arc<Master>,
+    gain_listeners: Mutex<Vec<GainListener>>,
     stop: Arc<AtomicBool>,
     stats: Arc<EngineStats>,
     playback: Option<PcmConfig>,
@@ -392,6 +396,7 @@ impl Engine {
         Ok(Engine {
             control: Mutex::new(Control { add, retired, clients: 0 }),
             master,
+            gain_listeners: Mutex::new(Vec::new()),
             stop,
             stats,
             playback: pc,
@@ -411,9 +416,22 @@ impl Engine {
     }
 
     /// Master volume for everything played (linear gain, 1.0 = unchanged).
+    /// Every [`Engine::on_master_gain`] listener is told of a change.
     pub fn set_master_gain(&self, gain: f32) {
         let g = if gain.is_finite() { gain.max(0.0) } else { 0.0 };
-        self.master.gain.store(g.to_bits(), Ordering::Relaxed);
+        let before = self.master.gain.swap(g.to_bits(), Ordering::Relaxed);
+        if before != g.to_bits() {
+            for l in self.gain_listeners.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                l(g);
+            }
+        }
+    }
+
+    /// Have `listener` called with the new master gain after each change,
+    /// by whichever node made it (so the ALSA control node sees what
+    /// /dev/mixer set).
+    pub fn on_master_gain(&self, listener: GainListener) {
+        self.gain_listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
     }
 
     pub fn master_gain(&self) -> f32 {

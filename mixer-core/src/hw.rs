@@ -83,6 +83,17 @@ pub struct Source {
     pub name: String,
 }
 
+/// A jack the device reports, named as Linux's drivers label it
+/// ("Headphone", "Line Out", "Mic", "Internal Mic"...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Jack {
+    pub label: String,
+    /// Which of the jacks with the same label.
+    pub index: u32,
+    /// The device cannot sense this jack: it always reads as plugged in.
+    pub phantom: bool,
+}
+
 /// A device's mixer controls. Errors are messages for the daemon's log (the
 /// client sees EIO).
 pub trait HwControls: Send + Sync {
@@ -100,6 +111,21 @@ pub trait HwControls: Send + Sync {
     fn selected_source(&self) -> Result<Option<usize>, String>;
     /// Record from source `index` (alone).
     fn select_source(&self, index: usize) -> Result<(), String>;
+    /// The device's jacks (empty: it reports none).
+    fn jacks(&self) -> Vec<Jack> {
+        Vec::new()
+    }
+    /// Whether something is plugged into each of [`HwControls::jacks`] now.
+    fn jacks_present(&self) -> Result<Vec<bool>, String> {
+        Ok(Vec::new())
+    }
+    /// Service what the device itself reports (a jack plugged in or
+    /// pulled out, with what the driver does about it: speaker auto-mute),
+    /// returning what may have changed. The daemon calls it a few times a
+    /// second; it must be cheap when nothing happened.
+    fn poll_events(&self) -> Result<Vec<Change>, String> {
+        Ok(Vec::new())
+    }
     /// Have `listener` called after every change made through these
     /// controls, by whichever node made it ([`Watched`]); controls that
     /// cannot tell ignore it.
@@ -113,6 +139,8 @@ pub trait HwControls: Send + Sync {
 pub enum Change {
     Gain(Gain),
     Source,
+    /// A jack was plugged in or pulled out.
+    Jacks,
 }
 
 /// Told of each [`Change`].
@@ -159,6 +187,19 @@ impl HwControls for Watched {
         self.inner.select_source(index)?;
         self.changed(Change::Source);
         Ok(())
+    }
+    fn jacks(&self) -> Vec<Jack> {
+        self.inner.jacks()
+    }
+    fn jacks_present(&self) -> Result<Vec<bool>, String> {
+        self.inner.jacks_present()
+    }
+    fn poll_events(&self) -> Result<Vec<Change>, String> {
+        let changes = self.inner.poll_events()?;
+        for c in &changes {
+            self.changed(*c);
+        }
+        Ok(changes)
     }
     fn on_change(&self, listener: Listener) {
         self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);

@@ -10,6 +10,7 @@ use outboard_hal::pci::PciDevice;
 use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream, SampleFormat};
 
 use crate::codec::controls::{self, AmpControl};
+use crate::codec::jacks::{self, Jack};
 use crate::codec::paths::{plan, InputPath, OutputRole, Plan};
 use crate::codec::{read_codec, setup, Codec};
 use crate::controller::Controller;
@@ -132,6 +133,24 @@ impl HdaDevice {
     /// speakers. Returns whether headphones are plugged in on any codec.
     pub fn poll_jacks(&self) -> Result<bool> {
         let mut ctrl = lock(&self.ctrl);
+        self.take_jack_events(&mut ctrl)?;
+        self.automute(&mut ctrl)
+    }
+
+    /// Service jack events (unsolicited responses): when any arrived, the
+    /// speakers are auto-muted or unmuted again. Returns whether any
+    /// arrived (the jacks' states may have changed). Cheap when none did:
+    /// one register read.
+    pub fn service_jacks(&self) -> Result<bool> {
+        let mut ctrl = lock(&self.ctrl);
+        if !self.take_jack_events(&mut ctrl)? {
+            return Ok(false);
+        }
+        self.automute(&mut ctrl)?;
+        Ok(true)
+    }
+
+    fn take_jack_events(&self, ctrl: &mut Controller) -> Result<bool> {
         let events = ctrl.poll_unsolicited()?;
         if !events.is_empty() {
             log::info!(
@@ -140,11 +159,41 @@ impl HdaDevice {
                 events.iter().map(|e| e.codec).collect::<Vec<_>>()
             );
         }
+        Ok(!events.is_empty())
+    }
+
+    fn automute(&self, ctrl: &mut Controller) -> Result<bool> {
         let mut any = false;
         for cp in &self.codecs {
-            any |= setup::update_automute(&mut ctrl, &cp.codec, &cp.plan)?;
+            any |= setup::update_automute(ctrl, &cp.codec, &cp.plan)?;
         }
         Ok(any)
+    }
+
+    /// Every codec's jacks, as Linux labels them ([`jacks::jacks`]), the
+    /// index counted across codecs.
+    pub fn jacks(&self) -> Vec<Jack> {
+        let mut out: Vec<Jack> = Vec::new();
+        for cp in &self.codecs {
+            for mut j in jacks::jacks(&cp.codec, &cp.plan) {
+                j.index = out.iter().filter(|k| k.label == j.label).count() as u32;
+                out.push(j);
+            }
+        }
+        out
+    }
+
+    /// Whether something is plugged into each of [`HdaDevice::jacks`]
+    /// (phantom jacks always are), read from the pins now.
+    pub fn jacks_present(&self) -> Result<Vec<bool>> {
+        let mut ctrl = lock(&self.ctrl);
+        let mut out = Vec::new();
+        for cp in &self.codecs {
+            for j in jacks::jacks(&cp.codec, &cp.plan) {
+                out.push(j.phantom || setup::jack_present(&mut ctrl, &cp.codec, j.pin)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Open a stream in `direction` with `config`, on the first codec that

@@ -86,6 +86,47 @@ fn open_cards(settings: &ServeSettings) -> Result<Vec<ServedCard>, String> {
     Ok(cards)
 }
 
+/// How often the devices' own events (jacks) are serviced.
+const EVENT_POLL: Duration = Duration::from_millis(100);
+
+/// Service each device's own events (a jack plugged in or pulled out: the
+/// driver's speaker auto-mute, and an event on the ALSA control node) until
+/// the daemon stops. Only devices with a jack they can sense are watched;
+/// with none, no thread.
+fn watch_devices(cards: &[ServedCard]) -> Option<JoinHandle<()>> {
+    let watched: Vec<(String, Arc<dyn HwControls>)> = cards
+        .iter()
+        .filter_map(|c| c.controls.clone().map(|h| (c.name.clone(), h)))
+        .filter(|(_, h)| h.jacks().iter().any(|j| !j.phantom))
+        .collect();
+    if watched.is_empty() {
+        return None;
+    }
+    let spawned = std::thread::Builder::new().name("outboard-events".into()).spawn(move || {
+        let mut failing = vec![false; watched.len()];
+        while !STOP.load(Ordering::SeqCst) {
+            for ((name, hw), failing) in watched.iter().zip(failing.iter_mut()) {
+                match hw.poll_events() {
+                    Ok(_) => *failing = false,
+                    Err(e) if !*failing => {
+                        log::warn!("{name}: servicing jack events: {e}");
+                        *failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+            std::thread::sleep(EVENT_POLL);
+        }
+    });
+    match spawned {
+        Ok(t) => Some(t),
+        Err(e) => {
+            log::warn!("cannot start the device event thread ({e}): jacks are not followed");
+            None
+        }
+    }
+}
+
 /// The CUSE handlers of every planned node, and the DSP handlers among them
 /// (for the client listing).
 #[allow(clippy::type_complexity)]
@@ -334,6 +375,7 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
             if card.engine.capture_config().is_some() { ", playback and capture" } else { ", playback" }
         );
     }
+    let events = watch_devices(&cards);
     notify::notify("READY=1");
     while !signals::stopping() && servers.iter().all(|t| !t.is_finished()) {
         std::thread::sleep(Duration::from_millis(100));
@@ -341,6 +383,9 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     notify::notify("STOPPING=1");
     STOP.store(true, Ordering::SeqCst);
     let _ = control_thread.join();
+    if let Some(t) = events {
+        let _ = t.join();
+    }
     let _ = std::fs::remove_file(&settings.control);
     drop((oss, alsa));
     shut_down(servers, nodes, system, cards)

@@ -10,6 +10,7 @@
 
 pub mod controls;
 pub mod dump;
+pub mod jacks;
 pub mod live;
 pub mod paths;
 pub mod pin;

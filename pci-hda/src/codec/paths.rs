@@ -391,7 +391,7 @@ pub fn linux_route(codec: &Codec, pin: u8) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codec::{AmpCaps, Node};
 
@@ -399,7 +399,7 @@ mod tests {
         Node { nid, wcaps, connections: conns.to_vec(), ..Node::default() }
     }
 
-    fn pin(nid: u8, config: u32, conns: &[u8], selected: Option<usize>) -> Node {
+    pub(crate) fn pin(nid: u8, config: u32, conns: &[u8], selected: Option<usize>) -> Node {
         Node {
             nid,
             wcaps: 0x0040_018d,
@@ -415,7 +415,7 @@ mod tests {
     /// The ALC269 of an Eee PC 1000 (from its dump): DACs 0x02/0x03, mixers
     /// 0x0c (0x02, 0x0b) and 0x0d (0x03, 0x0b), speaker 0x14 and headphone
     /// 0x15 each choosing between 0x0c and 0x0d; ADC 0x08 via mixer 0x23.
-    fn alc269() -> Codec {
+    pub(crate) fn alc269() -> Codec {
         Codec {
             nodes: vec![
                 node(0x02, 0x0000_001d, &[]),

@@ -94,13 +94,11 @@ pub fn jack_present(ctrl: &mut Controller, codec: &Codec, pin: u8) -> Result<boo
     Ok(ctrl.send(Verb::new(codec.address, pin, GET_PIN_SENSE, 0))? & (1 << 31) != 0)
 }
 
-/// Turn on unsolicited jack events for every output and input jack that can
-/// sense presence.
+/// Turn on unsolicited jack events for every jack that can sense presence
+/// (outputs and inputs: [`super::jacks`]).
 pub fn enable_jack_events(ctrl: &mut Controller, codec: &Codec, plan: &Plan) -> Result<()> {
-    for o in plan.outputs.iter().filter(|o| o.presence_detect && !o.fixed) {
-        if codec.node(o.pin).is_some_and(|n| n.has(wcaps::UNSOL_CAPABLE)) {
-            ctrl.send(Verb::new(codec.address, o.pin, SET_UNSOLICITED_ENABLE, 0x80 | jack_tag(o.pin)))?;
-        }
+    for j in super::jacks::jacks(codec, plan).iter().filter(|j| !j.phantom) {
+        ctrl.send(Verb::new(codec.address, j.pin, SET_UNSOLICITED_ENABLE, 0x80 | jack_tag(j.pin)))?;
     }
     Ok(())
 }
