@@ -16,7 +16,7 @@ HOST_PERIOD="${ALSA_CPU_PERIOD:-1024}"
 
 prepare() {
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" signal "$RESULTS/sent.raw" --seconds "$HOST_SECONDS" --seed 104
-  printf 'SECONDS=%s\nPERIOD=%s\n' "$HOST_SECONDS" "$HOST_PERIOD" >"$RESULTS/perf.env"
+  printf 'AUDIO_SECONDS=%s\nPERIOD=%s\n' "$HOST_SECONDS" "$HOST_PERIOD" >"$RESULTS/perf.env"
 }
 
 # busy_jiffies: the guest's busy time so far, in USER_HZ ticks (all CPUs).
@@ -49,7 +49,7 @@ guest() {
   . "$RESULTS/perf.env"
   local out="$RESULTS/cpu.txt" play=(-f S16_LE -c 2 -r 48000 -t raw --period-size="$PERIOD" --buffer-size=$((PERIOD * 4)))
   : >"$out"
-  echo "audio_seconds=$SECONDS period=$PERIOD nproc=$(nproc) user_hz=$(getconf CLK_TCK)"
+  echo "audio_seconds=$AUDIO_SECONDS period=$PERIOD nproc=$(nproc) user_hz=$(getconf CLK_TCK)"
   # The kernel's driver.
   "$BENCH_MODPROBE" snd_hda_codec_generic || return 1
   "$BENCH_MODPROBE" snd_hda_intel || return 1

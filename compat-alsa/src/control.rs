@@ -7,7 +7,7 @@
 //! poll).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use outboard_cuse::{sized_ioctl_round, CallerAbi, Errno, Handler, IoctlCall, IoctlReply, Request, UserRange};
@@ -20,6 +20,7 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::abi::*;
 use crate::card::{Card, DRIVER};
+use crate::pcm::Pcm;
 
 /// SNDRV_PCM_STREAM_*.
 pub const STREAM_PLAYBACK: i32 = 0;
@@ -170,6 +171,8 @@ pub struct Control {
     opens: Arc<Mutex<HashMap<u64, Open>>>,
     next_fh: Mutex<u64>,
     wakers: Arc<Mutex<Vec<(u64, outboard_cuse::PollWaker)>>>,
+    /// The card's PCM nodes (playback, capture), for the channel maps.
+    pcms: Mutex<[Weak<Pcm>; 2]>,
 }
 
 /// SNDRV_CTL_EVENT_ELEM and its mask bit SNDRV_CTL_EVENT_MASK_VALUE.
@@ -189,6 +192,7 @@ impl Control {
             opens: Arc::new(Mutex::new(HashMap::new())),
             next_fh: Mutex::new(1),
             wakers: Arc::new(Mutex::new(Vec::new())),
+            pcms: Mutex::new([Weak::new(), Weak::new()]),
         };
         // A change made through another node on the same controls
         // (/dev/mixer) is an event here too.
@@ -220,6 +224,12 @@ impl Control {
         control
     }
 
+    /// The card's PCM node in one direction: the channel map elements
+    /// report the caller's own stream on it.
+    pub fn serve_pcm(&self, pcm: &Arc<Pcm>, capture: bool) {
+        lock(&self.pcms)[usize::from(capture)] = Arc::downgrade(pcm);
+    }
+
     fn card_info(&self) -> CtlCardInfo {
         let mut c = CtlCardInfo { card: self.card.number as i32, ..CtlCardInfo::default() };
         put_str(&mut c.id, &self.card.id);
@@ -238,6 +248,10 @@ impl Control {
 
     fn find(&self, id: &CtlElemId) -> Result<&Element, Errno> {
         let name = get_str(&id.name);
+        // By name, the device and subdevice must match too (all are on device 0).
+        if id.numid == 0 && (id.device != 0 || id.subdevice != 0) {
+            return Err(libc::ENOENT);
+        }
         self.elements.find(id.numid, id.iface, &name, id.index).ok_or(libc::ENOENT)
     }
 
@@ -280,13 +294,21 @@ impl Control {
         Ok((0, info.as_bytes().to_vec()))
     }
 
-    fn elem_read(&self, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+    fn elem_read(&self, req: &Request, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         let mut v = CtlElemValue::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
         let e = self.find(&v.id)?;
-        let values = self.elements.read(e).map_err(|err| {
-            log::warn!("{}: reading {}: {err}", self.card.name, e.name);
-            libc::EIO
-        })?;
+        // A channel map: the positions of the caller's own stream.
+        let own = self.elements.chmap_of(e).and_then(|playback| {
+            let pcm = lock(&self.pcms)[usize::from(!playback)].upgrade()?;
+            self.elements.chmap_values(e, pcm.channels_of(req.pid)?)
+        });
+        let values = match own {
+            Some(v) => v,
+            None => self.elements.read(e).map_err(|err| {
+                log::warn!("{}: reading {}: {err}", self.card.name, e.name);
+                libc::EIO
+            })?,
+        };
         v.id = Self::elem_id(e);
         v.value = [0; 1024];
         let enumerated = matches!(self.elements.info(e), Info::Enumerated { .. });
@@ -507,7 +529,7 @@ impl Handler for Control {
         sized_ioctl_round(self, req, fh, call)
     }
 
-    fn ioctl(&self, _req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+    fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         match cmd {
             CTL_IOCTL_PVERSION => int(CTL_VERSION as i32),
             CTL_IOCTL_CARD_INFO => Ok((0, self.card_info().as_bytes().to_vec())),
@@ -545,7 +567,7 @@ impl Handler for Control {
                 }
             }
             CTL_IOCTL_ELEM_INFO => self.elem_info(input),
-            CTL_IOCTL_ELEM_READ => self.elem_read(input),
+            CTL_IOCTL_ELEM_READ => self.elem_read(req, input),
             CTL_IOCTL_ELEM_WRITE => self.elem_write(input),
             CTL_IOCTL_ELEM_LOCK | CTL_IOCTL_ELEM_UNLOCK => {
                 let id = CtlElemId::read_from_bytes(input).map_err(|_| libc::EFAULT)?;

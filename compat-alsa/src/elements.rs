@@ -9,6 +9,7 @@
 //! | PCM Playback Volume | integer 0-255, -63.75 to 0 dB, 0 mutes | the mixer's master gain |
 //! | Capture Volume / Capture Switch | as Master | the capture gain |
 //! | Input Source | enumerated | the capture source selector |
+//! | Playback Channel Map, Capture Channel Map | integers (8), read-only, PCM interface, with the maps (TLV) | the positions the mixer gives each channel count |
 //! | Headphone Jack, Mic Jack, Line Out Phantom Jack, ... | boolean, read-only, card interface | the device's jack sensing |
 //!
 //! A change through /dev/mixer shows here and the other way round: both
@@ -17,6 +18,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use outboard_mixer::chmap::{layout, Position};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::hw::{Change, Gain, GainRange, HwControls, Side};
 
@@ -27,12 +29,23 @@ pub const TYPE_ENUMERATED: i32 = 3;
 /// SNDRV_CTL_ELEM_IFACE_CARD and _MIXER.
 pub const IFACE_CARD: i32 = 0;
 pub const IFACE_MIXER: i32 = 2;
+pub const IFACE_PCM: i32 = 3;
 /// SNDRV_CTL_ELEM_ACCESS_READ, READ | WRITE, and TLV_READ.
 pub const ACCESS_READ: u32 = 0x1;
 pub const ACCESS_RW: u32 = 0x3;
+/// SNDRV_CTL_ELEM_ACCESS_VOLATILE and TLV_CALLBACK (the channel maps').
+const ACCESS_VOLATILE: u32 = 0x4;
+const ACCESS_TLV_CALLBACK: u32 = 1 << 28;
 pub const ACCESS_TLV_READ: u32 = 0x10;
 /// SNDRV_CTL_TLVT_DB_SCALE and its mute flag.
 const TLVT_DB_SCALE: u32 = 1;
+/// SNDRV_CTL_TLVT_CONTAINER and SNDRV_CTL_TLVT_CHMAP_FIXED.
+const TLVT_CONTAINER: u32 = 0;
+const TLVT_CHMAP_FIXED: u32 = 0x101;
+/// The channel map elements' values: channels 1-8, positions up to
+/// SNDRV_CHMAP_LAST.
+const CHMAP_CHANNELS: u32 = 8;
+const CHMAP_LAST: i64 = 36;
 const DB_SCALE_MUTE: u32 = 0x1_0000;
 
 /// The PCM volume's grid: 256 steps of 0.25 dB, the top at 0 dB.
@@ -48,6 +61,26 @@ enum What {
     Source,
     /// The device's jack of this index (in `HwControls::jacks` order).
     Jack(usize),
+    /// The channel maps of PCM device 0's playback (true) or capture.
+    Chmap(bool),
+}
+
+/// SNDRV_CHMAP_* of a mixer channel position; mono is MONO (the mixer
+/// spreads it to both fronts).
+fn chmap_position(p: Position, channels: usize) -> u32 {
+    if channels == 1 {
+        return 2; // MONO
+    }
+    match p {
+        Position::FrontLeft => 3,
+        Position::FrontRight => 4,
+        Position::RearLeft => 5,
+        Position::RearRight => 6,
+        Position::FrontCenter => 7,
+        Position::Lfe => 8,
+        Position::SideLeft => 9,
+        Position::SideRight => 10,
+    }
 }
 
 /// One element.
@@ -124,6 +157,16 @@ impl Elements {
         if hw.as_ref().is_some_and(|h| h.sources().len() > 1) {
             add("Input Source", What::Source, 1, None);
         }
+        // The channel maps, as the kernel's PCM layer adds them.
+        for (playback, name) in [(true, "Playback Channel Map"), (false, "Capture Channel Map")] {
+            let has = if playback { engine.playback_config().is_some() } else { engine.capture_config().is_some() };
+            if has {
+                let numid = list.len() as u32 + 1;
+                let what = What::Chmap(playback);
+                let (iface, count) = (IFACE_PCM, CHMAP_CHANNELS);
+                list.push(Element { numid, iface, name: name.into(), index: 0, what, count, range: None });
+            }
+        }
         // Jacks, as the kernel's jack controls: "<label> Jack", card
         // interface, read-only booleans.
         for (i, jack) in hw.as_ref().map(|h| h.jacks()).unwrap_or_default().into_iter().enumerate() {
@@ -141,6 +184,25 @@ impl Elements {
         }
         let kept = Mutex::new([[i64::MAX; 2]; 2]);
         Elements { list, hw, engine, kept }
+    }
+
+    /// A channel map element's values for a stream of `channels` (the
+    /// mixer's positions for that count, then zeros); `None` for another
+    /// element, or a count the mixer does not take.
+    pub fn chmap_values(&self, e: &Element, channels: u32) -> Option<Vec<i64>> {
+        let What::Chmap(_) = e.what else { return None };
+        let n = channels as usize;
+        let mut out: Vec<i64> = layout(n)?.iter().map(|p| i64::from(chmap_position(*p, n))).collect();
+        out.resize(CHMAP_CHANNELS as usize, 0);
+        Some(out)
+    }
+
+    /// Which direction a channel map element describes (true: playback).
+    pub fn chmap_of(&self, e: &Element) -> Option<bool> {
+        match e.what {
+            What::Chmap(playback) => Some(playback),
+            _ => None,
+        }
     }
 
     /// The element on the mixer's master gain (PCM Playback Volume).
@@ -165,6 +227,7 @@ impl Elements {
     pub fn access(&self, e: &Element) -> u32 {
         match e.what {
             What::Jack(_) => ACCESS_READ,
+            What::Chmap(_) => ACCESS_READ | ACCESS_VOLATILE | ACCESS_TLV_READ | ACCESS_TLV_CALLBACK,
             _ => ACCESS_RW | if self.tlv(e).is_some() { ACCESS_TLV_READ } else { 0 },
         }
     }
@@ -177,6 +240,7 @@ impl Elements {
             }
             What::Switch(_) | What::Jack(_) => Info::Boolean { count: e.count },
             What::Pcm => Info::Integer { count: 1, min: 0, max: PCM_STEPS, step: 1 },
+            What::Chmap(_) => Info::Integer { count: CHMAP_CHANNELS, min: 0, max: CHMAP_LAST, step: 0 },
             What::Source => Info::Enumerated {
                 items: self.hw.as_ref().map(|h| h.sources().into_iter().map(|s| s.name).collect()).unwrap_or_default(),
             },
@@ -186,6 +250,19 @@ impl Elements {
     /// The dB scale (TLV) of an element that has one: DB_SCALE, min and step
     /// in 0.01 dB, with the mute flag when the lowest step is silence.
     pub fn tlv(&self, e: &Element) -> Option<Vec<u8>> {
+        let words = |words: &[u32]| words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+        if let What::Chmap(_) = e.what {
+            // A container of one fixed map per channel count the node takes.
+            let mut maps = Vec::new();
+            for n in 1..=CHMAP_CHANNELS as usize {
+                let positions: Vec<u32> = layout(n)?.iter().map(|p| chmap_position(*p, n)).collect();
+                maps.extend(words(&[TLVT_CHMAP_FIXED, 4 * n as u32]));
+                maps.extend(words(&positions));
+            }
+            let mut out = words(&[TLVT_CONTAINER, maps.len() as u32]);
+            out.extend(maps);
+            return Some(out);
+        }
         let (min_db, step_db, mute) = match e.what {
             What::Volume(_) => {
                 let r = e.range?;
@@ -242,6 +319,10 @@ impl Elements {
                 let sel = self.hw.as_ref().ok_or("no hardware controls")?.selected_source()?;
                 Ok(vec![sel.unwrap_or(0) as i64])
             }
+            // No stream: the kernel's "no channels set" (the control node
+            // answers a process with a stream of its own with that one's:
+            // `chmap_values`).
+            What::Chmap(_) => Ok(vec![0; CHMAP_CHANNELS as usize]),
             What::Jack(i) => {
                 let present = self.hw.as_ref().ok_or("no hardware controls")?.jacks_present()?;
                 Ok(vec![i64::from(present.get(i).copied().ok_or("the device no longer reports this jack")?)])
@@ -310,7 +391,7 @@ impl Elements {
                 let v = values.first().copied().unwrap_or(0);
                 dev(self.hw.as_ref().ok_or(WriteError::Range)?.select_source(v as usize))?;
             }
-            What::Jack(_) => return Err(WriteError::ReadOnly),
+            What::Jack(_) | What::Chmap(_) => return Err(WriteError::ReadOnly),
         }
         Ok(true)
     }

@@ -410,6 +410,20 @@ impl Pcm {
         out.into_iter().map(|(_, c)| c).collect()
     }
 
+    /// The channels of the newest open of process `pid` that has its
+    /// hardware parameters (what the card's channel map element reports to
+    /// that process, as the kernel reports its one stream's). Opens busy in
+    /// a request are passed over.
+    pub fn channels_of(&self, pid: u32) -> Option<u32> {
+        let mut opens: Vec<(u64, Arc<Mutex<Client>>)> =
+            lock(&self.opens).iter().map(|(k, v)| (*k, v.clone())).collect();
+        opens.sort_by_key(|(fh, _)| std::cmp::Reverse(*fh));
+        opens.into_iter().find_map(|(_, c)| {
+            let c = c.try_lock().ok()?;
+            (c.pid == pid).then_some(c.setup?.channels)
+        })
+    }
+
     /// Note what `clients` shows of open `fh` while its lock is held.
     fn remember(&self, fh: u64, c: &Client) -> Listed {
         let format = match c.setup {

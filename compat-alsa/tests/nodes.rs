@@ -52,7 +52,15 @@ fn ioctl_as(
     arg: u64,
     mem: &mut Memory,
 ) -> Result<i32, Errno> {
-    let req = Request { abi, ..Request::new(1, std::process::id(), 0, 0) };
+    ioctl_req(h, Request { abi, ..Request::new(1, std::process::id(), 0, 0) }, fh, cmd, arg, mem)
+}
+
+/// The same from another process.
+fn ioctl_as_pid(h: &dyn Handler, pid: u32, fh: u64, cmd: u32, arg: u64, mem: &mut Memory) -> Result<i32, Errno> {
+    ioctl_req(h, Request::new(1, pid, 0, 0), fh, cmd, arg, mem)
+}
+
+fn ioctl_req(h: &dyn Handler, req: Request, fh: u64, cmd: u32, arg: u64, mem: &mut Memory) -> Result<i32, Errno> {
     let (mut input, mut out_ranges, mut out_size) = (Vec::new(), Vec::new(), 0);
     for _ in 0..8 {
         let call = IoctlCall { cmd, arg, input: &input, out_size };
@@ -366,13 +374,22 @@ fn the_mixer_elements_act_on_the_devices_controls_with_their_db_scales_and_event
     put(&mut mem, BASE, &CtlElemList { space: 0, ..CtlElemList::new_zeroed() });
     ioctl(&ctl, fh, CTL_IOCTL_ELEM_LIST, BASE, &mut mem).unwrap();
     let count = get::<CtlElemList>(&mut mem, BASE).count;
-    assert_eq!(count, 4, "Master volume and switch, PCM, Input Source");
+    assert_eq!(count, 5, "Master volume and switch, PCM, Input Source, the playback channel map");
     let pids = BASE + 4096;
     put(&mut mem, BASE, &CtlElemList { space: count, pids, ..CtlElemList::new_zeroed() });
     ioctl(&ctl, fh, CTL_IOCTL_ELEM_LIST, BASE, &mut mem).unwrap();
-    assert_eq!(get::<CtlElemList>(&mut mem, BASE).used, 4);
-    let names: Vec<String> = (0..4).map(|i| name_of(&get::<CtlElemId>(&mut mem, pids + i * 64))).collect();
-    assert_eq!(names, ["Master Playback Volume", "Master Playback Switch", "PCM Playback Volume", "Input Source"]);
+    assert_eq!(get::<CtlElemList>(&mut mem, BASE).used, 5);
+    let names: Vec<String> = (0..5).map(|i| name_of(&get::<CtlElemId>(&mut mem, pids + i * 64))).collect();
+    assert_eq!(
+        names,
+        [
+            "Master Playback Volume",
+            "Master Playback Switch",
+            "PCM Playback Volume",
+            "Input Source",
+            "Playback Channel Map"
+        ]
+    );
 
     // ELEM_INFO by name: the amp's 74 steps.
     let mut info = CtlElemInfo::new_zeroed();
@@ -798,4 +815,77 @@ fn jacks_are_read_only_card_controls_and_a_plug_is_an_event() {
     assert_eq!(names(ev), ["PCM Playback Volume"]);
     engine.set_master_gain(0.5);
     assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN), "no change, no event");
+}
+
+#[test]
+fn the_channel_maps_say_where_each_channel_goes_as_the_mixer_places_it() {
+    // What alsa-lib's snd_pcm_query_chmaps reads (PipeWire and speaker-test use it).
+    let (card, _) = card(true);
+    let ctl = Control::new(card.clone());
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    ctl.serve_pcm(&pcm, false);
+    let req = Request::new(1, 1, 0, 0);
+    let fh = ctl.open(&req, 0).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    let by_name = |iface: i32, device: u32, name: &str| {
+        let mut info = CtlElemInfo::new_zeroed();
+        info.id.iface = iface;
+        info.id.device = device;
+        outboard_alsa::abi::put_str(&mut info.id.name, name);
+        info
+    };
+    let mut numids = Vec::new();
+    for name in ["Playback Channel Map", "Capture Channel Map"] {
+        put(&mut mem, BASE, &by_name(3, 0, name));
+        ioctl(&ctl, fh, CTL_IOCTL_ELEM_INFO, BASE, &mut mem).unwrap();
+        let info: CtlElemInfo = get(&mut mem, BASE);
+        // Integers 0..=SNDRV_CHMAP_LAST, one per channel of the widest map;
+        // read-only, volatile, with a TLV (READ | VOLATILE | TLV_READ | TLV_CALLBACK).
+        assert_eq!((info.kind, info.count, info.access), (2, 8, 0x1000_0015), "{name}");
+        assert_eq!(i64::from_le_bytes(info.value[8..16].try_into().unwrap()), 36);
+        numids.push(info.id.numid);
+        // On another PCM device, or the mixer interface: not there.
+        put(&mut mem, BASE, &by_name(3, 1, name));
+        assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_ELEM_INFO, BASE, &mut mem), Err(libc::ENOENT));
+        put(&mut mem, BASE, &by_name(2, 0, name));
+        assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_ELEM_INFO, BASE, &mut mem), Err(libc::ENOENT));
+    }
+    // The maps: a container of one fixed map per channel count.
+    put(&mut mem, BASE, &CtlTlv { numid: numids[0], length: 1024 });
+    ioctl(&ctl, fh, CTL_IOCTL_TLV_READ, BASE, &mut mem).unwrap();
+    let words: [u32; 64] = get(&mut mem, BASE + 8);
+    assert_eq!(words[0], 0, "SNDRV_CTL_TLVT_CONTAINER");
+    let mut maps = Vec::new();
+    let mut at = 2;
+    while at < 2 + words[1] as usize / 4 {
+        assert_eq!(words[at], 0x101, "SNDRV_CTL_TLVT_CHMAP_FIXED");
+        let n = words[at + 1] as usize / 4;
+        maps.push(words[at + 2..at + 2 + n].to_vec());
+        at += 2 + n;
+    }
+    // MONO; FL FR; FL FR LFE (2.1); quad; 5.0; 5.1 (FL FR RL RR FC LFE); 7.1 with SL SR.
+    assert_eq!(maps.len(), 8);
+    assert_eq!(maps[0], [2]);
+    assert_eq!(maps[1], [3, 4]);
+    assert_eq!(maps[2], [3, 4, 8]);
+    assert_eq!(maps[5], [3, 4, 5, 6, 7, 8]);
+    assert_eq!(maps[7], [3, 4, 5, 6, 7, 8, 9, 10]);
+    // The value, as alsa-lib's snd_pcm_get_chmap reads it: a process with
+    // no stream of its own gets "no channels set"; one whose playback
+    // stream has its parameters (2 channels), that stream's map. Writes are EPERM.
+    let read_map = |mem: &mut Memory, pid: u32, numid: u32| -> Vec<i64> {
+        put(mem, BASE, &CtlElemValue { id: elem_id(numid), ..CtlElemValue::new_zeroed() });
+        ioctl_as_pid(&ctl, pid, fh, CTL_IOCTL_ELEM_READ, BASE, mem).unwrap();
+        let v: CtlElemValue = get(mem, BASE);
+        (0..8).map(|i| i64::from_le_bytes(v.value[i * 8..i * 8 + 8].try_into().unwrap())).collect()
+    };
+    let me = std::process::id();
+    assert_eq!(read_map(&mut mem, me, numids[0]), [0; 8]);
+    let player = pcm.open(&Request::new(2, me, 0, 0), 0).unwrap();
+    put(&mut mem, BASE, &hw_params(256, 4));
+    ioctl(&*pcm, player, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
+    assert_eq!(read_map(&mut mem, me, numids[0]), [3, 4, 0, 0, 0, 0, 0, 0], "FL FR");
+    assert_eq!(read_map(&mut mem, me + 1, numids[0]), [0; 8], "another process has no stream");
+    assert_eq!(read_map(&mut mem, me, numids[1]), [0; 8], "nor has it a capture stream");
+    assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem), Err(libc::EPERM));
 }

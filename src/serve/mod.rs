@@ -203,11 +203,13 @@ fn alsa_handlers(cards: &[&ServedCard]) -> (Vec<Node>, Vec<Arc<Pcm>>, Vec<String
             hw: c.controls.clone(),
         };
         let mut names = vec![format!("snd/controlC{n}")];
-        nodes.push((names[0].clone(), Arc::new(Control::new(card.clone()))));
+        let control = Arc::new(Control::new(card.clone()));
+        nodes.push((names[0].clone(), control.clone()));
         for (capture, suffix, present) in [(false, "p", card.has_playback()), (true, "c", card.has_capture())] {
             if present {
                 let node = format!("snd/pcmC{n}D0{suffix}");
                 let pcm = Pcm::new(card.clone(), capture, &format!("/dev/{node}"));
+                control.serve_pcm(&pcm, capture);
                 pcms.push(pcm.clone());
                 nodes.push((node.clone(), pcm));
                 names.push(node);
