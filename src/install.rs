@@ -16,6 +16,7 @@ const UDEV_RULES: &str = include_str!("../packaging/60-outboard.rules");
 const MODULES: &str = include_str!("../packaging/modules-load.conf");
 const CONFIG: &str = include_str!("../packaging/outboard.toml");
 const ALSA: &str = include_str!("../packaging/alsa/50-outboard.conf");
+const PIPEWIRE: &str = include_str!("../packaging/pipewire/outboard.conf");
 
 /// One file to write.
 struct Item {
@@ -90,6 +91,7 @@ fn items(args: &InstallArgs) -> Result<Vec<Item>, String> {
             ..file(Path::new("/etc/outboard"), "outboard.toml", CONFIG.as_bytes().to_vec(), 0o644)
         },
         file(&share.join("outboard/alsa"), "50-outboard.conf", ALSA.as_bytes().to_vec(), 0o644),
+        file(&share.join("outboard/pipewire"), "outboard.conf", PIPEWIRE.as_bytes().to_vec(), 0o644),
         file(&share.join("bash-completion/completions"), "outboard", completion(clap_complete::Shell::Bash), 0o644),
         file(&share.join("zsh/site-functions"), "_outboard", completion(clap_complete::Shell::Zsh), 0o644),
         file(&share.join("fish/vendor_completions.d"), "outboard.fish", completion(clap_complete::Shell::Fish), 0o644),

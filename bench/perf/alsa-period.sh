@@ -3,7 +3,9 @@
 # Outboard's ALSA node against the kernel's own snd-hda-intel driving the same
 # emulated controller in the same guest. Each period of the list is tried in
 # turn, smallest first, until one runs clean; a run ends at its first
-# "underrun!!!" / "overrun!!!". Outboard's engine runs at the same period
+# "underrun!!!" / "overrun!!!". The capture runs record the bench's
+# file-fed line-in, which QEMU does not pace (bursts): a capture figure here
+# says as much about that as about the driver. Outboard's engine runs at the same period
 # (serve --period P --periods 4). Run: bench/run --perf alsa-period
 # (ALSA_PERIOD_SECONDS, default 60; ALSA_PERIOD_LIST, default
 # "64 128 256 512 1024 2048"). Results in target/bench/alsa-period/periods.txt;
@@ -14,6 +16,9 @@ HOST_SECONDS="${ALSA_PERIOD_SECONDS:-60}"
 HOST_LIST="${ALSA_PERIOD_LIST:-64 128 256 512 1024 2048}"
 
 prepare() {
+  # The line-in signal for the capture runs (QEMU's file-backed line-in is
+  # unpaced: it can run ahead in bursts, for both drivers alike).
+  feed_line_in 480 106
   printf 'DURATION=%s\nLIST="%s"\n' "$HOST_SECONDS" "$HOST_LIST" >"$RESULTS/perf.env"
 }
 
@@ -35,7 +40,8 @@ run_clean() {
     sleep 0.5
   done
   if ! wait "$pid"; then
-    echo "$name failed: $(tail -n 2 "$err" | tr '\n' ' ')" | tee -a "$RESULTS/periods.txt"
+    echo "$name failed after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s: $(tail -n 2 "$err" | tr '\n' ' ')" \
+      | tee -a "$RESULTS/periods.txt"
     return 1
   fi
   echo "$name clean for $seconds s" | tee -a "$RESULTS/periods.txt"

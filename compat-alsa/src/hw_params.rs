@@ -37,12 +37,16 @@ pub const ACCESS_RW_NONINTERLEAVED: u32 = 4;
 
 /// SNDRV_PCM_INFO_* bits reported in `info`.
 pub mod info {
+    /// The position moves a period at a time (the mixer takes and gives
+    /// whole periods), as on the kernel's USB audio: sound servers keep a
+    /// period more queued (PipeWire's and PulseAudio's batch headroom).
+    pub const BATCH: u32 = 0x0000_0010;
+    pub const PERFECT_DRAIN: u32 = 0x0000_0040;
     pub const INTERLEAVED: u32 = 0x0000_0100;
     pub const NONINTERLEAVED: u32 = 0x0000_0200;
     pub const BLOCK_TRANSFER: u32 = 0x0001_0000;
     pub const PAUSE: u32 = 0x0008_0000;
     pub const DRAIN_TRIGGER: u32 = 0x4000_0000;
-    pub const PERFECT_DRAIN: u32 = 0x0100_0000;
 }
 
 /// The interval flag bits of `struct snd_interval`.
@@ -69,6 +73,11 @@ pub struct Capabilities {
     pub periods: (u32, u32),
     pub period_bytes: (u32, u32),
     pub buffer_bytes_max: u32,
+    /// The shortest period, in µs: the mixer's own period. The position
+    /// moves a mixer period at a time, so a shorter period would only
+    /// promise wakeups that cannot come (and a batch-aware server would
+    /// queue too little).
+    pub period_time_min: u32,
 }
 
 /// An interval being refined: closed or open ends, integer or not.
@@ -374,6 +383,7 @@ pub fn refine(p: &mut HwParams, caps: &Capabilities) -> Result<(), Empty> {
     set(&mut offered, PERIOD_BYTES, caps.period_bytes.0, caps.period_bytes.1);
     set(&mut offered, BUFFER_BYTES, 1, caps.buffer_bytes_max);
     set(&mut offered, TICK_TIME, 0, 0);
+    set(&mut offered, PERIOD_TIME, caps.period_time_min, u32::MAX);
 
     // The caller's parameters as they stand (alsa-lib narrows one at a
     // time and names it in rmask; the others carry what earlier refines
@@ -421,7 +431,8 @@ pub fn refine(p: &mut HwParams, caps: &Capabilities) -> Result<(), Empty> {
     }
     p.cmask = changed;
     p.rmask = 0;
-    p.info = info::INTERLEAVED
+    p.info = info::BATCH
+        | info::INTERLEAVED
         | info::NONINTERLEAVED
         | info::BLOCK_TRANSFER
         | info::PAUSE
@@ -536,7 +547,25 @@ mod tests {
             periods: (2, 1024),
             period_bytes: (64, 1 << 20),
             buffer_bytes_max: 4 << 20,
+            period_time_min: 0,
         }
+    }
+
+    #[test]
+    fn no_period_is_shorter_than_the_mixer_s() {
+        // A mixer of 1024-frame periods at 48 kHz: 21333 µs.
+        let caps = Capabilities { period_time_min: 21_333, ..caps() };
+        for (rate, shortest) in [(48_000, 1024), (44_100, 941), (8000, 171)] {
+            let mut p = any();
+            set(&mut p, RATE, rate, rate);
+            refine(&mut p, &caps).unwrap();
+            assert_eq!(get(&p, PERIOD_SIZE).0, shortest, "at {rate} Hz");
+        }
+        // Asked for less (PipeWire's 512 frames): refused, so "near" gets the mixer's.
+        let mut p = any();
+        set(&mut p, RATE, 48_000, 48_000);
+        set(&mut p, PERIOD_SIZE, 512, 512);
+        assert!(refine(&mut p, &caps).is_err());
     }
 
     /// What alsa-lib sends first: everything open.
@@ -575,6 +604,10 @@ mod tests {
         assert_eq!(p.rmask, 0);
         assert_ne!(p.cmask, 0);
         assert_eq!(p.info & info::PERFECT_DRAIN, info::PERFECT_DRAIN);
+        // asound.h's values: BATCH, PERFECT_DRAIN, INTERLEAVED,
+        // NONINTERLEAVED, BLOCK_TRANSFER, PAUSE, DRAIN_TRIGGER; not MMAP nor
+        // the link timestamps (0x0100_0000).
+        assert_eq!(p.info, 0x10 | 0x40 | 0x100 | 0x200 | 0x1_0000 | 0x8_0000 | 0x4000_0000);
     }
 
     #[test]

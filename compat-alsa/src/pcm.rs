@@ -84,8 +84,9 @@ const FORMATS: &[(u32, SampleFormat, u32)] = &[
     (33, SampleFormat::S24_3Be, 24),
 ];
 
-/// What a mixer client stream offers an ALSA program.
-pub fn capabilities() -> Capabilities {
+/// What a mixer client stream offers an ALSA program, on a mixer whose
+/// period lasts `mixer_period` (no client period is shorter).
+pub fn capabilities(mixer_period: std::time::Duration) -> Capabilities {
     Capabilities {
         formats: FORMATS
             .iter()
@@ -100,6 +101,7 @@ pub fn capabilities() -> Capabilities {
         periods: (2, 1024),
         period_bytes: (64, 1 << 20),
         buffer_bytes_max: 4 << 20,
+        period_time_min: u32::try_from(mixer_period.as_micros()).unwrap_or(u32::MAX),
     }
 }
 
@@ -387,6 +389,13 @@ impl Pcm {
         self.stream == STREAM_CAPTURE
     }
 
+    /// How long the mixer's period lasts on this node's side of the device.
+    fn mixer_period(&self) -> std::time::Duration {
+        let engine = &self.card.engine;
+        let cfg = if self.capture() { engine.capture_config() } else { engine.playback_config() };
+        cfg.map(|c| c.period_time()).unwrap_or_default()
+    }
+
     /// Every open right now. An open busy in a request shows as running,
     /// with what was last seen of it.
     pub fn clients(&self) -> Vec<ClientInfo> {
@@ -512,7 +521,7 @@ impl Pcm {
 
     fn hw_params(&self, c: &mut Client, input: &[u8], choose: bool) -> Result<(i32, Vec<u8>), Errno> {
         let mut p = HwParams::read_from_bytes(input).map_err(|_| libc::EFAULT)?;
-        let caps = capabilities();
+        let caps = capabilities(self.mixer_period());
         if !choose {
             hw_params::refine(&mut p, &caps).map_err(|_| libc::EINVAL)?;
             return Ok((0, p.as_bytes().to_vec()));
@@ -913,6 +922,37 @@ fn int_reply(v: i32) -> Result<(i32, Vec<u8>), Errno> {
     Ok((0, v.to_le_bytes().to_vec()))
 }
 
+impl Pcm {
+    fn native_round(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
+        // An unknown request: ENOTTY at once, without asking for the caller's memory.
+        if !IOCTLS.contains(&call.cmd) {
+            return Err(libc::ENOTTY);
+        }
+        let done = |result: i32| Ok(IoctlReply::Done { result, out: Vec::new() });
+        match call.cmd {
+            PCM_IOCTL_WRITEI_FRAMES | PCM_IOCTL_READI_FRAMES => self.xfer(req, fh, call, false),
+            PCM_IOCTL_WRITEN_FRAMES | PCM_IOCTL_READN_FRAMES => self.xfern(req, fh, call, false),
+            // PAUSE and LINK pass a value, not a pointer.
+            PCM_IOCTL_PAUSE => {
+                let client = self.client(fh)?;
+                let c = lock(&client);
+                let on = call.arg != 0;
+                match (&c.stream, c.state()) {
+                    (Some(Stream::Play(p)), state::RUNNING) if on => p.pause(true),
+                    (Some(Stream::Play(p)), state::PAUSED) if !on => p.pause(false),
+                    (Some(Stream::Cap(s)), state::RUNNING) if on => s.pause(true),
+                    (Some(Stream::Cap(s)), state::PAUSED) if !on => s.pause(false),
+                    _ => return Err(libc::EBADFD),
+                }
+                done(0)
+            }
+            PCM_IOCTL_LINK => Err(libc::EBADFD),
+            PCM_IOCTL_REWIND | PCM_IOCTL_FORWARD => self.rewind_forward(fh, call, 8),
+            _ => sized_ioctl_round(self, req, fh, call),
+        }
+    }
+}
+
 impl Handler for Pcm {
     fn open(&self, req: &Request, flags: u32) -> Result<u64, Errno> {
         let mut next = lock(&self.next_fh);
@@ -969,32 +1009,27 @@ impl Handler for Pcm {
             // x32 programs (4-byte longs, 8-byte aligned long longs) are not served.
             CallerAbi::X32 => return Err(libc::ENOTTY),
         }
-        // An unknown request: ENOTTY at once, without asking for the caller's memory.
-        if !IOCTLS.contains(&call.cmd) {
-            return Err(libc::ENOTTY);
+        let reply = self.native_round(req, fh, call);
+        // RUST_LOG=outboard_alsa=trace: each finished request with the
+        // stream's pointers after it (what a misbehaving program saw).
+        if log::log_enabled!(log::Level::Trace) && !matches!(reply, Ok(IoctlReply::Retry { .. })) {
+            let seen = self.client(fh).ok().and_then(|c| {
+                let c = c.try_lock().ok()?;
+                Some((state_name(c.state()), c.pointers()))
+            });
+            let result = match &reply {
+                Ok(IoctlReply::Done { result, .. }) => format!("{result}"),
+                Ok(IoctlReply::Retry { .. }) => String::new(),
+                Err(e) => format!("errno {e}"),
+            };
+            log::trace!(
+                "{} pid {} fh {fh}: ioctl {:#x} -> {result}; (state, (appl, hw, avail, delay)) {seen:?}",
+                self.node,
+                req.pid,
+                call.cmd
+            );
         }
-        let done = |result: i32| Ok(IoctlReply::Done { result, out: Vec::new() });
-        match call.cmd {
-            PCM_IOCTL_WRITEI_FRAMES | PCM_IOCTL_READI_FRAMES => self.xfer(req, fh, call, false),
-            PCM_IOCTL_WRITEN_FRAMES | PCM_IOCTL_READN_FRAMES => self.xfern(req, fh, call, false),
-            // PAUSE and LINK pass a value, not a pointer.
-            PCM_IOCTL_PAUSE => {
-                let client = self.client(fh)?;
-                let c = lock(&client);
-                let on = call.arg != 0;
-                match (&c.stream, c.state()) {
-                    (Some(Stream::Play(p)), state::RUNNING) if on => p.pause(true),
-                    (Some(Stream::Play(p)), state::PAUSED) if !on => p.pause(false),
-                    (Some(Stream::Cap(s)), state::RUNNING) if on => s.pause(true),
-                    (Some(Stream::Cap(s)), state::PAUSED) if !on => s.pause(false),
-                    _ => return Err(libc::EBADFD),
-                }
-                done(0)
-            }
-            PCM_IOCTL_LINK => Err(libc::EBADFD),
-            PCM_IOCTL_REWIND | PCM_IOCTL_FORWARD => self.rewind_forward(fh, call, 8),
-            _ => sized_ioctl_round(self, req, fh, call),
-        }
+        reply
     }
 
     fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
@@ -1203,7 +1238,7 @@ mod tests {
 
     #[test]
     fn every_format_offered_has_its_width() {
-        let caps = capabilities();
+        let caps = capabilities(std::time::Duration::ZERO);
         let s16 = caps.formats.iter().find(|f| f.number == 2).unwrap();
         assert_eq!((s16.physical_bits, s16.significant_bits), (16, 16));
         let s24 = caps.formats.iter().find(|f| f.number == 6).unwrap();

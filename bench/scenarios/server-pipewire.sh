@@ -1,0 +1,91 @@
+# server-pipewire: Debian's PipeWire, WirePlumber and pipewire-pulse on
+# Outboard's ALSA nodes, with the shipped drop-in
+# (packaging/pipewire/outboard.conf: a sink and a source on hw:Outboard) and
+# nothing else configured. In turn: `pw-play` of a 1 kHz tone; `paplay`
+# (through pipewire-pulse) of a 440 Hz tone; `wpctl set-volume` of the sink
+# to 0.5 and `pw-play` of the 1 kHz tone again; `pw-play` and `paplay` at
+# once (two desktop streams, mixed by PipeWire). Host: each tone at its
+# pitch and level with nothing else, the quieter one down by what wpctl's
+# 0.5 means, and the pair both there. No line-in is fed: QEMU's file-fed
+# line-in makes its HDA run unpaced (about 1.3x real time, output too), and a
+# timer-driven server like PipeWire, on the system clock, then falls behind
+# (on the kernel's driver as on Outboard's).
+DESCRIPTION="servers: PipeWire (pw-play, paplay via pipewire-pulse, wpctl volume, two streams mixed) on Outboard's ALSA nodes"
+hda_scenario --timeout 420
+
+prepare() {
+  local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool"
+  "$tool" tone "$RESULTS/tone1k.wav" --freq 1000 --level -12.04 --seconds 3
+  "$tool" tone "$RESULTS/tone440.wav" --freq 440 --level -12.04 --seconds 3
+}
+
+# pw_env: a private runtime and config directory with the shipped drop-in.
+pw_env() {
+  export XDG_RUNTIME_DIR=/tmp/pw-run XDG_CONFIG_HOME=/tmp/pw-config
+  rm -rf "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+  mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+  mkdir -p "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d"
+  cp "$BENCH_DIR/../packaging/pipewire/outboard.conf" "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d/"
+  # The guest runs no systemd-logind (no systemd at all), which WirePlumber's
+  # Bluetooth monitor asks for and, refused, takes WirePlumber down with it.
+  # There is no Bluetooth here either: the monitor is off (a bench matter,
+  # not part of what a user installs).
+  mkdir -p "$XDG_CONFIG_HOME/wireplumber/bluetooth.lua.d"
+  echo 'bluez_monitor.enabled = false' >"$XDG_CONFIG_HOME/wireplumber/bluetooth.lua.d/60-bench-no-bluetooth.lua"
+}
+
+guest() {
+  start_serve --period 1024 --periods 4 || return 1
+  wait_nodes 10 /dev/snd/pcmC0D0p /dev/snd/pcmC0D0c || return 1
+  pw_env
+  dbus-daemon --session --fork --print-address=3 3>"$RESULTS/dbus.addr" || return 1
+  DBUS_SESSION_BUS_ADDRESS="$(cat "$RESULTS/dbus.addr")"
+  export DBUS_SESSION_BUS_ADDRESS
+  export PIPEWIRE_LOG_SYSTEMD=false
+  pipewire >"$RESULTS/pipewire.log" 2>&1 &
+  local pids=($!)
+  wait_until 20 "PipeWire's socket" test -S "$XDG_RUNTIME_DIR/pipewire-0" || { cat "$RESULTS/pipewire.log"; return 1; }
+  wireplumber >"$RESULTS/wireplumber.log" 2>&1 &
+  pids+=($!)
+  pipewire-pulse >"$RESULTS/pipewire-pulse.log" 2>&1 &
+  pids+=($!)
+  wait_until 15 "the Outboard sink as the default" eval 'wpctl inspect @DEFAULT_AUDIO_SINK@ 2>/dev/null | grep -q outboard.sink.0' \
+    || { wpctl status; cat "$RESULTS/pipewire.log" "$RESULTS/wireplumber.log"; return 1; }
+  wait_until 20 "pipewire-pulse's socket" test -S "$XDG_RUNTIME_DIR/pulse/native" || { cat "$RESULTS/pipewire-pulse.log"; return 1; }
+  wpctl status | tee "$RESULTS/wpctl-status.txt"
+  pw-play "$RESULTS/tone1k.wav" || return 1
+  sleep 1
+  paplay "$RESULTS/tone440.wav" || return 1
+  sleep 1
+  wpctl set-volume @DEFAULT_AUDIO_SINK@ 0.5 || return 1
+  wpctl get-volume @DEFAULT_AUDIO_SINK@ | tee "$RESULTS/volume.txt"
+  pw-play "$RESULTS/tone1k.wav" || return 1
+  wpctl set-volume @DEFAULT_AUDIO_SINK@ 1.0 || return 1
+  sleep 1
+  pw-play "$RESULTS/tone1k.wav" & local a=$!
+  paplay "$RESULTS/tone440.wav" & local b=$!
+  wait "$a" && wait "$b" || return 1
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  cat "$RESULTS/pipewire.log" "$RESULTS/wireplumber.log" "$RESULTS/pipewire-pulse.log"
+  stop_serve
+}
+
+check() {
+  local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool"
+  expect "Outboard" "$RESULTS/wpctl-status.txt"
+  sox "$HDA_OUT_WAV" "$RESULTS/part.wav" silence 1 0.01 0.5% 1 0.4 0.5% : newfile : restart 2>/dev/null || true
+  ls "$RESULTS"/part*.wav
+  echo "--- pw-play"
+  sox "$RESULTS/part001.wav" "$RESULTS/pw-middle.wav" trim 0.5 2
+  "$tool" tones "$RESULTS/pw-middle.wav" --freqs 1000 --levels -12.04 || return 1
+  echo "--- paplay (pipewire-pulse)"
+  sox "$RESULTS/part002.wav" "$RESULTS/pa-middle.wav" trim 0.5 2
+  "$tool" tones "$RESULTS/pa-middle.wav" --freqs 440 --levels -12.04 || return 1
+  echo "--- pw-play after wpctl set-volume 0.5"
+  sox "$RESULTS/part003.wav" "$RESULTS/quiet-middle.wav" trim 0.5 2
+  "$tool" tones "$RESULTS/quiet-middle.wav" --freqs 1000 --levels -30.10 || return 1
+  echo "--- pw-play and paplay at once"
+  sox "$RESULTS/part004.wav" "$RESULTS/both-middle.wav" trim 0.5 2
+  "$tool" tones "$RESULTS/both-middle.wav" --freqs 1000,440 --levels -12.04,-12.04
+}
