@@ -709,24 +709,14 @@ fn sw_params_after_hw_params_hold_for_the_stream_hw_params_prepared() {
 
 #[test]
 fn a_change_made_through_another_node_is_an_event_on_the_control_node() {
-    use outboard_mixer::hw::{Gain, HwControls, Watched};
+    use outboard_mixer::hw::Gain;
     // The daemon hands /dev/mixer and the control node the same watched
     // controls; /dev/mixer's changes go through them as below.
-    let (mut card, _) = card(false);
     let fake =
         Arc::new(FakeHw { output: Mutex::new([Some(-10.0), Some(-20.0)]), source: Mutex::new(0), ..FakeHw::default() });
-    let hw: Arc<dyn HwControls> = Arc::new(Watched::new(fake.clone()));
-    card.hw = Some(hw.clone());
-    let ctl = Control::new(card);
-    let req = Request::new(1, 1, 0, 0);
-    let watcher = ctl.open(&req, libc::O_NONBLOCK as u32).unwrap();
-    let mut mem = Memory::new(1 << 16);
-    put(&mut mem, BASE, &1i32);
-    ioctl(&ctl, watcher, CTL_IOCTL_SUBSCRIBE_EVENTS, BASE, &mut mem).unwrap();
+    let Subscribed { hw, ctl, req, watcher, mut mem, .. } = subscribed(fake.clone());
     assert_eq!(ctl.read(&req, watcher, 72, libc::O_NONBLOCK as u32), Err(libc::EAGAIN));
-    let names = |ev: Vec<u8>| -> Vec<String> {
-        ev.chunks_exact(72).map(|e| name_of(&CtlEvent::read_from_bytes(e).unwrap().id)).collect()
-    };
+    let names = event_names;
 
     hw.set_gain(Gain::Output, [Some(-30.0), None]).unwrap();
     assert_eq!(*fake.output.lock().unwrap(), [Some(-30.0), None], "the change reached the device");
@@ -751,21 +741,9 @@ fn a_change_made_through_another_node_is_an_event_on_the_control_node() {
 
 #[test]
 fn jacks_are_read_only_card_controls_and_a_plug_is_an_event() {
-    use outboard_mixer::hw::{HwControls, Watched};
-    let (mut card, _) = card(false);
     let fake = Arc::new(FakeHw { headphones: Mutex::new(Some(false)), ..FakeHw::default() });
-    let hw: Arc<dyn HwControls> = Arc::new(Watched::new(fake.clone()));
-    card.hw = Some(hw.clone());
-    let engine = card.engine.clone();
-    let ctl = Control::new(card);
-    let req = Request::new(1, 1, 0, 0);
-    let watcher = ctl.open(&req, libc::O_NONBLOCK as u32).unwrap();
-    let mut mem = Memory::new(1 << 16);
-    put(&mut mem, BASE, &1i32);
-    ioctl(&ctl, watcher, CTL_IOCTL_SUBSCRIBE_EVENTS, BASE, &mut mem).unwrap();
-    let names = |ev: Vec<u8>| -> Vec<String> {
-        ev.chunks_exact(72).map(|e| name_of(&CtlEvent::read_from_bytes(e).unwrap().id)).collect()
-    };
+    let Subscribed { hw, engine, ctl, req, watcher, mut mem } = subscribed(fake.clone());
+    let names = event_names;
     // Found by name on the card interface (as amixer -c0 cget iface=CARD,name='Headphone Jack'),
     // not on the mixer interface.
     let by_name = |iface: i32, name: &str| {
@@ -888,4 +866,34 @@ fn the_channel_maps_say_where_each_channel_goes_as_the_mixer_places_it() {
     assert_eq!(read_map(&mut mem, me + 1, numids[0]), [0; 8], "another process has no stream");
     assert_eq!(read_map(&mut mem, me, numids[1]), [0; 8], "nor has it a capture stream");
     assert_eq!(ioctl(&ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut mem), Err(libc::EPERM));
+}
+
+/// A control node on `fake` behind the daemon's watched wrapper, with one
+/// open subscribed to events.
+struct Subscribed {
+    hw: Arc<dyn outboard_mixer::hw::HwControls>,
+    engine: Arc<Engine>,
+    ctl: Control,
+    req: Request,
+    watcher: u64,
+    mem: Memory,
+}
+
+fn subscribed(fake: Arc<FakeHw>) -> Subscribed {
+    let (mut card, _) = card(false);
+    let hw: Arc<dyn outboard_mixer::hw::HwControls> = Arc::new(outboard_mixer::hw::Watched::new(fake));
+    card.hw = Some(hw.clone());
+    let engine = card.engine.clone();
+    let ctl = Control::new(card);
+    let req = Request::new(1, 1, 0, 0);
+    let watcher = ctl.open(&req, libc::O_NONBLOCK as u32).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    put(&mut mem, BASE, &1i32);
+    ioctl(&ctl, watcher, CTL_IOCTL_SUBSCRIBE_EVENTS, BASE, &mut mem).unwrap();
+    Subscribed { hw, engine, ctl, req, watcher, mem }
+}
+
+/// The element names of the value events read from a control node.
+fn event_names(ev: Vec<u8>) -> Vec<String> {
+    ev.chunks_exact(72).map(|e| name_of(&CtlEvent::read_from_bytes(e).unwrap().id)).collect()
 }
