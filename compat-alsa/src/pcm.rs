@@ -230,6 +230,11 @@ struct Client {
     stopped: bool,
     /// XRUN forced by the XRUN ioctl.
     forced_xrun: bool,
+    /// Playback: frames (at this stream's rate) between what the mixer
+    /// takes and what is heard: the device ring the engine keeps filled
+    /// ahead of the device (the kernel's runtime->delay), part of DELAY
+    /// while the stream plays.
+    device_delay: u64,
     trigger: Timespec,
 }
 
@@ -280,7 +285,11 @@ impl Client {
         match &self.stream {
             Some(Stream::Play(p)) => {
                 let (appl, hw) = (p.appl_ptr(), p.hw_ptr());
-                (appl % b, hw % b, p.avail() as u64, p.delay() as i64)
+                // What the mixer took is still in the device's ring while
+                // the stream plays (as the kernel adds runtime->delay).
+                let playing = matches!(p.state(), StreamState::Running | StreamState::Draining);
+                let heard_after = if playing { self.device_delay } else { 0 };
+                (appl % b, hw % b, p.avail() as u64, (p.delay() as u64 + heard_after) as i64)
             }
             Some(Stream::Cap(c)) => {
                 let appl = c.appl_ptr();
@@ -582,6 +591,13 @@ impl Pcm {
         }
         c.stopped = false;
         c.forced_xrun = false;
+        c.device_delay = match self.card.engine.playback_config().filter(|_| !self.capture()) {
+            Some(cfg) => {
+                let ahead = (cfg.periods.saturating_sub(1) * cfg.period_frames) as u64;
+                ahead * u64::from(setup.rate) / u64::from(cfg.rate.max(1))
+            }
+            None => 0,
+        };
         Ok(())
     }
 
@@ -966,6 +982,7 @@ impl Handler for Pcm {
             nonblock: flags & libc::O_NONBLOCK as u32 != 0,
             stopped: false,
             forced_xrun: false,
+            device_delay: 0,
             trigger: Timespec::default(),
         };
         lock(&self.opens).insert(fh, Arc::new(Mutex::new(client)));

@@ -897,3 +897,36 @@ fn subscribed(fake: Arc<FakeHw>) -> Subscribed {
 fn event_names(ev: Vec<u8>) -> Vec<String> {
     ev.chunks_exact(72).map(|e| name_of(&CtlEvent::read_from_bytes(e).unwrap().id)).collect()
 }
+
+#[test]
+fn delay_counts_what_the_device_still_holds_once_the_stream_plays() {
+    // What A/V sync in players (mpv, GStreamer, ffmpeg) reads: the frames
+    // until a sample written now is heard. Prepared, nothing plays: the
+    // queued frames. Running: those still queued plus the device ring the
+    // engine keeps filled ahead (3 of the engine's 4 periods of 256 frames).
+    let (card, _) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), libc::O_NONBLOCK as u32).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    put(&mut mem, BASE, &hw_params(256, 8));
+    ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
+    // Start only when asked.
+    put(
+        &mut mem,
+        BASE,
+        &SwParams { avail_min: 256, start_threshold: 1 << 40, stop_threshold: 2048, ..SwParams::new_zeroed() },
+    );
+    ioctl(&*pcm, fh, PCM_IOCTL_SW_PARAMS, BASE, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 2048 });
+    ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_DELAY, BASE, &mut mem).unwrap();
+    assert_eq!(get::<i64>(&mut mem, BASE), 2048, "prepared: the queued frames");
+    ioctl(&*pcm, fh, PCM_IOCTL_START, 0, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_DELAY, BASE, &mut mem).unwrap();
+    let delay = get::<i64>(&mut mem, BASE);
+    // Queued now is at most what was queued when DELAY answered.
+    let queued = 2048 - status(&pcm, fh, &mut mem).avail as i64;
+    assert!((768..=768 + 2048).contains(&delay), "running: {delay}");
+    assert!(delay >= 768 + queued, "running: {delay} with {queued} still queued after it");
+}
