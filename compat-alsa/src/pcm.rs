@@ -235,6 +235,11 @@ struct Client {
     /// ahead of the device (the kernel's runtime->delay), part of DELAY
     /// while the stream plays.
     device_delay: u64,
+    /// The stream's frame count at the last PREPARE: the pointers count
+    /// from there, as the kernel's restart at 0 when a stream is prepared
+    /// (alsa-lib's plugins reset their own pointers to 0 and take the
+    /// slave's as the same origin).
+    origin: u64,
     trigger: Timespec,
 }
 
@@ -284,7 +289,7 @@ impl Client {
         let b = self.boundary();
         match &self.stream {
             Some(Stream::Play(p)) => {
-                let (appl, hw) = (p.appl_ptr(), p.hw_ptr());
+                let (appl, hw) = (p.appl_ptr().wrapping_sub(self.origin), p.hw_ptr().wrapping_sub(self.origin));
                 // What the mixer took is still in the device's ring while
                 // the stream plays (as the kernel adds runtime->delay).
                 let playing = matches!(p.state(), StreamState::Running | StreamState::Draining);
@@ -292,7 +297,7 @@ impl Client {
                 (appl % b, hw % b, p.avail() as u64, (p.delay() as u64 + heard_after) as i64)
             }
             Some(Stream::Cap(c)) => {
-                let appl = c.appl_ptr();
+                let appl = c.appl_ptr().wrapping_sub(self.origin);
                 let avail = c.avail() as u64;
                 (appl % b, (appl + avail) % b, avail, avail as i64)
             }
@@ -314,6 +319,12 @@ impl Client {
             ..PcmStatus::default()
         }
     }
+}
+
+/// The monotonic clock in seconds, for trace lines.
+fn trace_time() -> String {
+    let t = now();
+    format!("{}.{:06}", t.sec, t.nsec / 1000)
 }
 
 fn now() -> Timespec {
@@ -589,6 +600,11 @@ impl Pcm {
                 })?)
             });
         }
+        c.origin = match &c.stream {
+            Some(Stream::Play(p)) => p.appl_ptr(),
+            Some(Stream::Cap(s)) => s.appl_ptr(),
+            None => 0,
+        };
         c.stopped = false;
         c.forced_xrun = false;
         c.device_delay = match self.card.engine.playback_config().filter(|_| !self.capture()) {
@@ -983,6 +999,7 @@ impl Handler for Pcm {
             stopped: false,
             forced_xrun: false,
             device_delay: 0,
+            origin: 0,
             trigger: Timespec::default(),
         };
         lock(&self.opens).insert(fh, Arc::new(Mutex::new(client)));
@@ -1008,9 +1025,22 @@ impl Handler for Pcm {
         Err(libc::EINVAL)
     }
 
-    fn poll(&self, _req: &Request, fh: u64, events: u32, waker: Option<PollWaker>) -> Result<u32, Errno> {
+    fn poll(&self, req: &Request, fh: u64, events: u32, waker: Option<PollWaker>) -> Result<u32, Errno> {
         let client = self.client(fh)?;
-        let ready = self.ready(&lock(&client), events);
+        let ready = {
+            let c = lock(&client);
+            let ready = self.ready(&c, events);
+            if log::log_enabled!(log::Level::Trace) {
+                log::trace!(
+                    "{} pid {} fh {fh} at {}: poll {events:#x} -> {ready:#x}; (state, (appl, hw, avail, delay)) {:?}",
+                    self.node,
+                    req.pid,
+                    trace_time(),
+                    (state_name(c.state()), c.pointers())
+                );
+            }
+            ready
+        };
         if ready == 0 {
             if let Some(w) = waker {
                 lock(&self.wakers).push((fh, events, w));
@@ -1040,9 +1070,10 @@ impl Handler for Pcm {
                 Err(e) => format!("errno {e}"),
             };
             log::trace!(
-                "{} pid {} fh {fh}: ioctl {:#x} -> {result}; (state, (appl, hw, avail, delay)) {seen:?}",
+                "{} pid {} fh {fh} at {}: ioctl {:#x} -> {result}; (state, (appl, hw, avail, delay)) {seen:?}",
                 self.node,
                 req.pid,
+                trace_time(),
                 call.cmd
             );
         }

@@ -930,3 +930,38 @@ fn delay_counts_what_the_device_still_holds_once_the_stream_plays() {
     assert!((768..=768 + 2048).contains(&delay), "running: {delay}");
     assert!(delay >= 768 + queued, "running: {delay} with {queued} still queued after it");
 }
+
+#[test]
+fn prepare_starts_the_pointers_again_at_zero() {
+    // As the kernel's PREPARE (hw_ptr = appl_ptr = 0). alsa-lib's plugins
+    // reset their own pointers to 0 at prepare and take the slave's as the
+    // same origin: JACK's restart after an xrun failed with "full buffer
+    // not available at start" while the node kept counting from before.
+    let (card, _) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), libc::O_NONBLOCK as u32).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    put(&mut mem, BASE, &hw_params(256, 8));
+    ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    for round in 0..2 {
+        put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 2048 });
+        ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+        let _ = ioctl(&*pcm, fh, PCM_IOCTL_START, 0, &mut mem);
+        std::thread::sleep(Duration::from_millis(30));
+        let s = status(&pcm, fh, &mut mem);
+        assert_eq!(s.appl_ptr, 2048, "round {round}: counted from the last PREPARE");
+        assert!(s.hw_ptr > 0, "round {round}: the device took some");
+        ioctl(&*pcm, fh, PCM_IOCTL_DROP, 0, &mut mem).unwrap();
+        ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+        let mut sp = SyncPtr::new_zeroed();
+        sp.flags = 1 << 1 | 1 << 2;
+        put(&mut mem, BASE, &sp);
+        ioctl(&*pcm, fh, PCM_IOCTL_SYNC_PTR, BASE, &mut mem).unwrap();
+        let sp: SyncPtr = get(&mut mem, BASE);
+        assert_eq!((sp.control.appl_ptr, sp.status.hw_ptr), (0, 0), "round {round}: after PREPARE");
+        assert_eq!(sp.status.state, state::PREPARED);
+        assert_eq!(status(&pcm, fh, &mut mem).avail, 2048, "round {round}: the whole buffer is free");
+    }
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
+}
