@@ -4,19 +4,24 @@
 # nothing else configured. In turn: `pw-play` of a 1 kHz tone; `paplay`
 # (through pipewire-pulse) of a 440 Hz tone; `wpctl set-volume` of the sink
 # to 0.5 and `pw-play` of the 1 kHz tone again; `pw-play` and `paplay` at
-# once (two desktop streams, mixed by PipeWire). Host: each tone at its
-# pitch and level with nothing else, the quieter one down by what wpctl's
-# 0.5 means, and the pair both there. No line-in is fed: QEMU's file-fed
+# once (two desktop streams, mixed by PipeWire); jack2's jack_simple_client
+# through PipeWire's JACK face (`pw-jack`: 240 Hz left, 720 Hz right, 0.2 of
+# full scale), connected by itself to the Outboard sink's ports; an OSS
+# program (`sox -t oss /dev/dsp`, a 500 Hz tone) with padsp's libpulsedsp
+# preloaded, into pipewire-pulse and never onto Outboard's own /dev/dsp.
+# Host: each tone at its pitch and level with nothing else, the quieter one
+# down by what wpctl's 0.5 means, and the pair both there. No line-in is fed: QEMU's file-fed
 # line-in makes its HDA run unpaced (about 1.3x real time, output too), and a
 # timer-driven server like PipeWire, on the system clock, then falls behind
 # (on the kernel's driver as on Outboard's).
-DESCRIPTION="servers: PipeWire (pw-play, paplay via pipewire-pulse, wpctl volume, two streams mixed) on Outboard's ALSA nodes"
+DESCRIPTION="servers: PipeWire (pw-play, paplay via pipewire-pulse, wpctl volume, two streams mixed, a JACK client via pipewire-jack, padsp) on Outboard's ALSA nodes"
 hda_scenario --timeout 420
 
 prepare() {
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool"
   "$tool" tone "$RESULTS/tone1k.wav" --freq 1000 --level -12.04 --seconds 3
   "$tool" tone "$RESULTS/tone440.wav" --freq 440 --level -12.04 --seconds 3
+  "$tool" tone "$RESULTS/tone500.wav" --freq 500 --level -12.04 --seconds 3
 }
 
 # pw_env: a private runtime and config directory with the shipped drop-in.
@@ -65,6 +70,23 @@ guest() {
   pw-play "$RESULTS/tone1k.wav" & local a=$!
   paplay "$RESULTS/tone440.wav" & local b=$!
   wait "$a" && wait "$b" || return 1
+  sleep 1
+  # A JACK client through PipeWire's JACK face: it connects itself to the
+  # physical playback ports, which are the Outboard sink's.
+  pw-jack jack_simple_client >"$RESULTS/jack-client.log" 2>&1 &
+  local jc=$!
+  sleep 1
+  pw-jack jack_lsp -c >"$RESULTS/jack-ports.txt" 2>&1
+  sleep 2
+  kill "$jc"; wait "$jc" 2>/dev/null
+  cat "$RESULTS/jack-client.log" "$RESULTS/jack-ports.txt"
+  sleep 1
+  # An OSS program into pipewire-pulse through padsp's library (libpulsedsp
+  # takes the program's /dev/dsp before the kernel sees the open). Debian
+  # 12's padsp script itself preloads "/usr/\<its pid>LIB/..." (its `\\$$LIB`
+  # quoting expands $$), so the bench preloads the library as padsp means to.
+  LD_PRELOAD="/usr/lib/x86_64-linux-gnu/pulseaudio/libpulsedsp.so" PADSP_DEBUG=1 \
+    sox -q "$RESULTS/tone500.wav" -t oss /dev/dsp >"$RESULTS/padsp.log" 2>&1 || { cat "$RESULTS/padsp.log"; return 1; }
   kill "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
   cat "$RESULTS/pipewire.log" "$RESULTS/wireplumber.log" "$RESULTS/pipewire-pulse.log"
@@ -87,5 +109,20 @@ check() {
   "$tool" tones "$RESULTS/quiet-middle.wav" --freqs 1000 --levels -30.10 || return 1
   echo "--- pw-play and paplay at once"
   sox "$RESULTS/part004.wav" "$RESULTS/both-middle.wav" trim 0.5 2
-  "$tool" tones "$RESULTS/both-middle.wav" --freqs 1000,440 --levels -12.04,-12.04
+  "$tool" tones "$RESULTS/both-middle.wav" --freqs 1000,440 --levels -12.04,-12.04 || return 1
+  echo "--- pw-jack jack_simple_client (pipewire-jack)"
+  expect "jack_simple_client:output1" "$RESULTS/jack-ports.txt" || return 1
+  grep -A1 "^jack_simple_client:output1" "$RESULTS/jack-ports.txt" | expect "Outboard:playback_FL" /dev/stdin || return 1
+  sox "$RESULTS/part005.wav" "$RESULTS/jack-left.wav" remix 1 trim 0.5 1.5
+  sox "$RESULTS/part005.wav" "$RESULTS/jack-right.wav" remix 2 trim 0.5 1.5
+  "$tool" tones "$RESULTS/jack-left.wav" --freqs 240 --levels -13.98 --channels 1 || return 1
+  "$tool" tones "$RESULTS/jack-right.wav" --freqs 720 --levels -13.98 --channels 1 || return 1
+  echo "--- padsp sox -t oss /dev/dsp (into pipewire-pulse)"
+  if grep "/dev/dsp: opened" "$RESULTS/serve.log"; then
+    echo "sox reached Outboard's /dev/dsp itself, not through pipewire-pulse"
+    return 1
+  fi
+  expect "dsp_open\(\) succeeded" "$RESULTS/padsp.log" || return 1
+  sox "$RESULTS/part006.wav" "$RESULTS/padsp-middle.wav" trim 0.5 2
+  "$tool" tones "$RESULTS/padsp-middle.wav" --freqs 500 --levels -12.04
 }
