@@ -249,6 +249,12 @@ pub struct ServeArgs {
     /// Where `outboard clients` asks
     #[arg(long, value_name = "SOCKET")]
     pub control: Option<PathBuf>,
+    /// Audio opens the daemon takes in all (EBUSY beyond; default 256)
+    #[arg(long, value_name = "N")]
+    pub max_clients: Option<usize>,
+    /// Audio opens one user may hold (EBUSY beyond; default 32)
+    #[arg(long, value_name = "N")]
+    pub max_clients_per_user: Option<usize>,
 }
 
 impl ServeArgs {
@@ -268,6 +274,8 @@ impl ServeArgs {
             group: self.group.clone(),
             mode: self.mode.clone(),
             control: self.control.clone(),
+            max_clients: self.max_clients,
+            max_clients_per_user: self.max_clients_per_user,
         }
     }
 }

@@ -57,7 +57,14 @@ pub struct Overrides {
     pub group: Option<String>,
     pub mode: Option<String>,
     pub control: Option<PathBuf>,
+    pub max_clients: Option<usize>,
+    pub max_clients_per_user: Option<usize>,
 }
+
+/// The client limits by default: audio opens in all, and from one user
+/// (half an engine's 64 clients, so one user cannot take a device alone).
+pub const MAX_CLIENTS: usize = 256;
+pub const MAX_CLIENTS_PER_USER: usize = 32;
 
 /// The settings a device table or the global section may give, declared
 /// once: each struct that takes them is written with `with_common!`, which
@@ -130,6 +137,8 @@ with_common! {
         group: Option<String>,
         mode: Option<String>,
         control: Option<PathBuf>,
+        max_clients: Option<usize>,
+        max_clients_per_user: Option<usize>,
         #[serde(default)]
         devices: DeviceTables,
     }
@@ -209,6 +218,10 @@ pub struct ServeSettings {
     pub group: String,
     pub mode: u32,
     pub control: PathBuf,
+    /// Audio opens (OSS and ALSA PCM nodes) taken in all, and from one user;
+    /// EBUSY beyond.
+    pub max_clients: usize,
+    pub max_clients_per_user: usize,
     /// Empty: every device found at start, each with `defaults`.
     pub devices: Vec<DeviceSettings>,
     pub defaults: DeviceSettings,
@@ -378,11 +391,18 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
     if names.contains(&node.as_str()) {
         return Err(format!("a device's `node = {node:?}` is the default nodes' name too"));
     }
+    let max_clients = cli.max_clients.or(file.max_clients).unwrap_or(MAX_CLIENTS);
+    let max_clients_per_user = cli.max_clients_per_user.or(file.max_clients_per_user).unwrap_or(MAX_CLIENTS_PER_USER);
+    if max_clients == 0 || max_clients_per_user == 0 {
+        return Err("max_clients and max_clients_per_user must be at least 1".into());
+    }
     Ok(ServeSettings {
         node,
         group: cli.group.clone().or(file.group.clone()).unwrap_or_else(|| "audio".into()),
         mode,
         control: cli.control.clone().or(file.control.clone()).unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET)),
+        max_clients,
+        max_clients_per_user,
         devices,
         defaults,
     })
@@ -400,6 +420,8 @@ impl fmt::Display for ServeSettings {
         writeln!(f, "group = {:?}", self.group)?;
         writeln!(f, "mode = \"{:04o}\"", self.mode)?;
         writeln!(f, "control = {:?}", self.control.display().to_string())?;
+        writeln!(f, "max_clients = {}", self.max_clients)?;
+        writeln!(f, "max_clients_per_user = {}", self.max_clients_per_user)?;
         let device = |f: &mut fmt::Formatter<'_>, d: &DeviceSettings| -> fmt::Result {
             writeln!(f, "rate = {}", d.shape.rate)?;
             writeln!(f, "period = {}", d.shape.period)?;

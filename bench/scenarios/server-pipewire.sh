@@ -16,6 +16,8 @@
 # (on the kernel's driver as on Outboard's).
 DESCRIPTION="servers: PipeWire (pw-play, paplay via pipewire-pulse, wpctl volume, two streams mixed, a JACK client via pipewire-jack, padsp) on Outboard's ALSA nodes"
 hda_scenario --timeout 420
+# shellcheck disable=SC1091
+source "$BENCH_DIR/lib/pipewire.sh"
 
 prepare() {
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool"
@@ -24,39 +26,10 @@ prepare() {
   "$tool" tone "$RESULTS/tone500.wav" --freq 500 --level -12.04 --seconds 3
 }
 
-# pw_env: a private runtime and config directory with the shipped drop-in.
-pw_env() {
-  export XDG_RUNTIME_DIR=/tmp/pw-run XDG_CONFIG_HOME=/tmp/pw-config
-  rm -rf "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
-  mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
-  mkdir -p "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d"
-  cp "$BENCH_DIR/../packaging/pipewire/outboard.conf" "$XDG_CONFIG_HOME/pipewire/pipewire.conf.d/"
-  # The guest runs no systemd-logind (no systemd at all), which WirePlumber's
-  # Bluetooth monitor asks for and, refused, takes WirePlumber down with it.
-  # There is no Bluetooth here either: the monitor is off (a bench matter,
-  # not part of what a user installs).
-  mkdir -p "$XDG_CONFIG_HOME/wireplumber/bluetooth.lua.d"
-  echo 'bluez_monitor.enabled = false' >"$XDG_CONFIG_HOME/wireplumber/bluetooth.lua.d/60-bench-no-bluetooth.lua"
-}
-
 guest() {
   start_serve --period 1024 --periods 4 || return 1
   wait_nodes 10 /dev/snd/pcmC0D0p /dev/snd/pcmC0D0c || return 1
-  pw_env
-  dbus-daemon --session --fork --print-address=3 3>"$RESULTS/dbus.addr" || return 1
-  DBUS_SESSION_BUS_ADDRESS="$(cat "$RESULTS/dbus.addr")"
-  export DBUS_SESSION_BUS_ADDRESS
-  export PIPEWIRE_LOG_SYSTEMD=false
-  pipewire >"$RESULTS/pipewire.log" 2>&1 &
-  local pids=($!)
-  wait_until 20 "PipeWire's socket" test -S "$XDG_RUNTIME_DIR/pipewire-0" || { cat "$RESULTS/pipewire.log"; return 1; }
-  wireplumber >"$RESULTS/wireplumber.log" 2>&1 &
-  pids+=($!)
-  pipewire-pulse >"$RESULTS/pipewire-pulse.log" 2>&1 &
-  pids+=($!)
-  wait_until 15 "the Outboard sink as the default" eval 'wpctl inspect @DEFAULT_AUDIO_SINK@ 2>/dev/null | grep -q outboard.sink.0' \
-    || { wpctl status; cat "$RESULTS/pipewire.log" "$RESULTS/wireplumber.log"; return 1; }
-  wait_until 20 "pipewire-pulse's socket" test -S "$XDG_RUNTIME_DIR/pulse/native" || { cat "$RESULTS/pipewire-pulse.log"; return 1; }
+  pw_start "$BENCH_DIR/../packaging/pipewire/outboard.conf" || return 1
   wpctl status | tee "$RESULTS/wpctl-status.txt"
   pw-play "$RESULTS/tone1k.wav" || return 1
   sleep 1
@@ -87,8 +60,7 @@ guest() {
   # quoting expands $$), so the bench preloads the library as padsp means to.
   LD_PRELOAD="/usr/lib/x86_64-linux-gnu/pulseaudio/libpulsedsp.so" PADSP_DEBUG=1 \
     sox -q "$RESULTS/tone500.wav" -t oss /dev/dsp >"$RESULTS/padsp.log" 2>&1 || { cat "$RESULTS/padsp.log"; return 1; }
-  kill "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
+  pw_stop
   cat "$RESULTS/pipewire.log" "$RESULTS/wireplumber.log" "$RESULTS/pipewire-pulse.log"
   stop_serve
 }

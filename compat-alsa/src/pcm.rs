@@ -32,6 +32,7 @@ use outboard_cuse::{
     sized_ioctl_round, CallerAbi, Errno, Handler, IoctlCall, IoctlReply, PollWaker, Request, UserRange,
 };
 use outboard_mixer::format::SampleFormat;
+use outboard_mixer::limits::{Admitted, Limits};
 use outboard_mixer::stream::{Capture, ClientInfo, Playback, StreamParams, StreamState};
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -241,6 +242,8 @@ struct Client {
     /// slave's as the same origin).
     origin: u64,
     trigger: Timespec,
+    /// This open, counted under the client limits until it is released.
+    _admitted: Admitted,
 }
 
 impl Client {
@@ -369,7 +372,7 @@ fn state_name(s: i32) -> &'static str {
 }
 
 /// Poll waiters and the thread that wakes them.
-type Wakers = Arc<Mutex<Vec<(u64, u32, PollWaker)>>>;
+type Wakers = Arc<Mutex<outboard_cuse::Pollers>>;
 
 /// A PCM node: one card's device 0 in one direction.
 pub struct Pcm {
@@ -383,6 +386,8 @@ pub struct Pcm {
     listed: Mutex<HashMap<u64, Listed>>,
     next_fh: Mutex<u64>,
     wakers: Wakers,
+    /// The daemon's client limits, shared with its other audio nodes.
+    limits: std::sync::OnceLock<Arc<Limits>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -390,6 +395,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Pcm {
+    /// Count this node's opens under `limits` (shared with the daemon's
+    /// other audio nodes); an open past them gets EBUSY. Once, before the
+    /// first open; without it the node has no limits.
+    pub fn set_limits(&self, limits: Arc<Limits>) {
+        let _ = self.limits.set(limits);
+    }
+
     /// The node `node` (e.g. "/dev/snd/pcmC0D0p") of `card` for `stream`.
     pub fn new(card: Card, capture: bool, node: &str) -> Arc<Pcm> {
         let pcm = Arc::new(Pcm {
@@ -400,6 +412,7 @@ impl Pcm {
             listed: Mutex::new(HashMap::new()),
             next_fh: Mutex::new(1),
             wakers: Arc::new(Mutex::new(Vec::new())),
+            limits: std::sync::OnceLock::new(),
         });
         Self::watch(Arc::downgrade(&pcm));
         pcm
@@ -607,13 +620,7 @@ impl Pcm {
         };
         c.stopped = false;
         c.forced_xrun = false;
-        c.device_delay = match self.card.engine.playback_config().filter(|_| !self.capture()) {
-            Some(cfg) => {
-                let ahead = (cfg.periods.saturating_sub(1) * cfg.period_frames) as u64;
-                ahead * u64::from(setup.rate) / u64::from(cfg.rate.max(1))
-            }
-            None => 0,
-        };
+        c.device_delay = if self.capture() { 0 } else { self.card.engine.playback_ahead(setup.rate) };
         Ok(())
     }
 
@@ -987,6 +994,10 @@ impl Pcm {
 
 impl Handler for Pcm {
     fn open(&self, req: &Request, flags: u32) -> Result<u64, Errno> {
+        let admitted = self.limits.get_or_init(Limits::none).admit(req.uid).map_err(|e| {
+            log::warn!("{}: pid {} refused: {e}", self.node, req.pid);
+            libc::EBUSY
+        })?;
         let mut next = lock(&self.next_fh);
         let fh = *next;
         *next += 1;
@@ -1001,6 +1012,7 @@ impl Handler for Pcm {
             device_delay: 0,
             origin: 0,
             trigger: Timespec::default(),
+            _admitted: admitted,
         };
         lock(&self.opens).insert(fh, Arc::new(Mutex::new(client)));
         lock(&self.listed).insert(fh, Listed { pid: req.pid, format: "-".into(), xruns: 0 });
@@ -1043,7 +1055,7 @@ impl Handler for Pcm {
         };
         if ready == 0 {
             if let Some(w) = waker {
-                lock(&self.wakers).push((fh, events, w));
+                outboard_cuse::keep_poller(&mut lock(&self.wakers), fh, events, w);
             }
         }
         Ok(ready)

@@ -17,6 +17,7 @@ use outboard_cuse::abi::bytes;
 use outboard_cuse::{CallerAbi, Errno, Handler, PollWaker, Request};
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
+use outboard_mixer::limits::{Admitted, Limits};
 use outboard_mixer::stream::{Capture, Playback, StreamParams, StreamState};
 
 use crate::blocking;
@@ -64,6 +65,8 @@ struct Open {
     /// SETPLAYVOL / SETRECVOL, kept for streams made later.
     play_gain: f32,
     rec_gain: f32,
+    /// This open, counted under the client limits until it is released.
+    _admitted: Admitted,
 }
 
 impl Open {
@@ -130,7 +133,7 @@ pub struct Dsp {
     meta: Mutex<HashMap<u64, Meta>>,
     /// Pollers waiting for their file to become ready, and the thread that
     /// watches for it (started at the first one).
-    wakers: Arc<Mutex<Vec<(u64, u32, PollWaker)>>>,
+    wakers: Arc<Mutex<outboard_cuse::Pollers>>,
     watcher: std::sync::OnceLock<()>,
     engine: Arc<Engine>,
     /// Every device and node, for the OSS 4 info ioctls; this node is audio
@@ -141,6 +144,8 @@ pub struct Dsp {
     node: String,
     opens: Arc<Mutex<HashMap<u64, Arc<Mutex<Open>>>>>,
     next: AtomicU64,
+    /// The daemon's client limits, shared with its other audio nodes.
+    limits: std::sync::OnceLock<Arc<Limits>>,
 }
 
 fn int_arg(input: &[u8]) -> Result<i32, Errno> {
@@ -166,6 +171,13 @@ impl Dsp {
         Ok(Dsp::build(engine, system, dev, defaults, &node))
     }
 
+    /// Count this node's opens under `limits` (shared with the daemon's
+    /// other audio nodes); an open past them gets EBUSY. Once, before the
+    /// first open; without it the node has no limits.
+    pub fn set_limits(&self, limits: Arc<Limits>) {
+        let _ = self.limits.set(limits);
+    }
+
     fn build(engine: Arc<Engine>, system: Arc<OssSystem>, dev: usize, defaults: Defaults, node: &str) -> Dsp {
         Dsp {
             engine,
@@ -178,6 +190,7 @@ impl Dsp {
             watcher: std::sync::OnceLock::new(),
             opens: Arc::new(Mutex::new(HashMap::new())),
             next: AtomicU64::new(1),
+            limits: std::sync::OnceLock::new(),
         }
     }
 
@@ -300,9 +313,14 @@ impl Handler for Dsp {
         {
             return Err(libc::ENODEV); // the device cannot go that way
         }
+        let admitted = self.limits.get_or_init(Limits::none).admit(req.uid).map_err(|e| {
+            log::warn!("{}: pid {} refused: {e}", self.node, req.pid);
+            libc::EBUSY
+        })?;
         let fh = self.next.fetch_add(1, Ordering::Relaxed);
         let d = self.defaults;
         let open = Open {
+            _admitted: admitted,
             pid: req.pid,
             afmt: d.afmt,
             rate: d.rate,
@@ -321,7 +339,7 @@ impl Handler for Dsp {
         };
         self.remember(fh, &open);
         let busy = (u32::from(readable) * OSS_OPEN_READ) | (u32::from(writable) * OSS_OPEN_WRITE);
-        self.system.opened(self.dev, fh, req.pid, busy);
+        self.system.opened(self.dev, fh, req.pid, req.uid, busy);
         self.opens.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(Mutex::new(open)));
         log::info!("{}: opened by pid {} (fh {fh})", self.node, req.pid);
         Ok(fh)
@@ -342,7 +360,7 @@ impl Handler for Dsp {
         };
         if ready == 0 {
             if let Some(w) = waker {
-                self.wakers.lock().unwrap_or_else(|e| e.into_inner()).push((fh, events, w));
+                outboard_cuse::keep_poller(&mut self.wakers.lock().unwrap_or_else(|e| e.into_inner()), fh, events, w);
                 self.watch();
             }
         }
@@ -415,7 +433,7 @@ impl Handler for Dsp {
 
     fn ioctl(&self, req: &Request, fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
         // Device discovery does not wait for an open busy in a write.
-        if let Some(r) = self.system.ioctl(Asker::Audio(self.dev), cmd, input) {
+        if let Some(r) = self.system.ioctl(Asker::Audio(self.dev), req.uid, cmd, input) {
             self.get(fh)?;
             return r;
         }
@@ -523,8 +541,16 @@ impl Dsp {
                 Ok((0, info.iter().flat_map(|v| v.to_le_bytes()).collect()))
             }
             SNDCTL_DSP_GETODELAY => {
-                let delay = open.playback.as_ref().map(|p| p.delay() * open.frame_bytes()).unwrap_or(0);
-                int_reply(delay as i32)
+                // What is queued, and while the stream plays, the device ring
+                // the engine keeps filled ahead (the kernel's delay counts the
+                // whole DMA ring): the bytes until one written now is heard.
+                let rate = open.params().rate;
+                let delay = open.playback.as_ref().map_or(0, |p| {
+                    let playing = matches!(p.state(), StreamState::Running | StreamState::Draining);
+                    let ahead = if playing { self.engine.playback_ahead(rate) as usize } else { 0 };
+                    (p.delay() + ahead) * open.frame_bytes()
+                });
+                int_reply(delay.min(i32::MAX as usize) as i32)
             }
             SNDCTL_DSP_NONBLOCK => {
                 open.nonblock = true;

@@ -75,6 +75,7 @@ pub struct MixerNode {
 struct Holder {
     fh: u64,
     pid: u32,
+    uid: u32,
     busy: u32,
 }
 
@@ -167,9 +168,9 @@ impl OssSystem {
     }
 
     /// An open of audio node `dev` (busy: OSS_OPEN_READ | OSS_OPEN_WRITE).
-    pub(crate) fn opened(&self, dev: usize, fh: u64, pid: u32, busy: u32) {
+    pub(crate) fn opened(&self, dev: usize, fh: u64, pid: u32, uid: u32, busy: u32) {
         if let Some(h) = self.holders.get(dev) {
-            h.lock().unwrap_or_else(|e| e.into_inner()).push(Holder { fh, pid, busy });
+            h.lock().unwrap_or_else(|e| e.into_inner()).push(Holder { fh, pid, uid, busy });
         }
     }
     pub(crate) fn closed(&self, dev: usize, fh: u64) {
@@ -228,8 +229,10 @@ impl OssSystem {
         s
     }
 
-    /// Audio node `dev` (in range).
-    pub fn audioinfo(&self, dev: usize) -> OssAudioinfo {
+    /// Audio node `dev` (in range), as user `caller` may see it: the pid
+    /// and program of the latest opener only for root and that opener's own
+    /// user (the daemon reads them as root, past /proc's hidepid).
+    pub fn audioinfo(&self, dev: usize, caller: u32) -> OssAudioinfo {
         let mut a = OssAudioinfo::default();
         let (Some(node), Some(card)) = (self.audio.get(dev), self.card_of(dev)) else { return a };
         a.dev = dev as i32;
@@ -239,8 +242,9 @@ impl OssSystem {
         let holders = self.holders[dev].lock().unwrap_or_else(|e| e.into_inner());
         a.busy = holders.iter().fold(0, |b, h| b | h.busy) as i32;
         // The latest opener still holding it.
-        a.pid = holders.last().map(|h| h.pid as i32).unwrap_or(-1);
-        if let Some(h) = holders.last() {
+        let shown = holders.last().filter(|h| caller == 0 || caller == h.uid);
+        a.pid = shown.map(|h| h.pid as i32).unwrap_or(-1);
+        if let Some(h) = shown {
             let comm = std::fs::read_to_string(format!("/proc/{}/comm", h.pid)).unwrap_or_default();
             put_str(&mut a.cmd, comm.trim());
         }
@@ -316,9 +320,9 @@ impl OssSystem {
         MixerInfo { id: o.id, name: o.name, modify_counter: o.modify_counter, ..MixerInfo::default() }
     }
 
-    /// Answer an info ioctl made on `asker`'s node; `None` when `cmd` is not
-    /// one of them.
-    pub fn ioctl(&self, asker: Asker, cmd: u32, input: &[u8]) -> Option<Result<(i32, Vec<u8>), Errno>> {
+    /// Answer an info ioctl made on `asker`'s node by user `caller`; `None`
+    /// when `cmd` is not one of them.
+    pub fn ioctl(&self, asker: Asker, caller: u32, cmd: u32, input: &[u8]) -> Option<Result<(i32, Vec<u8>), Errno>> {
         fn out<T: IntoBytes + Immutable>(v: T) -> Result<(i32, Vec<u8>), Errno> {
             Ok((0, bytes(&v).to_vec()))
         }
@@ -351,7 +355,7 @@ impl OssSystem {
                     (d, _) if d >= 0 && (d as usize) < self.audio.len() => d as usize,
                     _ => return Err(libc::EINVAL),
                 };
-                out(self.audioinfo(dev))
+                out(self.audioinfo(dev, caller))
             }),
             SNDCTL_CARDINFO => int_arg(input).and_then(|card| match usize::try_from(card) {
                 Ok(c) if c < self.cards.len() => out(self.cardinfo(c)),

@@ -343,8 +343,8 @@ impl Handler for Mixer {
     fn write(&self, _req: &Request, _fh: u64, _data: &[u8], _flags: u32) -> Result<u32, Errno> {
         Err(libc::EINVAL)
     }
-    fn ioctl(&self, _req: &Request, _fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
-        if let Some(r) = self.system.ioctl(Asker::Mixer(self.dev), cmd, input) {
+    fn ioctl(&self, req: &Request, _fh: u64, cmd: u32, input: &[u8]) -> Result<(i32, Vec<u8>), Errno> {
+        if let Some(r) = self.system.ioctl(Asker::Mixer(self.dev), req.uid, cmd, input) {
             return r;
         }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());

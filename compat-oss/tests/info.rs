@@ -111,6 +111,13 @@ fn sysinfo_and_audioinfo_describe_the_device_and_its_nodes() {
     // From the mixer, a device by number.
     let m: OssAudioinfo = ask(&mixer, mfh, SNDCTL_AUDIOINFO, 0).unwrap();
     assert_eq!(get_str(&m.devnode), "/dev/dsp");
+    // Another user sees that the node is busy, not who holds it (the daemon
+    // reads /proc as root, past hidepid).
+    let other = Request::new(2, 999, 1000, 1000);
+    let mut arg = vec![0u8; arg_size(SNDCTL_AUDIOINFO)];
+    arg[..4].copy_from_slice(&0i32.to_le_bytes());
+    let o: OssAudioinfo = read(&mixer.ioctl(&other, mfh, SNDCTL_AUDIOINFO, &arg).unwrap().1).unwrap();
+    assert_eq!((o.busy as u32, o.pid, get_str(&o.cmd)), (OSS_OPEN_WRITE, -1, String::new()));
 
     // Out of range, or -1 where the node has no audio device: EINVAL (OSS 4).
     assert_eq!(ask::<OssAudioinfo>(&dsp, fh, SNDCTL_AUDIOINFO, 2).unwrap_err(), libc::EINVAL);

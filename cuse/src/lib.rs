@@ -206,6 +206,24 @@ impl PollWaker {
     }
 }
 
+/// A handler's waiting pollers: (file handle, events, waker).
+pub type Pollers = Vec<(u64, u32, PollWaker)>;
+
+/// Keep `waker` until its file is ready. The kernel has one poll handle
+/// per open file, and one wakeup reaches every poller of it: a file polled
+/// again and again (each poll() call that finds nothing ready) keeps one
+/// entry, with the events asked for together, so the list is never longer
+/// than the open files.
+pub fn keep_poller(pollers: &mut Pollers, fh: u64, events: u32, waker: PollWaker) {
+    match pollers.iter_mut().find(|(_, _, w)| w.kh == waker.kh) {
+        Some(entry) => {
+            entry.0 = fh;
+            entry.1 |= events;
+        }
+        None => pollers.push((fh, events, waker)),
+    }
+}
+
 /// The node to create.
 #[derive(Clone, Debug)]
 pub struct DeviceInfo {
@@ -252,16 +270,19 @@ impl Drop for Server {
 struct Replier<'a> {
     dev: &'a Arc<File>,
     guard: std::cell::Cell<Option<interrupt::InflightGuard>>,
+    /// A reply was written (or tried): a panic after it needs none.
+    replied: std::cell::Cell<bool>,
 }
 
 impl<'a> Replier<'a> {
     fn new(dev: &'a Arc<File>, guard: Option<interrupt::InflightGuard>) -> Replier<'a> {
-        Replier { dev, guard: std::cell::Cell::new(guard) }
+        Replier { dev, guard: std::cell::Cell::new(guard), replied: std::cell::Cell::new(false) }
     }
 }
 
 fn reply(r: &Replier<'_>, unique: u64, error: Errno, parts: &[&[u8]]) -> io::Result<()> {
     drop(r.guard.take());
+    r.replied.set(true);
     send(r.dev, unique, error, parts)
 }
 
@@ -402,7 +423,24 @@ impl Server {
         Self::handle(&Replier::new(&self.dev, None), &*self.handler, &self.name, opcode, req, &body);
     }
 
+    /// Answer one request. A handler that panics gets its caller EIO (and
+    /// the log a line): the caller is not left blocked, the daemon lives.
     fn handle(dev: &Replier<'_>, handler: &dyn Handler, name: &str, opcode: u32, req: Request, body: &[u8]) {
+        let unique = req.unique;
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::answer(dev, handler, name, opcode, req, body)
+        }));
+        if ran.is_err() {
+            log::error!("{name}: the handler panicked on request {unique} (opcode {opcode}); answering EIO");
+            if !dev.replied.get() {
+                if let Err(e) = reply(dev, unique, libc::EIO, &[]) {
+                    log::warn!("{name}: replying: {e}");
+                }
+            }
+        }
+    }
+
+    fn answer(dev: &Replier<'_>, handler: &dyn Handler, name: &str, opcode: u32, req: Request, body: &[u8]) {
         let r = match opcode {
             FUSE_OPEN => match read::<OpenIn>(body) {
                 Some(o) => match handler.open(&req, o.flags) {
@@ -518,6 +556,20 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_polled_again_and_again_keeps_one_poller() {
+        let dev = Arc::new(File::open("/dev/null").unwrap());
+        let waker = |kh| PollWaker { dev: dev.clone(), kh };
+        let mut pollers = Pollers::new();
+        for _ in 0..1000 {
+            keep_poller(&mut pollers, 7, libc::POLLOUT as u32, waker(70));
+        }
+        keep_poller(&mut pollers, 7, libc::POLLIN as u32, waker(70));
+        keep_poller(&mut pollers, 8, libc::POLLIN as u32, waker(80));
+        let kept: Vec<(u64, u32, u64)> = pollers.iter().map(|(f, e, w)| (*f, *e, w.handle())).collect();
+        assert_eq!(kept, [(7, (libc::POLLOUT | libc::POLLIN) as u32, 70), (8, libc::POLLIN as u32, 80)]);
+    }
 
     #[test]
     fn ioctl_numbers_encode_their_sizes() {

@@ -25,11 +25,13 @@ struct Slow {
 }
 
 impl Handler for Slow {
-    fn open(&self, _req: &Request, _flags: u32) -> Result<u64, Errno> {
+    fn open(&self, _req: &Request, flags: u32) -> Result<u64, Errno> {
+        assert_ne!(flags, 0x4242, "a handler bug, on the request loop's own thread");
         Ok(1)
     }
     fn release(&self, _req: &Request, _fh: u64) {}
     fn read(&self, _req: &Request, _fh: u64, size: u32, _flags: u32) -> Result<Vec<u8>, Errno> {
+        assert_ne!(size, 13, "a handler bug, on a request thread");
         Ok(vec![7; size as usize])
     }
     fn write(&self, req: &Request, _fh: u64, data: &[u8], _flags: u32) -> Result<u32, Errno> {
@@ -285,5 +287,22 @@ fn a_32_bit_callers_ioctl_is_sized_and_marked_for_its_abi() {
         seen,
         [format!("ioctl {cmd:#x} [] interruptible true Ilp32"), format!("ioctl {cmd:#x} [] interruptible true X32")]
     );
+    k.stop();
+}
+
+#[test]
+fn a_handler_that_panics_answers_eio_and_the_loop_goes_on() {
+    let mut k = FakeKernel::start();
+    // On a request thread (a read) and on the loop's own thread (an open).
+    k.send(&message(FUSE_READ, 20, &ReadWriteIn { fh: 1, size: 13, ..ReadWriteIn::default() }, &[]));
+    let (h, body) = k.recv(Duration::from_secs(1)).expect("the read's reply");
+    assert_eq!((h.unique, h.error, body.len()), (20, -libc::EIO, 0));
+    k.send(&message(FUSE_OPEN, 22, &OpenIn { flags: 0x4242, open_flags: 0 }, &[]));
+    let (h, _) = k.recv(Duration::from_secs(1)).expect("the open's reply");
+    assert_eq!((h.unique, h.error), (22, -libc::EIO));
+    // Everything else is answered as before.
+    k.send(&message(FUSE_READ, 24, &ReadWriteIn { fh: 1, size: 2, ..ReadWriteIn::default() }, &[]));
+    let (h, data) = k.recv(Duration::from_secs(1)).expect("the next read's reply");
+    assert_eq!((h.unique, h.error, data), (24, 0, vec![7, 7]));
     k.stop();
 }

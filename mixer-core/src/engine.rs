@@ -42,6 +42,24 @@ impl Master {
     }
 }
 
+fn engine_full() -> StreamError {
+    StreamError::Invalid(format!("the engine is full ({MAX_CLIENTS} clients)"))
+}
+
+/// A client place taken in an engine ([`Engine::reserve`]).
+struct Place<'a> {
+    engine: &'a Engine,
+    used: bool,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if !self.used {
+            self.engine.control.lock().unwrap_or_else(|e| e.into_inner()).clients -= 1;
+        }
+    }
+}
+
 /// What the engine counts (all readable while it runs).
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -410,6 +428,19 @@ impl Engine {
         self.playback
     }
 
+    /// Frames, at `rate`, between the engine taking a playback client's
+    /// frame and the device playing it: the periods the engine keeps
+    /// rendered ahead of the device (its ring less the period playing). Part
+    /// of the delay a player reads (ALSA's DELAY, OSS's GETODELAY) while its
+    /// stream runs, as the kernel counts the whole DMA ring. 0 without a
+    /// playback device.
+    pub fn playback_ahead(&self, rate: u32) -> u64 {
+        self.playback.map_or(0, |cfg| {
+            let ahead = (cfg.periods.saturating_sub(1) * cfg.period_frames) as u64;
+            ahead * u64::from(rate) / u64::from(cfg.rate.max(1))
+        })
+    }
+
     /// The capture device's configuration, if the engine has one.
     pub fn capture_config(&self) -> Option<PcmConfig> {
         self.capture
@@ -473,27 +504,37 @@ impl Engine {
         Ok((dev, m))
     }
 
-    fn add(&self, slot: Slot) -> Result<(), StreamError> {
+    /// Take a client place in the engine before anything is allocated for
+    /// the client (a refused client commits no memory); given back when
+    /// the [`Place`] is dropped unused.
+    fn reserve(&self) -> Result<Place<'_>, StreamError> {
         let mut c = self.control.lock().unwrap_or_else(|e| e.into_inner());
         while c.retired.recv().is_some() {
             c.clients -= 1; // freed here, not on the engine thread
         }
-        let full = || StreamError::Invalid(format!("the engine is full ({MAX_CLIENTS} clients)"));
         if c.clients >= MAX_CLIENTS {
             self.stats.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(full());
+            return Err(engine_full());
         }
-        c.add.send(Box::new(slot)).map_err(|_| {
-            self.stats.refused.fetch_add(1, Ordering::Relaxed);
-            full()
-        })?;
         c.clients += 1;
+        Ok(Place { engine: self, used: false })
+    }
+
+    /// Hand `slot` to the engine thread in the place reserved for it.
+    fn add(&self, mut place: Place<'_>, slot: Slot) -> Result<(), StreamError> {
+        let sent = self.control.lock().unwrap_or_else(|e| e.into_inner()).add.send(Box::new(slot));
+        if sent.is_err() {
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(engine_full()); // `place` goes back as it drops
+        }
+        place.used = true;
         Ok(())
     }
 
     /// A new playback client.
     pub fn playback(&self, params: StreamParams) -> Result<Playback, StreamError> {
         let (dev, matrix) = Self::check(&params, self.playback, "playback", true)?;
+        let place = self.reserve()?;
         let shared = Arc::new(Shared::new(params).map_err(|e| StreamError::Invalid(e.to_string()))?);
         let (producer, consumer) = ring(params.buffer_frames * params.frame_bytes());
         let period = dev.period_frames;
@@ -508,7 +549,7 @@ impl Engine {
             mapped: vec![0.0; period * dch],
             conv,
         };
-        self.add(Slot { shared: shared.clone(), ends, matrix, drained_at: None })?;
+        self.add(place, Slot { shared: shared.clone(), ends, matrix, drained_at: None })?;
         Ok(Playback { producer, shared })
     }
 
@@ -518,6 +559,7 @@ impl Engine {
             Source::Monitor => (self.playback, "playback (to monitor)"),
         };
         let (dev, matrix) = Self::check(&params, dev_cfg, what, false)?;
+        let place = self.reserve()?;
         let shared = Arc::new(Shared::new(params).map_err(|e| StreamError::Invalid(e.to_string()))?);
         let (producer, consumer) = ring(params.buffer_frames * params.frame_bytes());
         let period = dev.period_frames;
@@ -531,7 +573,7 @@ impl Engine {
             mapped: vec![0.0; period * ch],
             conv,
         };
-        self.add(Slot { shared: shared.clone(), ends, matrix, drained_at: None })?;
+        self.add(place, Slot { shared: shared.clone(), ends, matrix, drained_at: None })?;
         Ok(Capture { consumer, shared })
     }
 
@@ -631,6 +673,10 @@ fn run(
         };
         if waited.is_err() {
             error(&stats);
+            // A device that fails at once (unplugged, a stalled transfer)
+            // must not spin the real-time thread at its priority: a period's
+            // time before the next try.
+            std::thread::sleep(pacer.period_time());
             continue;
         }
         let now = Instant::now();

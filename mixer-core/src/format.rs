@@ -44,14 +44,25 @@ pub fn decode(format: SampleFormat, src: &[u8], dst: &mut [f32]) -> usize {
         S32Be => {
             chunks.for_each(|(b, d)| *d = (f64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])) / SCALE32) as f32)
         }
-        F32Le => chunks.for_each(|(b, d)| *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        F32Be => chunks.for_each(|(b, d)| *d = f32::from_be_bytes([b[0], b[1], b[2], b[3]])),
-        F64Le => chunks.for_each(|(b, d)| *d = f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32),
-        F64Be => chunks.for_each(|(b, d)| *d = f64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32),
+        // A client's NaN or infinity (or a double past f32's range) is
+        // silence: summed into the mix it would silence every other client.
+        F32Le => chunks.for_each(|(b, d)| *d = finite(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+        F32Be => chunks.for_each(|(b, d)| *d = finite(f32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
+        F64Le => chunks.for_each(|(b, d)| *d = finite(f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32)),
+        F64Be => chunks.for_each(|(b, d)| *d = finite(f64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32)),
         MuLaw => chunks.for_each(|(b, d)| *d = f32::from(ulaw_to_linear(b[0])) / SCALE16),
         ALaw => chunks.for_each(|(b, d)| *d = f32::from(alaw_to_linear(b[0])) / SCALE16),
     }
     n
+}
+
+/// `x`, or 0 when it is NaN or infinite.
+fn finite(x: f32) -> f32 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
 }
 
 /// Round and clamp `x * scale` to the integer range `[-scale, scale - 1]`.
@@ -249,6 +260,18 @@ mod tests {
         }
         assert_eq!(linear_to_ulaw(i16::MAX), 0x80);
         assert_eq!(linear_to_alaw(i16::MIN), 0x2a);
+    }
+
+    #[test]
+    fn nan_and_infinities_decode_as_silence() {
+        let mut f = [9.0f32; 4];
+        let src: Vec<u8> =
+            [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.5].iter().flat_map(|x| x.to_le_bytes()).collect();
+        decode(F32Le, &src, &mut f);
+        assert_eq!(f, [0.0, 0.0, 0.0, 0.5]);
+        let src: Vec<u8> = [f64::NAN, 1e300, -1e300, -0.25].iter().flat_map(|x| x.to_be_bytes()).collect();
+        decode(F64Be, &src, &mut f);
+        assert_eq!(f, [0.0, 0.0, 0.0, -0.25]);
     }
 
     #[test]

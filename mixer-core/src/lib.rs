@@ -25,6 +25,7 @@ pub mod drift;
 pub mod engine;
 pub mod format;
 pub mod hw;
+pub mod limits;
 pub mod mailbox;
 pub mod mix;
 pub mod resample;

@@ -354,7 +354,10 @@ fn wav_file_devices_play_into_a_file_and_capture_from_one() {
         .unwrap();
     c.start();
     let mut got = vec![0u8; (start / 2 + data.len() / 2) * 4];
-    c.read_exact(&mut got, Duration::from_secs(5)).unwrap();
+    // Paced in real time: the silence the immediate sink wrote before the
+    // signal (more on a loaded machine) takes its own time to come back.
+    let lead = Duration::from_secs_f64((start / 2) as f64 / 48_000.0);
+    c.read_exact(&mut got, Duration::from_secs(5) + lead).unwrap();
     let heard = samples16(&got);
     assert!(heard.windows(64).any(|w| w == &data[..64]), "the captured file contains the signal");
     assert!(MemoryDevice::wav_source(cfg, &dir.join("missing.wav"), Pacing::Immediate).is_err());
@@ -467,4 +470,85 @@ fn a_ring_that_went_by_while_the_engine_slept_is_an_overrun_not_silently_skipped
     let lost = engine.stats().lost_rings.load(std::sync::atomic::Ordering::Relaxed);
     assert!(lost >= 2, "2.5 rings slept (or more on a busy machine): the position showed half of one, {lost} lost");
     assert!(engine.stats().to_string().contains(&format!("{lost} device rings lost")), "{}", engine.stats());
+}
+
+#[test]
+fn a_float_client_sending_nan_and_infinity_does_not_silence_the_others() {
+    let (engine, played) = device(SampleFormat::S16Le);
+    let params = |format| StreamParams { buffer_frames: 32_768, ..StreamParams::new(format, 48_000, 2, PERIOD) };
+    let mut good = engine.playback(params(SampleFormat::S16Le)).unwrap();
+    let mut bad = engine.playback(params(SampleFormat::F32Le)).unwrap();
+    // The bad client: NaN, +Inf and -Inf over and over, for as long as the
+    // good one plays, started first.
+    let junk: Vec<u8> = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY]
+        .iter()
+        .cycle()
+        .take(2 * 12_000)
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    bad.write_all(&junk, Duration::from_secs(5)).unwrap();
+    let data: Vec<i16> = (0..2 * 12_000).map(|i| ((i * 7919) % 60_000 - 30_000) as i16 | 1).collect();
+    good.write_all(&s16(data.clone()), Duration::from_secs(5)).unwrap();
+    good.drain(Duration::from_secs(5)).unwrap();
+    bad.drain(Duration::from_secs(5)).unwrap();
+    drop(engine);
+    let out = after_silence(&played);
+    assert!(out.len() >= data.len(), "{} of {} samples played", out.len(), data.len());
+    let first_difference = out.iter().zip(&data).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "the good client alone, bit-exact, whatever the other sent");
+}
+
+/// A device gone from under the engine: every wait fails at once.
+struct Gone {
+    cfg: PcmConfig,
+    waits: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl PcmStream for Gone {
+    fn direction(&self) -> Direction {
+        Direction::Playback
+    }
+    fn config(&self) -> PcmConfig {
+        self.cfg
+    }
+    fn state(&self) -> PcmState {
+        PcmState::Running
+    }
+    fn start(&mut self) -> outboard_hal::Result<()> {
+        Ok(())
+    }
+    fn stop(&mut self) -> outboard_hal::Result<()> {
+        Ok(())
+    }
+    fn position(&mut self) -> outboard_hal::Result<usize> {
+        Err(outboard_hal::Error::Disconnected { device: "gone".into() })
+    }
+    fn write_frames(&mut self, _offset: usize, _data: &[u8]) -> outboard_hal::Result<()> {
+        Ok(())
+    }
+    fn read_frames(&mut self, _offset: usize, _out: &mut [u8]) -> outboard_hal::Result<()> {
+        Ok(())
+    }
+    fn wait_period(&mut self, _timeout: Duration) -> outboard_hal::Result<()> {
+        self.waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Err(outboard_hal::Error::Disconnected { device: "gone".into() })
+    }
+    fn xruns(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn a_device_that_fails_every_wait_does_not_spin_the_engine() {
+    let cfg = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
+    let waits = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let engine = Engine::start(Box::new(Gone { cfg, waits: waits.clone() })).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let n = waits.load(std::sync::atomic::Ordering::Relaxed);
+    let errors = engine.stats().device_errors.load(std::sync::atomic::Ordering::Relaxed);
+    drop(engine);
+    // 300 ms of 5.3 ms periods: about 56 tries, one a period, not a spin.
+    assert!(n >= 10, "the engine kept trying: {n}");
+    assert!(n <= 120, "{n} waits in 300 ms: the engine spins on a failing device");
+    assert!(errors >= n.saturating_sub(1), "each failure counted: {errors} of {n}");
 }

@@ -23,6 +23,7 @@ use outboard_alsa::control::Control;
 use outboard_alsa::pcm::Pcm;
 use outboard_cuse::{DeviceInfo, Handler, Server};
 use outboard_mixer::engine::Engine;
+use outboard_mixer::limits::Limits;
 use outboard_oss::dsp::{Dsp, AUDIO_DEFAULTS, DSP_DEFAULTS};
 use outboard_oss::hw::{HwControls, Watched};
 use outboard_oss::info::{Card, OssSystem};
@@ -348,6 +349,10 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     };
     let (alsa_nodes, pcms, alsa_lines) = alsa_handlers(&alsa);
     nodes.extend(alsa_nodes);
+    // One set of client limits for every audio node, OSS and ALSA alike.
+    let limits = Limits::new(settings.max_clients, settings.max_clients_per_user);
+    dsps.iter().for_each(|d| d.set_limits(limits.clone()));
+    pcms.iter().for_each(|p| p.set_limits(limits.clone()));
     let sources: Vec<control::Source> =
         dsps.into_iter().map(control::Source::Oss).chain(pcms.into_iter().map(control::Source::Alsa)).collect();
     let servers = start_servers(&nodes)?;
@@ -357,6 +362,9 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     let _ = std::fs::remove_file(&settings.control); // a stale socket from a killed daemon
     let listener = std::os::unix::net::UnixListener::bind(&settings.control)
         .map_err(|e| format!("{}: {e}", settings.control.display()))?;
+    // Who may list the clients is who may use the nodes (connecting takes
+    // write permission on the socket), not whatever the umask left.
+    set_owner(&settings.control, &settings.group, settings.mode & 0o660);
     let control_thread = std::thread::spawn(move || control::serve(listener, sources));
     for line in &alsa_lines {
         println!("{line}");
