@@ -1,18 +1,19 @@
-# perf/server-pipewire: PipeWire (with WirePlumber and pipewire-pulse) on
+# perf/pipewire-cpu: PipeWire (with WirePlumber and pipewire-pulse) on
 # Outboard's ALSA node against the same PipeWire on the kernel's own
 # snd-hda-intel driving the same emulated controller in the same guest.
 # Each side gets the same drop-in (packaging/pipewire/outboard.conf: a sink
 # on the card, S16 stereo 48 kHz); on the kernel's card it points at hw:0 and
 # keeps PipeWire's mmap access, as a user of that driver has it. On each:
-# 5 s idle with PipeWire running, then `pw-play` of a 20 s tone (the
-# seconds: SERVER_SECONDS). Reported in target/bench/server-pipewire/cpu.txt:
-# the guest's busy ticks over each (PipeWire, the daemon, the CUSE round
-# trips in the kernel, pw-play: everything), PipeWire's own ticks, the
-# daemon's own ticks (Outboard side), the sink's latency as pipewire-pulse
-# reports it (`pactl list sinks`, three times during the play) and the
-# xruns PipeWire logged. A benchmark, not a test: bench/run --perf
-# server-pipewire.
-DESCRIPTION="perf: PipeWire's CPU and latency on Outboard's ALSA node vs the kernel's snd-hda-intel"
+# 5 s idle with PipeWire running, then `paplay` of a 20 s tone through
+# pipewire-pulse (the seconds: SERVER_SECONDS). Reported in
+# target/bench/pipewire-cpu/cpu.txt: the guest's busy ticks over each
+# (PipeWire, pipewire-pulse, the daemon, the CUSE round trips in the kernel,
+# paplay: everything), PipeWire's and pipewire-pulse's own ticks, the
+# daemon's own ticks (Outboard side), and the xruns PipeWire logged. No
+# latency figure: pipewire-pulse 0.3.65 reports 0 usec for the sink and the
+# stream on both drivers (`pactl list sinks`/`sink-inputs`), and pw-top has
+# no batch mode yet. A benchmark, not a test: bench/run --perf pipewire-cpu.
+DESCRIPTION="perf: PipeWire's CPU on Outboard's ALSA node vs the kernel's snd-hda-intel"
 hda_scenario --timeout 600
 # shellcheck disable=SC1091
 source "$BENCH_DIR/lib/perf.sh"
@@ -29,25 +30,17 @@ prepare() {
 side() {
   local name="$1" dropin="$2" daemon="$3"
   pw_start "$dropin" || return 1
-  local pw="${PW_PIDS[0]}" p0 p1 k
-  p0="$(proc_jiffies "$pw")"
+  local pw="${PW_PIDS[0]}" pulse="${PW_PIDS[2]}" p0 p1 q0 q1
+  p0="$(proc_jiffies "$pw")"; q0="$(proc_jiffies "$pulse")"
   measure "$name-idle" "$daemon" sleep 5
-  p1="$(proc_jiffies "$pw")"
-  echo "$name-idle pipewire_ticks=$((p1 - p0))" | tee -a "$RESULTS/cpu.txt"
-  pw-play "$RESULTS/tone.wav" &
+  p1="$(proc_jiffies "$pw")"; q1="$(proc_jiffies "$pulse")"
+  echo "$name-idle pipewire_ticks=$((p1 - p0)) pulse_ticks=$((q1 - q0))" | tee -a "$RESULTS/cpu.txt"
+  paplay "$RESULTS/tone.wav" &
   local play=$!
-  (
-    for k in 1 2 3; do
-      sleep $((AUDIO_SECONDS / 4))
-      echo "$name latency $(pactl list sinks | grep -m1 -i 'latency:' | sed 's/^[[:space:]]*//')"
-    done
-  ) >>"$RESULTS/cpu.txt" &
-  local sampler=$!
-  p0="$(proc_jiffies "$pw")"
+  p0="$(proc_jiffies "$pw")"; q0="$(proc_jiffies "$pulse")"
   measure "$name-play" "$daemon" wait "$play" || return 1
-  p1="$(proc_jiffies "$pw")"
-  wait "$sampler" || true
-  echo "$name-play pipewire_ticks=$((p1 - p0))" | tee -a "$RESULTS/cpu.txt"
+  p1="$(proc_jiffies "$pw")"; q1="$(proc_jiffies "$pulse")"
+  echo "$name-play pipewire_ticks=$((p1 - p0)) pulse_ticks=$((q1 - q0))" | tee -a "$RESULTS/cpu.txt"
   pw_stop
   echo "$name xruns_logged=$(grep -ci xrun "$RESULTS/pipewire.log" || true)" | tee -a "$RESULTS/cpu.txt"
   : >"$RESULTS/pipewire.log"
