@@ -143,7 +143,7 @@ impl Control {
 /// Queue a value event on `id` for every subscriber (one per element: a
 /// second change before the first is read merges into it), and wake their
 /// pollers.
-fn queue_event(opens: &Mutex<HashMap<u64, Open>>, wakers: &Mutex<Vec<(u64, outboard_cuse::PollWaker)>>, id: CtlElemId) {
+fn queue_event(opens: &Mutex<HashMap<u64, Open>>, wakers: &Mutex<outboard_cuse::Pollers>, id: CtlElemId) {
     let ev = CtlEvent { kind: EVENT_ELEM, mask: EVENT_MASK_VALUE, id };
     for open in lock(opens).values_mut().filter(|o| o.subscribed) {
         match open.events.iter_mut().find(|q| q.id.numid == id.numid) {
@@ -151,7 +151,7 @@ fn queue_event(opens: &Mutex<HashMap<u64, Open>>, wakers: &Mutex<Vec<(u64, outbo
             None => open.events.push_back(ev),
         }
     }
-    for (_, w) in lock(wakers).drain(..) {
+    for (_, _, w) in lock(wakers).drain(..) {
         w.wake();
     }
 }
@@ -170,7 +170,7 @@ pub struct Control {
     elements: Elements,
     opens: Arc<Mutex<HashMap<u64, Open>>>,
     next_fh: Mutex<u64>,
-    wakers: Arc<Mutex<Vec<(u64, outboard_cuse::PollWaker)>>>,
+    wakers: Arc<Mutex<outboard_cuse::Pollers>>,
     /// The card's PCM nodes (playback, capture), for the channel maps.
     pcms: Mutex<[Weak<Pcm>; 2]>,
 }
@@ -445,7 +445,7 @@ impl Handler for Control {
 
     fn release(&self, _req: &Request, fh: u64) {
         lock(&self.opens).remove(&fh);
-        lock(&self.wakers).retain(|(f, _)| *f != fh);
+        lock(&self.wakers).retain(|(f, _, _)| *f != fh);
     }
 
     /// Events, 72 bytes each; not subscribed: EBADFD, as the kernel answers.
@@ -496,7 +496,7 @@ impl Handler for Control {
             return Ok(events & (libc::POLLIN | libc::POLLRDNORM) as u32);
         }
         if let Some(w) = waker {
-            lock(&self.wakers).push((fh, w));
+            outboard_cuse::keep_poller(&mut lock(&self.wakers), fh, events, w);
         }
         Ok(0)
     }

@@ -394,6 +394,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `m`'s lock if nobody holds it now.
+fn lock_now<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 impl Pcm {
     /// Count this node's opens under `limits` (shared with the daemon's
     /// other audio nodes); an open past them gets EBUSY. Once, before the
@@ -495,14 +504,15 @@ impl Pcm {
             let Some(pcm) = pcm.upgrade() else { return };
             let mut w = lock(&pcm.wakers);
             w.retain(|(fh, events, waker)| match pcm.client(*fh) {
-                Ok(c) => {
-                    if pcm.ready(&lock(&c), *events) != 0 {
+                // Busy in a request: look again next time (one client's
+                // long request must not delay everyone's wakeups).
+                Ok(c) => match lock_now(&c) {
+                    Some(c) if pcm.ready(&c, *events) != 0 => {
                         waker.wake();
                         false
-                    } else {
-                        true
                     }
-                }
+                    _ => true,
+                },
                 Err(_) => false,
             });
         });
@@ -1040,7 +1050,15 @@ impl Handler for Pcm {
     fn poll(&self, req: &Request, fh: u64, events: u32, waker: Option<PollWaker>) -> Result<u32, Errno> {
         let client = self.client(fh)?;
         let ready = {
-            let c = lock(&client);
+            // Poll is answered on the node's request loop: a client busy in
+            // a request of its own (a blocking drain, say) is not ready now,
+            // and must not hold up every other client's requests.
+            let Some(c) = lock_now(&client) else {
+                if let Some(w) = waker {
+                    outboard_cuse::keep_poller(&mut lock(&self.wakers), fh, events, w);
+                }
+                return Ok(0);
+            };
             let ready = self.ready(&c, events);
             if log::log_enabled!(log::Level::Trace) {
                 log::trace!(

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use outboard_cuse::abi::bytes;
 use outboard_cuse::{CallerAbi, Errno, Handler, PollWaker, Request};
+use outboard_mixer::blocking as mixer_blocking;
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::limits::{Admitted, Limits};
@@ -146,6 +147,21 @@ pub struct Dsp {
     next: AtomicU64,
     /// The daemon's client limits, shared with its other audio nodes.
     limits: std::sync::OnceLock<Arc<Limits>>,
+}
+
+/// `m`'s lock, waiting at most `limit` for it.
+fn lock_within<T>(m: &Mutex<T>, limit: Duration) -> Option<std::sync::MutexGuard<'_, T>> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match m.try_lock() {
+            Ok(g) => return Some(g),
+            Err(std::sync::TryLockError::Poisoned(e)) => return Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        }
+    }
 }
 
 fn int_arg(input: &[u8]) -> Result<i32, Errno> {
@@ -371,13 +387,26 @@ impl Handler for Dsp {
         let open = self.opens.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
         self.meta.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
         if let Some(open) = open {
-            let open = open.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = &open.playback {
-                // OSS plays out what was written before close returns.
-                // A close is not interrupted (the kernel forces it through).
-                if let Err(e) = p.drain(blocking::drain_limit(p, BLOCK_LIMIT)) {
-                    log::warn!("{}: pid {}: draining at close: {e}", self.node, req.pid);
+            // This is the file's last close, so its other requests are over;
+            // one a killed caller left behind may still hold the lock for its
+            // own bounded wait, and no longer.
+            match lock_within(&open, BLOCK_LIMIT + Duration::from_secs(2)) {
+                Some(open) => {
+                    if let Some(p) = &open.playback {
+                        // OSS plays out what was written before close returns
+                        // (Linux's OSS emulation drains, O_NONBLOCK or not),
+                        // for as long as that takes; a signal to the closing
+                        // process (the kernel's FUSE_INTERRUPT: a SIGKILL at
+                        // exit, a SIGTERM in close) ends the wait and drops
+                        // the rest, as the kernel's drain does.
+                        let limit = blocking::drain_limit(p, Duration::from_secs(2));
+                        if mixer_blocking::drain(p, &|| req.interrupt.is_set(), limit).is_err() {
+                            // The stream goes with the open: the rest is dropped.
+                            log::info!("{}: pid {}: close did not wait for the rest to play", self.node, req.pid);
+                        }
+                    }
                 }
+                None => log::warn!("{}: pid {}: closed while still busy; not played out", self.node, req.pid),
             }
         }
         self.system.closed(self.dev, fh);

@@ -152,3 +152,25 @@ fn a_read_interrupted_returns_what_was_captured_or_eintr() {
     let (res, _) = interrupt_after(Duration::from_millis(100), move |r| d.read(&r, fh, 4096, libc::O_RDONLY as u32));
     assert_eq!(res, Err(libc::EINTR));
 }
+
+#[test]
+fn a_signal_ends_a_close_that_waits_for_the_queue_to_play() {
+    // 5 s queued (the last close plays it out, as Linux's OSS emulation
+    // does); the closing process gets a signal (FUSE_INTERRUPT on the
+    // release): the wait ends at once and the node goes on serving.
+    let (dsp, _) = playing();
+    let fh = open(&dsp, NONBLOCK, 128, 16);
+    let r = Request::new(4, 77, 0, 0);
+    let mut queued = 0;
+    while let Ok(n) = dsp.write(&r, fh, &[1; 65_536], NONBLOCK) {
+        queued += n as usize;
+    }
+    assert!(queued > 48_000 * 4 * 4, "{queued} bytes queued");
+    let d = dsp.clone();
+    let ((), took) = interrupt_after(Duration::from_millis(200), move |r| d.release(&r, fh));
+    assert!(took < Duration::from_millis(200), "ended {took:?} after the signal");
+    // A new open plays as before.
+    let fh = open(&dsp, WRONLY, 4, 12);
+    assert_eq!(dsp.write(&r, fh, &[0; 4096], WRONLY), Ok(4096));
+    dsp.release(&Request::new(5, 77, 0, 0), fh);
+}
