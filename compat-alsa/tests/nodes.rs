@@ -965,3 +965,42 @@ fn prepare_starts_the_pointers_again_at_zero() {
     }
     pcm.release(&Request::new(1, 1, 0, 0), fh);
 }
+
+#[test]
+fn a_signal_ends_a_blocked_writei_with_eintr() {
+    // A blocking stream that cannot move (not started, its buffer full):
+    // WRITEI waits for room; the caller gets a signal (the CUSE server sets
+    // the request's interrupt on FUSE_INTERRUPT) and the call ends EINTR.
+    let (card, _) = card(false);
+    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
+    let mut mem = Memory::new(1 << 16);
+    put(&mut mem, BASE, &hw_params(256, 8));
+    ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
+    put(
+        &mut mem,
+        BASE,
+        &SwParams { avail_min: 256, start_threshold: 1 << 40, stop_threshold: 2048, ..SwParams::new_zeroed() },
+    );
+    ioctl(&*pcm, fh, PCM_IOCTL_SW_PARAMS, BASE, &mut mem).unwrap();
+    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
+    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 2048 });
+    ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+    assert_eq!(get::<XferI>(&mut mem, BASE).result, 2048, "the buffer is full");
+
+    let req = Request { interrupt: outboard_cuse::Interrupt::new(), ..Request::new(2, std::process::id(), 0, 0) };
+    let token = req.interrupt.clone();
+    let p = pcm.clone();
+    let blocked = std::thread::spawn(move || {
+        let mut mem = Memory::new(1 << 16);
+        put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 256 });
+        ioctl_req(&*p, req, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem)
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(!blocked.is_finished(), "WRITEI waits for room");
+    let at = std::time::Instant::now();
+    token.set();
+    assert_eq!(blocked.join().unwrap(), Err(libc::EINTR));
+    assert!(at.elapsed() < Duration::from_millis(200), "ended {:?} after the signal", at.elapsed());
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
+}

@@ -5,8 +5,9 @@
 //! daemon's CPU while a program played. Here a thread that finished a request
 //! waits for the next one; another thread starts only when every thread is
 //! busy (a request may block for long: a write waiting for room, a drain), so
-//! one client blocked never stalls another, as before. Threads beyond
-//! [`KEEP`] leave after [`IDLE_EXIT`] without work.
+//! one client blocked never stalls another, as before, up to
+//! [`MAX_THREADS`]; past that, requests wait for a thread to come free.
+//! Threads beyond [`KEEP`] leave after [`IDLE_EXIT`] without work.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -16,6 +17,11 @@ use std::time::Duration;
 pub const KEEP: usize = 2;
 /// How long a thread beyond [`KEEP`] waits for work before it leaves.
 pub const IDLE_EXIT: Duration = Duration::from_secs(10);
+/// Threads at most, per node: beyond, requests wait in the queue for a
+/// thread to come free (every blocking request has its own deadline), so a
+/// client that sends requests from many threads at once cannot make the
+/// daemon start thousands.
+pub const MAX_THREADS: usize = 256;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -32,11 +38,14 @@ struct State {
     closed: bool,
     /// Threads started so far.
     started: u64,
+    /// The thread limit was reached and said so in the log (once).
+    full_said: bool,
 }
 
 /// A pool of request threads named after its device.
 pub struct Workers {
     name: String,
+    max_threads: usize,
     state: Mutex<State>,
     work: Condvar,
 }
@@ -47,7 +56,17 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 
 impl Workers {
     pub fn new(name: &str) -> Arc<Workers> {
-        Arc::new(Workers { name: name.to_string(), state: Mutex::default(), work: Condvar::new() })
+        Workers::with_limit(name, MAX_THREADS)
+    }
+
+    /// A pool of at most `max_threads` threads (at least 1).
+    pub fn with_limit(name: &str, max_threads: usize) -> Arc<Workers> {
+        Arc::new(Workers {
+            name: name.to_string(),
+            max_threads: max_threads.max(1),
+            state: Mutex::default(),
+            work: Condvar::new(),
+        })
     }
 
     /// Run `job` on a waiting thread, or on a new one when none waits.
@@ -61,6 +80,15 @@ impl Workers {
             st.queue.push_back((seq, Box::new(job)));
             if st.queue.len() <= st.idle {
                 self.work.notify_one();
+                return Ok(());
+            }
+            if st.threads >= self.max_threads {
+                // Every thread is busy and no more may start: the job waits
+                // for the first to come free.
+                if !st.full_said {
+                    st.full_said = true;
+                    log::warn!("cuse {}: {} request threads busy; requests wait for one", self.name, st.threads);
+                }
                 return Ok(());
             }
             st.threads += 1;
@@ -147,6 +175,30 @@ mod tests {
             }
         }
         assert_eq!(w.threads(), 1, "the thread of the first request served the other 49");
+    }
+
+    #[test]
+    fn past_the_thread_limit_requests_wait_for_a_thread_to_come_free() {
+        let w = Workers::with_limit("test", 2);
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let (done_tx, done_rx) = mpsc::channel();
+        // Two requests that block until released, then a third.
+        for _ in 0..2 {
+            let rx = release_rx.clone();
+            w.run(move || {
+                let _ = rx.lock().unwrap().recv_timeout(Duration::from_secs(10));
+            })
+            .unwrap();
+        }
+        w.run(move || done_tx.send(()).unwrap()).unwrap();
+        assert!(done_rx.recv_timeout(Duration::from_millis(200)).is_err(), "no third thread: it waits");
+        assert_eq!(w.threads(), 2);
+        release_tx.send(()).unwrap();
+        done_rx.recv_timeout(Duration::from_secs(5)).expect("run once a thread came free");
+        assert_eq!(w.threads(), 2, "never more than the limit");
+        release_tx.send(()).unwrap();
+        w.close();
     }
 
     #[test]
