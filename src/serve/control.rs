@@ -34,13 +34,17 @@ pub enum Source {
 }
 
 impl Source {
-    fn rows(&self) -> Vec<String> {
+    /// The rows `caller` may see: every client for root, else only that
+    /// user's own (the daemon reads other users' pids and programs as
+    /// root, past /proc's hidepid).
+    fn rows(&self, caller: u32) -> Vec<String> {
         let clients = match self {
             Source::Oss(h) => h.clients(),
             Source::Alsa(h) => h.clients(),
         };
         clients
             .iter()
+            .filter(|c| caller == 0 || owner(c.pid) == Some(caller))
             .map(|c| {
                 format!("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.node, c.pid, c.program, c.mode, c.format, c.state, c.xruns)
             })
@@ -58,12 +62,38 @@ pub fn serve(listener: UnixListener, sources: Vec<Source>) {
         match listener.accept() {
             Ok((mut conn, _)) => {
                 let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
-                let text: String = sources.iter().flat_map(Source::rows).collect();
+                // Who asks; unknown, they see only what nobody owns.
+                let caller = peer_uid(&conn).unwrap_or(u32::MAX);
+                let text: String = sources.iter().flat_map(|s| s.rows(caller)).collect();
                 let _ = conn.write_all(text.as_bytes());
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
+}
+
+/// The user a process runs as (its real uid), if it still runs.
+fn owner(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()
+}
+
+/// The user at the other end of a connection (SO_PEERCRED).
+fn peer_uid(conn: &UnixStream) -> Option<u32> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: a connected socket's descriptor, and a ucred with its size for
+    // getsockopt to fill in.
+    let rc = unsafe {
+        libc::getsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(conn),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(cred.uid)
 }
 
 /// The rows of a listing's text.
@@ -104,6 +134,16 @@ pub fn clients(control: &Path, json: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_callers_uid_and_a_processs_owner_come_from_the_kernel() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        // SAFETY: getuid has no preconditions.
+        let me = unsafe { libc::getuid() };
+        assert_eq!(peer_uid(&a), Some(me));
+        assert_eq!(owner(std::process::id()), Some(me));
+        assert_eq!(owner(u32::MAX), None, "no such process");
+    }
 
     #[test]
     fn listing_rows_parse() {
