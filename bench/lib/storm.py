@@ -1,4 +1,4 @@
-"""storm.py SECONDS SEED NODE...: one hostile client. Until SECONDS have
+"""storm.py SECONDS SEED PAUSE_MS NODE...: one hostile client. Until SECONDS have
 passed, or it is killed (SIGTERM's default action: the test is that it dies
 at once, whatever call it is in), it opens a random node of NODE... (any access
 mode, O_NONBLOCK or not) and throws at it random ioctls (OSS 'P', 'M' and 'X'
@@ -6,7 +6,8 @@ groups, ALSA 'A', 'U' and 'T' groups, and any number at all) with random
 argument bytes, random-size writes and reads, polls and closes. It keeps at
 most two files open and never waits long itself (every call it makes on a
 blocking file ends within the daemon's own limits). Prints what it did so
-far, by call and outcome, every 2 s and when it ends. Writes to the shared mixer state (the OSS
+far, by call and outcome, every 2 s and when it ends. PAUSE_MS: a pause
+between calls, on average (0: none). Writes to the shared mixer state (the OSS
 mixer's WRITE ioctls, ALSA's ELEM_WRITE, TLV writes) are left out so that the
 well-behaved client beside the storm can be checked bit for bit; any other
 ioctl on any node is fair game."""
@@ -19,7 +20,7 @@ import select
 import sys
 import time
 
-seconds, seed, nodes = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+seconds, seed, pause, nodes = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000, sys.argv[4:]
 rng = random.Random(seed)
 counts = collections.Counter()
 BUF = bytearray(16384)  # as big as any _IOC size: the kernel never writes past it
@@ -110,6 +111,8 @@ def main():
             continue
         fd, node = rng.choice(files)
         one_call(fd, node)
+        if pause:
+            time.sleep(rng.random() * 2 * pause)
     for fd, _ in files:
         os.close(fd)
     report("done")
