@@ -898,19 +898,15 @@ fn event_names(ev: Vec<u8>) -> Vec<String> {
     ev.chunks_exact(72).map(|e| name_of(&CtlEvent::read_from_bytes(e).unwrap().id)).collect()
 }
 
-#[test]
-fn delay_counts_what_the_device_still_holds_once_the_stream_plays() {
-    // What A/V sync in players (mpv, GStreamer, ffmpeg) reads: the frames
-    // until a sample written now is heard. Prepared, nothing plays: the
-    // queued frames. Running: those still queued plus the device ring the
-    // engine keeps filled ahead (3 of the engine's 4 periods of 256 frames).
+/// A playback open (with `flags`) of 8 periods of 256 frames, prepared to
+/// start only when asked, its 2048-frame buffer written full.
+fn full_and_not_started(flags: u32) -> (Arc<Pcm>, u64, Memory) {
     let (card, _) = card(false);
     let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
-    let fh = pcm.open(&Request::new(1, 1, 0, 0), libc::O_NONBLOCK as u32).unwrap();
+    let fh = pcm.open(&Request::new(1, 1, 0, 0), flags).unwrap();
     let mut mem = Memory::new(1 << 16);
     put(&mut mem, BASE, &hw_params(256, 8));
     ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
-    // Start only when asked.
     put(
         &mut mem,
         BASE,
@@ -920,6 +916,16 @@ fn delay_counts_what_the_device_still_holds_once_the_stream_plays() {
     ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
     put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 2048 });
     ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+    (pcm, fh, mem)
+}
+
+#[test]
+fn delay_counts_what_the_device_still_holds_once_the_stream_plays() {
+    // What A/V sync in players (mpv, GStreamer, ffmpeg) reads: the frames
+    // until a sample written now is heard. Prepared, nothing plays: the
+    // queued frames. Running: those still queued plus the device ring the
+    // engine keeps filled ahead (3 of the engine's 4 periods of 256 frames).
+    let (pcm, fh, mut mem) = full_and_not_started(libc::O_NONBLOCK as u32);
     ioctl(&*pcm, fh, PCM_IOCTL_DELAY, BASE, &mut mem).unwrap();
     assert_eq!(get::<i64>(&mut mem, BASE), 2048, "prepared: the queued frames");
     ioctl(&*pcm, fh, PCM_IOCTL_START, 0, &mut mem).unwrap();
@@ -971,21 +977,7 @@ fn a_signal_ends_a_blocked_writei_with_eintr() {
     // A blocking stream that cannot move (not started, its buffer full):
     // WRITEI waits for room; the caller gets a signal (the CUSE server sets
     // the request's interrupt on FUSE_INTERRUPT) and the call ends EINTR.
-    let (card, _) = card(false);
-    let pcm = Pcm::new(card, false, "/dev/snd/pcmC3D0p");
-    let fh = pcm.open(&Request::new(1, 1, 0, 0), 0).unwrap();
-    let mut mem = Memory::new(1 << 16);
-    put(&mut mem, BASE, &hw_params(256, 8));
-    ioctl(&*pcm, fh, PCM_IOCTL_HW_PARAMS, BASE, &mut mem).unwrap();
-    put(
-        &mut mem,
-        BASE,
-        &SwParams { avail_min: 256, start_threshold: 1 << 40, stop_threshold: 2048, ..SwParams::new_zeroed() },
-    );
-    ioctl(&*pcm, fh, PCM_IOCTL_SW_PARAMS, BASE, &mut mem).unwrap();
-    ioctl(&*pcm, fh, PCM_IOCTL_PREPARE, 0, &mut mem).unwrap();
-    put(&mut mem, BASE, &XferI { result: 0, buf: BASE + 4096, frames: 2048 });
-    ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem).unwrap();
+    let (pcm, fh, mut mem) = full_and_not_started(0);
     assert_eq!(get::<XferI>(&mut mem, BASE).result, 2048, "the buffer is full");
 
     let req = Request { interrupt: outboard_cuse::Interrupt::new(), ..Request::new(2, std::process::id(), 0, 0) };
