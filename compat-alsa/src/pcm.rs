@@ -308,11 +308,25 @@ impl Client {
         }
     }
 
+    /// When the stream last started or stopped, as the kernel's
+    /// trigger_tstamp: an XRUN is stamped when the engine stopped the stream.
+    fn trigger_time(&self) -> Timespec {
+        let since = match &self.stream {
+            Some(Stream::Play(p)) => p.since_xrun(),
+            Some(Stream::Cap(c)) => c.since_xrun(),
+            None => None,
+        };
+        match since {
+            Some(d) if self.state() == state::XRUN && !self.forced_xrun => ago(d),
+            _ => self.trigger,
+        }
+    }
+
     fn status(&self) -> PcmStatus {
         let (appl, hw, avail, delay) = self.pointers();
         PcmStatus {
             state: self.state(),
-            trigger_tstamp: self.trigger,
+            trigger_tstamp: self.trigger_time(),
             tstamp: now(),
             appl_ptr: appl,
             hw_ptr: hw,
@@ -328,6 +342,13 @@ impl Client {
 fn trace_time() -> String {
     let t = now();
     format!("{}.{:06}", t.sec, t.nsec / 1000)
+}
+
+/// CLOCK_MONOTONIC `d` ago.
+fn ago(d: Duration) -> Timespec {
+    let t = now();
+    let ns = (t.sec as i128 * 1_000_000_000 + t.nsec as i128 - d.as_nanos() as i128).max(0);
+    Timespec { sec: (ns / 1_000_000_000) as _, nsec: (ns % 1_000_000_000) as _ }
 }
 
 fn now() -> Timespec {
@@ -1251,6 +1272,7 @@ impl Handler for Pcm {
                 match c.state() {
                     state::RUNNING | state::PREPARED | state::PAUSED | state::DRAINING => {
                         c.forced_xrun = true;
+                        c.trigger = now();
                         Ok((0, Vec::new()))
                     }
                     state::XRUN => Ok((0, Vec::new())),

@@ -996,3 +996,25 @@ fn a_signal_ends_a_blocked_writei_with_eintr() {
     assert!(at.elapsed() < Duration::from_millis(200), "ended {:?} after the signal", at.elapsed());
     pcm.release(&Request::new(1, 1, 0, 0), fh);
 }
+
+#[test]
+fn an_xrun_is_stamped_when_the_stream_stopped() {
+    // The kernel stamps trigger_tstamp at the stop: what arecord's
+    // "overrun!!! (at least N ms long)" and PipeWire's xrun length measure.
+    let (pcm, fh, mut mem) = full_and_not_started(libc::O_NONBLOCK as u32);
+    let ms = |t: Timespec| t.sec as f64 * 1e3 + t.nsec as f64 / 1e6;
+    let started = status(&pcm, fh, &mut mem).tstamp;
+    ioctl(&*pcm, fh, PCM_IOCTL_START, 0, &mut mem).unwrap();
+    // 2048 frames (43 ms) play out, then the stream stops in XRUN.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while status(&pcm, fh, &mut mem).state != state::XRUN {
+        assert!(std::time::Instant::now() < deadline, "no XRUN");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    let s = status(&pcm, fh, &mut mem);
+    let (stop, now) = (ms(s.trigger_tstamp), ms(s.tstamp));
+    assert!(stop >= ms(started) + 30.0, "stamped at the stop, not the start: {:.1} ms after", stop - ms(started));
+    assert!(now - stop >= 140.0 && now - stop < 1000.0, "the xrun is {:.1} ms old", now - stop);
+    pcm.release(&Request::new(1, 1, 0, 0), fh);
+}

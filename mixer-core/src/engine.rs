@@ -217,7 +217,7 @@ impl Slot {
             } else {
                 self.shared.xruns.fetch_add(1, Ordering::Relaxed);
                 if self.shared.stop_on_xrun() {
-                    self.shared.set_state(StreamState::Xrun);
+                    self.shared.stop_in_xrun();
                 }
             }
             self.shared.notify();
@@ -283,7 +283,7 @@ impl Slot {
         }
         self.shared.xruns.fetch_add(1, Ordering::Relaxed);
         if self.shared.stop_on_xrun() {
-            self.shared.set_state(StreamState::Xrun);
+            self.shared.stop_in_xrun();
         }
         self.shared.notify();
     }
@@ -313,7 +313,7 @@ impl Slot {
         if ring.write(&bytes[..len]) < len {
             self.shared.xruns.fetch_add(1, Ordering::Relaxed);
             if self.shared.stop_on_xrun() {
-                self.shared.set_state(StreamState::Xrun);
+                self.shared.stop_in_xrun();
             }
         }
         if ring.capacity() - ring.free() >= self.shared.avail_min() * p.frame_bytes() {

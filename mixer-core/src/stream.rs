@@ -122,6 +122,15 @@ pub(crate) struct Shared {
     pub(crate) wake: IrqEvent,
     /// Set by the client when it goes away; the engine hands the slot back.
     pub(crate) closed: AtomicBool,
+    /// When the stream last stopped in XRUN, in nanoseconds since
+    /// [`clock_base`] (0: never).
+    xrun_at: AtomicU64,
+}
+
+/// The instant stream times count from (the first use).
+fn clock_base() -> Instant {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *BASE.get_or_init(Instant::now)
 }
 
 impl Shared {
@@ -139,7 +148,15 @@ impl Shared {
             waiting: AtomicBool::new(false),
             wake: IrqEvent::new("client stream", IrqKind::Msi)?,
             closed: AtomicBool::new(false),
+            xrun_at: AtomicU64::new(0),
         })
+    }
+    /// Stop in XRUN now (the engine, at an underrun or overrun of a stream
+    /// that stops on one), noting when, as the kernel stamps the stop.
+    pub(crate) fn stop_in_xrun(&self) {
+        let at = Instant::now().saturating_duration_since(clock_base()).as_nanos().max(1) as u64;
+        self.xrun_at.store(at, Ordering::Relaxed);
+        self.set_state(StreamState::Xrun);
     }
     pub(crate) fn state(&self) -> StreamState {
         StreamState::from_u8(self.state.load(Ordering::Acquire))
@@ -237,6 +254,12 @@ macro_rules! common_controls {
         /// Underruns (playback) or overruns (capture) so far.
         pub fn xruns(&self) -> u64 {
             self.shared.xruns.load(Ordering::Relaxed)
+        }
+        /// How long ago the stream last stopped in XRUN, if it did (ALSA's
+        /// trigger timestamp is the stop's).
+        pub fn since_xrun(&self) -> Option<Duration> {
+            let at = self.shared.xrun_at.load(Ordering::Relaxed);
+            (at != 0).then(|| Instant::now().saturating_duration_since(clock_base() + Duration::from_nanos(at)))
         }
         /// Linear gain (1.0 = unchanged).
         pub fn set_gain(&self, gain: f32) {
