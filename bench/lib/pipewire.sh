@@ -1,14 +1,15 @@
 # PipeWire in the guest, for the server scenarios (server-pipewire,
-# perf/server-pipewire): a private runtime and config directory, a session
+# perf/pipewire-cpu): a private runtime and config directory, a session
 # bus, pipewire, WirePlumber and pipewire-pulse, with one drop-in.
 
-# pw_start DROPIN [SINK_NAME]: start them with DROPIN as the only fragment in
-# pipewire.conf.d; wait until SINK_NAME (default outboard.sink.0) is the
-# default sink and pipewire-pulse answers. Their pids go in PW_PIDS; their
-# logs in $RESULTS/pipewire.log, wireplumber.log and pipewire-pulse.log
-# (appended, so a second start keeps the first's).
+# pw_start DROPIN: start them with DROPIN as the only fragment in
+# pipewire.conf.d; wait until its sink (outboard.sink.0, the name every
+# drop-in here gives it) is the default sink and pipewire-pulse answers.
+# Their pids go in PW_PIDS; their logs in $RESULTS/pipewire.log,
+# wireplumber.log and pipewire-pulse.log (appended, so a second start keeps
+# the first's).
 pw_start() {
-  local dropin="$1" sink="${2:-outboard.sink.0}"
+  local dropin="$1"
   export XDG_RUNTIME_DIR=/tmp/pw-run XDG_CONFIG_HOME=/tmp/pw-config PIPEWIRE_LOG_SYSTEMD=false
   rm -rf "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
   mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
@@ -30,7 +31,7 @@ pw_start() {
   PW_PIDS+=($!)
   pipewire-pulse >>"$RESULTS/pipewire-pulse.log" 2>&1 &
   PW_PIDS+=($!)
-  wait_until 15 "$sink as the default sink" eval "wpctl inspect @DEFAULT_AUDIO_SINK@ 2>/dev/null | grep -q '$sink'" \
+  wait_until 15 "the Outboard sink as the default" eval 'wpctl inspect @DEFAULT_AUDIO_SINK@ 2>/dev/null | grep -q outboard.sink.0' \
     || { wpctl status; cat "$RESULTS/pipewire.log" "$RESULTS/wireplumber.log"; return 1; }
   wait_until 20 "pipewire-pulse's socket" test -S "$XDG_RUNTIME_DIR/pulse/native" || { cat "$RESULTS/pipewire-pulse.log"; return 1; }
 }

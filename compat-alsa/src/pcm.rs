@@ -1070,16 +1070,10 @@ impl Handler for Pcm {
 
     fn poll(&self, req: &Request, fh: u64, events: u32, waker: Option<PollWaker>) -> Result<u32, Errno> {
         let client = self.client(fh)?;
-        let ready = {
-            // Poll is answered on the node's request loop: a client busy in
-            // a request of its own (a blocking drain, say) is not ready now,
-            // and must not hold up every other client's requests.
-            let Some(c) = lock_now(&client) else {
-                if let Some(w) = waker {
-                    outboard_cuse::keep_poller(&mut lock(&self.wakers), fh, events, w);
-                }
-                return Ok(0);
-            };
+        // Poll is answered on the node's request loop: a client busy in a
+        // request of its own (a blocking drain, say) is not ready now, and
+        // must not hold up every other client's requests.
+        let ready = lock_now(&client).map_or(0, |c| {
             let ready = self.ready(&c, events);
             if log::log_enabled!(log::Level::Trace) {
                 log::trace!(
@@ -1091,7 +1085,7 @@ impl Handler for Pcm {
                 );
             }
             ready
-        };
+        });
         if ready == 0 {
             if let Some(w) = waker {
                 outboard_cuse::keep_poller(&mut lock(&self.wakers), fh, events, w);

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use outboard_cuse::abi::bytes;
 use outboard_cuse::{CallerAbi, Errno, Handler, PollWaker, Request};
-use outboard_mixer::blocking as mixer_blocking;
 use outboard_mixer::engine::Engine;
 use outboard_mixer::format::SampleFormat;
 use outboard_mixer::limits::{Admitted, Limits};
@@ -400,7 +399,7 @@ impl Handler for Dsp {
                         // exit, a SIGTERM in close) ends the wait and drops
                         // the rest, as the kernel's drain does.
                         let limit = blocking::drain_limit(p, Duration::from_secs(2));
-                        if mixer_blocking::drain(p, &|| req.interrupt.is_set(), limit).is_err() {
+                        if blocking::drain(p, &req.interrupt, limit).is_err() {
                             // The stream goes with the open: the rest is dropped.
                             log::info!("{}: pid {}: close did not wait for the rest to play", self.node, req.pid);
                         }
