@@ -255,6 +255,9 @@ pub struct ServeArgs {
     /// Audio opens one user may hold (EBUSY beyond; default 32)
     #[arg(long, value_name = "N")]
     pub max_clients_per_user: Option<usize>,
+    /// Seconds with no client before a device's DMA stops (0: never; default 5)
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_stop: Option<u32>,
 }
 
 impl ServeArgs {
@@ -276,6 +279,7 @@ impl ServeArgs {
             control: self.control.clone(),
             max_clients: self.max_clients,
             max_clients_per_user: self.max_clients_per_user,
+            idle_stop: self.idle_stop,
         }
     }
 }

@@ -59,12 +59,17 @@ pub struct Overrides {
     pub control: Option<PathBuf>,
     pub max_clients: Option<usize>,
     pub max_clients_per_user: Option<usize>,
+    pub idle_stop: Option<u32>,
 }
 
 /// The client limits by default: audio opens in all, and from one user
 /// (half an engine's 64 clients, so one user cannot take a device alone).
 pub const MAX_CLIENTS: usize = 256;
 pub const MAX_CLIENTS_PER_USER: usize = 32;
+
+/// Seconds with no client after which a device's DMA stops (and its engine
+/// sleeps) by default, as PipeWire suspends an idle node after 5 s.
+pub const IDLE_STOP_SECONDS: u32 = 5;
 
 /// The settings a device table or the global section may give, declared
 /// once: each struct that takes them is written with `with_common!`, which
@@ -139,6 +144,7 @@ with_common! {
         control: Option<PathBuf>,
         max_clients: Option<usize>,
         max_clients_per_user: Option<usize>,
+        idle_stop: Option<u32>,
         #[serde(default)]
         devices: DeviceTables,
     }
@@ -222,6 +228,8 @@ pub struct ServeSettings {
     /// EBUSY beyond.
     pub max_clients: usize,
     pub max_clients_per_user: usize,
+    /// Seconds with no client before a device's DMA stops; 0: never.
+    pub idle_stop: u32,
     /// Empty: every device found at start, each with `defaults`.
     pub devices: Vec<DeviceSettings>,
     pub defaults: DeviceSettings,
@@ -403,6 +411,7 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
         control: cli.control.clone().or(file.control.clone()).unwrap_or_else(|| PathBuf::from(CONTROL_SOCKET)),
         max_clients,
         max_clients_per_user,
+        idle_stop: cli.idle_stop.or(file.idle_stop).unwrap_or(IDLE_STOP_SECONDS),
         devices,
         defaults,
     })
@@ -422,6 +431,7 @@ impl fmt::Display for ServeSettings {
         writeln!(f, "control = {:?}", self.control.display().to_string())?;
         writeln!(f, "max_clients = {}", self.max_clients)?;
         writeln!(f, "max_clients_per_user = {}", self.max_clients_per_user)?;
+        writeln!(f, "idle_stop = {}", self.idle_stop)?;
         let device = |f: &mut fmt::Formatter<'_>, d: &DeviceSettings| -> fmt::Result {
             writeln!(f, "rate = {}", d.shape.rate)?;
             writeln!(f, "period = {}", d.shape.period)?;

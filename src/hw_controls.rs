@@ -18,7 +18,7 @@ use std::sync::Arc;
 use outboard_hda::codec::controls::AmpControl;
 use outboard_hda::codec::paths::InputRole;
 use outboard_hda::device::HdaDevice;
-use outboard_oss::hw::{Change, Gain, GainRange, HwControls, Jack, Side, Source, SourceKind};
+use outboard_oss::hw::{Change, Gain, GainRange, HwControls, Jack, OutputPort, Side, Source, SourceKind};
 use outboard_uac::mixer::{Mixer as UacMixer, SourceKind as UacSourceKind};
 use outboard_uac::UacDevice;
 
@@ -30,6 +30,8 @@ fn range_of_amp(a: &AmpControl) -> GainRange {
 pub(crate) struct HdaControls {
     dev: Arc<HdaDevice>,
     output: Option<GainRange>,
+    /// The outputs with volumes of their own, under `output` (Linux's vmaster).
+    ports: Vec<(OutputPort, GainRange)>,
     capture: Option<GainRange>,
     /// The capture sources' pins, in [`HwControls::sources`] order.
     pins: Vec<u8>,
@@ -58,6 +60,14 @@ impl HdaControls {
             .output_volume_controls()
             .first()
             .map(|a| GainRange { can_mute: dev.output_can_mute(), ..range_of_amp(a) });
+        let ports = dev
+            .output_ports()
+            .into_iter()
+            .map(|p| {
+                let range = GainRange { can_mute: p.can_mute, ..range_of_amp(&p.volume) };
+                (OutputPort { label: p.label, index: p.index }, range)
+            })
+            .collect();
         let capture = dev.capture_gain_control().map_err(|e| e.to_string())?.as_ref().map(range_of_amp);
         let sources = paths
             .iter()
@@ -66,7 +76,7 @@ impl HdaControls {
                 name: format!("{}{:?} at pin {:#04x}", if p.fixed { "internal " } else { "" }, p.role, p.pin),
             })
             .collect();
-        Ok(HdaControls { dev, output, capture, pins: paths.iter().map(|p| p.pin).collect(), sources })
+        Ok(HdaControls { dev, output, ports, capture, pins: paths.iter().map(|p| p.pin).collect(), sources })
     }
 }
 
@@ -75,12 +85,14 @@ impl HwControls for HdaControls {
         match gain {
             Gain::Output => self.output,
             Gain::Capture => self.capture,
+            Gain::Port(k) => self.ports.get(usize::from(k)).map(|(_, r)| *r),
         }
     }
     fn gain(&self, gain: Gain) -> Result<[Side; 2], String> {
         let v = match gain {
             Gain::Output => self.dev.output_volume_db(),
             Gain::Capture => self.dev.capture_gain_db(),
+            Gain::Port(k) => self.dev.port_volume_db(k.into()).map(Some),
         };
         v.map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no {gain:?} amplifier", self.dev.name()))
     }
@@ -88,8 +100,12 @@ impl HwControls for HdaControls {
         match gain {
             Gain::Output => self.dev.set_output_volume_db(sides),
             Gain::Capture => self.dev.set_capture_gain_db(sides),
+            Gain::Port(k) => self.dev.set_port_volume_db(k.into(), sides),
         }
         .map_err(|e| e.to_string())
+    }
+    fn output_ports(&self) -> Vec<OutputPort> {
+        self.ports.iter().map(|(p, _)| p.clone()).collect()
     }
     fn sources(&self) -> Vec<Source> {
         self.sources.clone()
@@ -107,6 +123,15 @@ impl HwControls for HdaControls {
     }
     fn jacks_present(&self) -> Result<Vec<bool>, String> {
         self.dev.jacks_present().map_err(|e| e.to_string())
+    }
+    fn can_automute(&self) -> bool {
+        self.dev.can_automute()
+    }
+    fn automute(&self) -> Result<bool, String> {
+        Ok(self.dev.automute_enabled())
+    }
+    fn set_automute(&self, enabled: bool) -> Result<(), String> {
+        self.dev.set_automute(enabled).map_err(|e| e.to_string())
     }
     fn poll_events(&self) -> Result<Vec<Change>, String> {
         // Jack events, with the speakers auto-muted or back on.
@@ -147,6 +172,7 @@ impl HwControls for UacControls {
         match gain {
             Gain::Output => self.mixer.output_volume_grid(),
             Gain::Capture => self.mixer.capture_gain_grid(),
+            Gain::Port(_) => None,
         }
         .map(range_of_grid)
     }
@@ -154,6 +180,7 @@ impl HwControls for UacControls {
         let v = match gain {
             Gain::Output => self.mixer.output_volume_db(),
             Gain::Capture => self.mixer.capture_gain_db(),
+            Gain::Port(_) => Ok(None),
         };
         v.map_err(|e| e.to_string())?.ok_or_else(|| format!("{}: no {gain:?} volume", self.mixer.device().name()))
     }
@@ -161,6 +188,9 @@ impl HwControls for UacControls {
         match gain {
             Gain::Output => self.mixer.set_output_volume_db(sides),
             Gain::Capture => self.mixer.set_capture_gain_db(sides),
+            Gain::Port(_) => {
+                return Err(format!("{}: one output volume, no per-output ones", self.mixer.device().name()))
+            }
         }
         .map_err(|e| e.to_string())
     }

@@ -212,6 +212,81 @@ fn hda_jacks_under_the_daemon_plug_mute_the_speaker_and_tell_the_listeners() {
     assert_eq!(controls.poll_events().unwrap(), [Change::Jacks]);
     assert!(!controls.jacks_present().unwrap()[hp_index]);
     assert_eq!(node(&hw, spk).pin_ctl & 0x40, 0x40, "the speaker is back");
+
+    // Auto-Mute Mode set to Disabled: headphones in, the speaker plays on;
+    // enabled again with them in, it is silenced at once.
+    assert!(controls.can_automute());
+    assert_eq!(controls.automute(), Ok(true));
+    controls.set_automute(false).unwrap();
+    assert_eq!(heard.lock().unwrap().last(), Some(&Change::AutoMute));
+    hw.emu.with_codec(|c| c.as_any().downcast_mut::<ModelCodec>().unwrap().set_plugged(hp, true));
+    hw.emu.send_unsolicited(0, u32::from(hp) << 26);
+    assert_eq!(controls.poll_events().unwrap(), [Change::Jacks]);
+    assert_eq!(node(&hw, spk).pin_ctl & 0x40, 0x40, "auto-mute off: the speaker plays on");
+    controls.set_automute(true).unwrap();
+    assert_eq!(node(&hw, spk).pin_ctl & 0x40, 0, "auto-mute on: the speaker is silenced");
+}
+
+/// Linux's per-output volumes under a virtual Master on a laptop codec
+/// with a speaker and a headphone jack on DACs of their own: each output
+/// has its own level, and Master moves both by its offset from the top.
+#[test]
+fn hda_per_output_volumes_sit_under_a_virtual_master() {
+    use outboard_oss::hw::Gain;
+    let Some(text) = dump("alc269-asus-eeepc-1000") else { return };
+    let hw = emulated_hda_from_dump(&text).unwrap();
+    let dev = Arc::new(HdaDevice::open(hw.pci.clone()).unwrap());
+    let controls = HdaControls::new(dev.clone()).unwrap();
+    let ports = controls.output_ports();
+    let mut labels: Vec<&str> = ports.iter().map(|p| p.label.as_str()).collect();
+    labels.sort_unstable();
+    assert_eq!(labels, ["Headphone", "Speaker"], "named as Linux names them");
+    let at = |label: &str| ports.iter().position(|p| p.label == label).unwrap();
+    let (spk_port, hp_port) = (at("Speaker") as u8, at("Headphone") as u8);
+    let amps: Vec<u8> = dev.output_ports().iter().map(|p| p.volume.nid).collect();
+    let (spk, hp) = (amps[usize::from(spk_port)], amps[usize::from(hp_port)]);
+    assert_ne!(spk, hp);
+    let master = controls.gain_range(Gain::Output).unwrap();
+    let hp_range = controls.gain_range(Gain::Port(hp_port)).unwrap();
+    let step = |nid: u8| node(&hw, nid).amp_out.map(|v| v & 0x7f);
+    let muted = |nid: u8| node(&hw, nid).amp_out.map(|v| v & 0x80 != 0);
+    let spk_before = step(spk);
+
+    // The headphone 10 dB down: its amp alone moves.
+    let hp_db = hp_range.max_db() - 10.0;
+    controls.set_gain(Gain::Port(hp_port), [Some(hp_db); 2]).unwrap();
+    assert_eq!(step(hp), [hp_range.step_of(hp_db) as u8; 2]);
+    assert_eq!(step(spk), spk_before, "the speaker keeps its level");
+    assert_eq!(controls.gain(Gain::Port(hp_port)).unwrap(), [Some(hp_db); 2]);
+
+    // Master 20 dB down from its top: both outputs 20 dB lower, each from
+    // its own level; the per-output values read as they were set.
+    controls.set_gain(Gain::Output, [Some(master.max_db() - 20.0); 2]).unwrap();
+    assert_eq!(step(hp), [hp_range.step_of(hp_db - 20.0) as u8; 2]);
+    let spk_range = controls.gain_range(Gain::Port(spk_port)).unwrap();
+    let spk_db = spk_range.db(u32::from(spk_before[0]));
+    assert_eq!(step(spk), [spk_range.step_of(spk_db - 20.0) as u8; 2]);
+    assert_eq!(controls.gain(Gain::Output).unwrap(), [Some(master.max_db() - 20.0); 2]);
+    assert_eq!(controls.gain(Gain::Port(hp_port)).unwrap(), [Some(hp_db); 2]);
+
+    // Master muted: both silent (at their volume amplifier or, where that
+    // has no mute, at the pin's); unmuted: both back where they were.
+    let plan = &dev.codecs()[0].plan;
+    let pin = |role| plan.output(role).unwrap().pin;
+    use outboard_hda::codec::paths::OutputRole;
+    let silenced = |amp: u8, pin: u8| muted(amp) == [true; 2] || muted(pin) == [true; 2];
+    let (spk_pin, hp_pin) = (pin(OutputRole::Speaker), pin(OutputRole::Headphone));
+    controls.set_gain(Gain::Output, [None; 2]).unwrap();
+    assert!(silenced(hp, hp_pin), "the headphone is muted");
+    assert!(silenced(spk, spk_pin), "the speaker is muted");
+    controls.set_gain(Gain::Output, [Some(master.max_db()); 2]).unwrap();
+    assert!(!silenced(hp, hp_pin) && !silenced(spk, spk_pin), "both unmuted");
+    assert_eq!(step(hp), [hp_range.step_of(hp_db) as u8; 2]);
+    assert_eq!(step(spk), spk_before);
+
+    // A port that is not there is an error, not a panic.
+    assert!(controls.set_gain(Gain::Port(7), [Some(0.0); 2]).is_err());
+    assert!(controls.gain(Gain::Port(7)).is_err());
 }
 
 // ------------------------------------------------------------------ USB

@@ -5,7 +5,7 @@
 # the guest's whole /proc/stat (user, nice, system, irq, softirq) over the
 # play, so the daemon, the CUSE round trips in the kernel and aplay itself
 # all count; also each side's idle cost (5 s with nothing playing: the
-# daemon's engine renders silence, the kernel driver does nothing) and the
+# daemon's engine has stopped the device, as the kernel driver has) and the
 # daemon's own share. Run: bench/run --perf alsa-cpu (ALSA_CPU_SECONDS,
 # ALSA_CPU_PERIOD to change the defaults 20 and 1024). Results in
 # target/bench/alsa-cpu/cpu.txt; a benchmark, not a test.
@@ -40,6 +40,8 @@ guest() {
   wait_until 10 "Outboard's PCM node" eval 'node="$(ls /dev/snd/pcmC*D0p 2>/dev/null | head -n1)"; [[ -n "$node" ]]' || return 1
   local card="${node#/dev/snd/pcmC}"; card="${card%D0p}"
   threads "$SERVE_PID" outboard-start
+  # With no client the daemon stops the device's DMA after idle_stop (5 s).
+  sleep 6
   measure outboard-idle "$SERVE_PID" sleep 5
   threads "$SERVE_PID" outboard-idle
   aplay -v -D "hw:$card" "${play[@]}" "$RESULTS/sent.raw" >"$RESULTS/aplay-outboard.txt" 2>&1 &

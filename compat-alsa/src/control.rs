@@ -198,12 +198,15 @@ impl Control {
         // (/dev/mixer) is an event here too.
         if let Some(hw) = &control.card.hw {
             let ids = |c: Change| control.elements.touched_by(c).map(Self::elem_id).collect::<Vec<_>>();
-            let touched = [
-                (Change::Gain(Gain::Output), ids(Change::Gain(Gain::Output))),
-                (Change::Gain(Gain::Capture), ids(Change::Gain(Gain::Capture))),
-                (Change::Source, ids(Change::Source)),
-                (Change::Jacks, ids(Change::Jacks)),
+            let mut changes = vec![
+                Change::Gain(Gain::Output),
+                Change::Gain(Gain::Capture),
+                Change::Source,
+                Change::Jacks,
+                Change::AutoMute,
             ];
+            changes.extend((0..hw.output_ports().len()).map(|k| Change::Gain(Gain::Port(k as u8))));
+            let touched: Vec<(Change, Vec<_>)> = changes.into_iter().map(|c| (c, ids(c))).collect();
             let (opens, wakers) = (Arc::downgrade(&control.opens), Arc::downgrade(&control.wakers));
             hw.on_change(Box::new(move |change| {
                 let (Some(opens), Some(wakers)) = (opens.upgrade(), wakers.upgrade()) else { return };

@@ -6,9 +6,11 @@
 //! |---|---|---|
 //! | Master Playback Volume | integer per side, the control's steps, dB scale | the device's output volume |
 //! | Master Playback Switch | boolean per side | its mute (when it has one) |
+//! | Headphone / Speaker / Line Out ... Playback Volume and Switch | as Master | each output's own amplifier, under Master (Linux's vmaster: an output plays at its level plus Master's offset from its top); only with several outputs |
 //! | PCM Playback Volume | integer 0-255, -63.75 to 0 dB, 0 mutes | the mixer's master gain |
 //! | Capture Volume / Capture Switch | as Master | the capture gain |
 //! | Input Source | enumerated | the capture source selector |
+//! | Auto-Mute Mode | enumerated: Disabled, Enabled | whether plugged-in headphones silence the speaker (with a sensing headphone jack and a speaker) |
 //! | Playback Channel Map, Capture Channel Map | integers (8), read-only, PCM interface, with the maps (TLV) | the positions the mixer gives each channel count |
 //! | Headphone Jack, Mic Jack, Line Out Phantom Jack, ... | boolean, read-only, card interface | the device's jack sensing |
 //!
@@ -16,6 +18,7 @@
 //! read the hardware; and through the daemon's shared, watched controls
 //! (`outboard_mixer::hw::Watched`) a change made there is an event here.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use outboard_mixer::chmap::{layout, Position};
@@ -63,7 +66,13 @@ enum What {
     Jack(usize),
     /// The channel maps of PCM device 0's playback (true) or capture.
     Chmap(bool),
+    /// "Auto-Mute Mode": Disabled, Enabled.
+    AutoMute,
 }
+
+/// The Auto-Mute Mode items, as Linux's generic HDA parser has them for a
+/// codec that mutes its speaker only.
+const AUTOMUTE_ITEMS: [&str; 2] = ["Disabled", "Enabled"];
 
 /// SNDRV_CHMAP_* of a mixer channel position; mono is MONO (the mixer
 /// spreads it to both fronts).
@@ -114,14 +123,7 @@ pub struct Elements {
     engine: Arc<Engine>,
     /// The volume steps last set or seen per gain, kept while a side is
     /// muted (the hardware answers "muted", not the level under it).
-    kept: Mutex<[[i64; 2]; 2]>,
-}
-
-fn gi(g: Gain) -> usize {
-    match g {
-        Gain::Output => 0,
-        Gain::Capture => 1,
-    }
+    kept: Mutex<HashMap<Gain, [i64; 2]>>,
 }
 
 impl Elements {
@@ -131,31 +133,42 @@ impl Elements {
             (What::Volume(g) | What::Switch(g), Change::Gain(c)) => g == c,
             (What::Source, Change::Source) => true,
             (What::Jack(_), Change::Jacks) => true,
+            (What::AutoMute, Change::AutoMute) => true,
             _ => false,
         })
     }
 
     pub fn new(engine: Arc<Engine>, hw: Option<Arc<dyn HwControls>>) -> Elements {
         let mut list = Vec::new();
-        let mut add = |name: &str, what: What, count: u32, range: Option<GainRange>| {
+        let mut add = |name: &str, index: u32, what: What, count: u32, range: Option<GainRange>| {
             let numid = list.len() as u32 + 1;
-            list.push(Element { numid, iface: IFACE_MIXER, name: name.to_string(), index: 0, what, count, range });
+            list.push(Element { numid, iface: IFACE_MIXER, name: name.to_string(), index, what, count, range });
         };
         if let Some(hw) = &hw {
-            for (gain, prefix) in [(Gain::Output, "Master Playback"), (Gain::Capture, "Capture")] {
+            // Master, then each output's own volume under it (Linux's
+            // vmaster followers: "Headphone", "Speaker"...), then Capture.
+            let mut gains = vec![(Gain::Output, "Master Playback".to_string(), 0)];
+            for (k, port) in hw.output_ports().into_iter().enumerate() {
+                gains.push((Gain::Port(k as u8), format!("{} Playback", port.label), port.index));
+            }
+            gains.push((Gain::Capture, "Capture".to_string(), 0));
+            for (gain, prefix, index) in gains {
                 if let Some(r) = hw.gain_range(gain) {
                     let count = if r.stereo { 2 } else { 1 };
-                    let vol = if gain == Gain::Output { "Master Playback Volume" } else { "Capture Volume" };
-                    add(vol, What::Volume(gain), count, Some(r));
+                    let vol = if gain == Gain::Capture { "Capture Volume".into() } else { format!("{prefix} Volume") };
+                    add(&vol, index, What::Volume(gain), count, Some(r));
                     if r.can_mute {
-                        add(&format!("{prefix} Switch"), What::Switch(gain), count, Some(r));
+                        add(&format!("{prefix} Switch"), index, What::Switch(gain), count, Some(r));
                     }
                 }
             }
         }
-        add("PCM Playback Volume", What::Pcm, 1, None);
+        add("PCM Playback Volume", 0, What::Pcm, 1, None);
         if hw.as_ref().is_some_and(|h| h.sources().len() > 1) {
-            add("Input Source", What::Source, 1, None);
+            add("Input Source", 0, What::Source, 1, None);
+        }
+        if hw.as_ref().is_some_and(|h| h.can_automute()) {
+            add("Auto-Mute Mode", 0, What::AutoMute, 1, None);
         }
         // The channel maps, as the kernel's PCM layer adds them.
         for (playback, name) in [(true, "Playback Channel Map"), (false, "Capture Channel Map")] {
@@ -182,7 +195,7 @@ impl Elements {
                 range: None,
             });
         }
-        let kept = Mutex::new([[i64::MAX; 2]; 2]);
+        let kept = Mutex::new(HashMap::new());
         Elements { list, hw, engine, kept }
     }
 
@@ -244,6 +257,7 @@ impl Elements {
             What::Source => Info::Enumerated {
                 items: self.hw.as_ref().map(|h| h.sources().into_iter().map(|s| s.name).collect()).unwrap_or_default(),
             },
+            What::AutoMute => Info::Enumerated { items: AUTOMUTE_ITEMS.iter().map(|s| s.to_string()).collect() },
         }
     }
 
@@ -291,14 +305,15 @@ impl Elements {
                 let r = e.range.ok_or("no range")?;
                 let sides = self.sides(g)?;
                 let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                let kept = kept.entry(g).or_insert([i64::MAX; 2]);
                 let mut out = Vec::new();
                 for (i, side) in sides.iter().enumerate().take(e.count as usize) {
                     let step = match side {
                         Some(db) => i64::from(r.step_of(*db)),
-                        None if kept[gi(g)][i] != i64::MAX => kept[gi(g)][i],
+                        None if kept[i] != i64::MAX => kept[i],
                         None => i64::from(r.steps),
                     };
-                    kept[gi(g)][i] = step;
+                    kept[i] = step;
                     out.push(step);
                 }
                 Ok(out)
@@ -319,6 +334,7 @@ impl Elements {
                 let sel = self.hw.as_ref().ok_or("no hardware controls")?.selected_source()?;
                 Ok(vec![sel.unwrap_or(0) as i64])
             }
+            What::AutoMute => Ok(vec![i64::from(self.hw.as_ref().ok_or("no hardware controls")?.automute()?)]),
             // No stream: the kernel's "no channels set" (the control node
             // answers a process with a stream of its own with that one's:
             // `chmap_values`).
@@ -341,7 +357,7 @@ impl Elements {
         let in_range = match (e.what, self.info(e)) {
             (What::Volume(_) | What::Pcm, Info::Integer { max, .. }) => values.iter().all(|v| (0..=max).contains(v)),
             (What::Switch(_), _) => values.iter().all(|v| (0..=1).contains(v)),
-            (What::Source, Info::Enumerated { items }) => {
+            (What::Source | What::AutoMute, Info::Enumerated { items }) => {
                 values.first().is_none_or(|v| (0..items.len() as i64).contains(v))
             }
             _ => true,
@@ -357,17 +373,18 @@ impl Elements {
             What::Volume(g) => {
                 let r = e.range.ok_or(WriteError::Range)?;
                 let sides = self.sides(g).map_err(WriteError::Device)?;
-                let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                let mut guard = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                let kept = guard.entry(g).or_insert([i64::MAX; 2]);
                 let mut new: [Side; 2] = sides;
                 for i in 0..2 {
                     let v = values.get(i).or(values.first()).copied().unwrap_or(0);
-                    kept[gi(g)][i] = v;
+                    kept[i] = v;
                     // A muted side stays muted; its level is kept for the unmute.
                     if sides[i].is_some() {
                         new[i] = Some(r.db(v as u32));
                     }
                 }
-                drop(kept);
+                drop(guard);
                 dev(self.hw.as_ref().ok_or(WriteError::Range)?.set_gain(g, new))?;
             }
             What::Switch(g) => {
@@ -390,6 +407,10 @@ impl Elements {
             What::Source => {
                 let v = values.first().copied().unwrap_or(0);
                 dev(self.hw.as_ref().ok_or(WriteError::Range)?.select_source(v as usize))?;
+            }
+            What::AutoMute => {
+                let on = values.first().copied().unwrap_or(0) != 0;
+                dev(self.hw.as_ref().ok_or(WriteError::Range)?.set_automute(on))?;
             }
             What::Jack(_) | What::Chmap(_) => return Err(WriteError::ReadOnly),
         }

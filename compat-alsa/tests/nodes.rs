@@ -301,11 +301,16 @@ struct FakeHw {
     /// out it cannot sense; a jack event waiting to be serviced.
     headphones: Mutex<Option<bool>>,
     jack_event: Mutex<bool>,
+    /// With per-output volumes: a speaker's and a headphone's levels.
+    ports: Mutex<Option<[[outboard_mixer::hw::Side; 2]; 2]>>,
+    /// With speaker auto-mute: whether it is on.
+    automute: Mutex<Option<bool>>,
 }
 
 impl outboard_mixer::hw::HwControls for FakeHw {
     fn gain_range(&self, gain: outboard_mixer::hw::Gain) -> Option<outboard_mixer::hw::GainRange> {
-        (gain == outboard_mixer::hw::Gain::Output).then_some(outboard_mixer::hw::GainRange {
+        let port = matches!(gain, outboard_mixer::hw::Gain::Port(k) if k < 2 && self.ports.lock().unwrap().is_some());
+        (gain == outboard_mixer::hw::Gain::Output || port).then_some(outboard_mixer::hw::GainRange {
             min_db: -74.0,
             step_db: 1.0,
             steps: 74,
@@ -313,12 +318,40 @@ impl outboard_mixer::hw::HwControls for FakeHw {
             can_mute: true,
         })
     }
-    fn gain(&self, _gain: outboard_mixer::hw::Gain) -> Result<[outboard_mixer::hw::Side; 2], String> {
-        Ok(*self.output.lock().unwrap())
+    fn gain(&self, gain: outboard_mixer::hw::Gain) -> Result<[outboard_mixer::hw::Side; 2], String> {
+        match gain {
+            outboard_mixer::hw::Gain::Port(k) => {
+                self.ports.lock().unwrap().and_then(|p| p.get(usize::from(k)).copied()).ok_or("no such port".into())
+            }
+            _ => Ok(*self.output.lock().unwrap()),
+        }
     }
-    fn set_gain(&self, _gain: outboard_mixer::hw::Gain, sides: [outboard_mixer::hw::Side; 2]) -> Result<(), String> {
-        *self.output.lock().unwrap() = sides;
+    fn set_gain(&self, gain: outboard_mixer::hw::Gain, sides: [outboard_mixer::hw::Side; 2]) -> Result<(), String> {
+        match gain {
+            outboard_mixer::hw::Gain::Port(k) => {
+                let mut ports = self.ports.lock().unwrap();
+                *ports.as_mut().and_then(|p| p.get_mut(usize::from(k))).ok_or("no such port")? = sides;
+            }
+            _ => *self.output.lock().unwrap() = sides,
+        }
         Ok(())
+    }
+    fn can_automute(&self) -> bool {
+        self.automute.lock().unwrap().is_some()
+    }
+    fn automute(&self) -> Result<bool, String> {
+        self.automute.lock().unwrap().ok_or("no auto-mute".into())
+    }
+    fn set_automute(&self, enabled: bool) -> Result<(), String> {
+        *self.automute.lock().unwrap().as_mut().ok_or("no auto-mute")? = enabled;
+        Ok(())
+    }
+    fn output_ports(&self) -> Vec<outboard_mixer::hw::OutputPort> {
+        let port = |label: &str| outboard_mixer::hw::OutputPort { label: label.into(), index: 0 };
+        match *self.ports.lock().unwrap() {
+            Some(_) => vec![port("Speaker"), port("Headphone")],
+            None => Vec::new(),
+        }
     }
     fn sources(&self) -> Vec<outboard_mixer::hw::Source> {
         ["Line", "Mic"]
@@ -1017,4 +1050,78 @@ fn an_xrun_is_stamped_when_the_stream_stopped() {
     assert!(stop >= ms(started) + 30.0, "stamped at the stop, not the start: {:.1} ms after", stop - ms(started));
     assert!(now - stop >= 140.0 && now - stop < 1000.0, "the xrun is {:.1} ms old", now - stop);
     pcm.release(&Request::new(1, 1, 0, 0), fh);
+}
+
+#[test]
+fn each_output_has_its_own_volume_under_master_as_on_a_laptop_codec() {
+    let fake = Arc::new(FakeHw {
+        output: Mutex::new([Some(0.0); 2]),
+        ports: Mutex::new(Some([[Some(-10.0); 2], [Some(-20.0); 2]])),
+        automute: Mutex::new(Some(true)),
+        ..FakeHw::default()
+    });
+    let mut s = subscribed(fake.clone());
+    let fh = s.ctl.open(&s.req, 0).unwrap();
+    let pids = BASE + 4096;
+    put(&mut s.mem, BASE, &CtlElemList { space: 6, pids, ..CtlElemList::new_zeroed() });
+    ioctl(&s.ctl, fh, CTL_IOCTL_ELEM_LIST, BASE, &mut s.mem).unwrap();
+    let names: Vec<String> = (0..6).map(|i| name_of(&get::<CtlElemId>(&mut s.mem, pids + i * 64))).collect();
+    assert_eq!(
+        names[..6],
+        [
+            "Master Playback Volume",
+            "Master Playback Switch",
+            "Speaker Playback Volume",
+            "Speaker Playback Switch",
+            "Headphone Playback Volume",
+            "Headphone Playback Switch"
+        ]
+    );
+    // The headphone's volume, found by name (as amixer sset Headphone),
+    // reads its own level and sets only its own amplifier.
+    let mut id = CtlElemId::new_zeroed();
+    id.iface = 2;
+    outboard_alsa::abi::put_str(&mut id.name, "Headphone Playback Volume");
+    put(&mut s.mem, BASE, &CtlElemValue { id, ..CtlElemValue::new_zeroed() });
+    ioctl(&s.ctl, fh, CTL_IOCTL_ELEM_READ, BASE, &mut s.mem).unwrap();
+    let v: CtlElemValue = get(&mut s.mem, BASE);
+    assert_eq!(i64::from_le_bytes(v.value[0..8].try_into().unwrap()), 54, "-20 dB on 74 steps of 1 dB");
+    let mut w = CtlElemValue { id, ..CtlElemValue::new_zeroed() };
+    w.value[0..8].copy_from_slice(&70i64.to_le_bytes());
+    w.value[8..16].copy_from_slice(&70i64.to_le_bytes());
+    put(&mut s.mem, BASE, &w);
+    ioctl(&s.ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut s.mem).unwrap();
+    let ports = fake.ports.lock().unwrap().unwrap();
+    assert_eq!(ports[1], [Some(-4.0); 2]);
+    assert_eq!(ports[0], [Some(-10.0); 2], "the speaker is untouched");
+    assert_eq!(*fake.output.lock().unwrap(), [Some(0.0); 2], "and so is Master");
+    // The events name the headphone's elements (its gain changed), not the
+    // speaker's or Master.
+    let ev = s.ctl.read(&s.req, s.watcher, 72 * 8, libc::O_NONBLOCK as u32).unwrap();
+    assert_eq!(event_names(ev), ["Headphone Playback Volume", "Headphone Playback Switch"]);
+
+    // Auto-Mute Mode: enumerated Disabled/Enabled, on at first; set to
+    // Disabled (as `amixer sset 'Auto-Mute Mode' Disabled`); an item out
+    // of range is EINVAL.
+    let mut id = CtlElemId::new_zeroed();
+    id.iface = 2;
+    outboard_alsa::abi::put_str(&mut id.name, "Auto-Mute Mode");
+    let mut info = CtlElemInfo { id, ..CtlElemInfo::new_zeroed() };
+    info.value[4..8].copy_from_slice(&0u32.to_le_bytes());
+    put(&mut s.mem, BASE, &info);
+    ioctl(&s.ctl, fh, CTL_IOCTL_ELEM_INFO, BASE, &mut s.mem).unwrap();
+    let info: CtlElemInfo = get(&mut s.mem, BASE);
+    assert_eq!((info.kind, u32::from_le_bytes(info.value[0..4].try_into().unwrap())), (3, 2));
+    assert!(info.value[8..].starts_with(b"Disabled\0"));
+    put(&mut s.mem, BASE, &CtlElemValue { id, ..CtlElemValue::new_zeroed() });
+    ioctl(&s.ctl, fh, CTL_IOCTL_ELEM_READ, BASE, &mut s.mem).unwrap();
+    assert_eq!(u32::from_le_bytes(get::<CtlElemValue>(&mut s.mem, BASE).value[0..4].try_into().unwrap()), 1);
+    put(&mut s.mem, BASE, &CtlElemValue { id, ..CtlElemValue::new_zeroed() });
+    ioctl(&s.ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut s.mem).unwrap();
+    assert_eq!(*fake.automute.lock().unwrap(), Some(false));
+    let mut bad = CtlElemValue { id, ..CtlElemValue::new_zeroed() };
+    bad.value[0..4].copy_from_slice(&2u32.to_le_bytes());
+    put(&mut s.mem, BASE, &bad);
+    assert_eq!(ioctl(&s.ctl, fh, CTL_IOCTL_ELEM_WRITE, BASE, &mut s.mem), Err(libc::EINVAL));
+    assert_eq!(*fake.automute.lock().unwrap(), Some(false));
 }

@@ -46,6 +46,7 @@ impl HwControls for FakeHw {
         match gain {
             Gain::Output => self.output,
             Gain::Capture => self.capture,
+            Gain::Port(_) => None,
         }
     }
     fn gain(&self, gain: Gain) -> Result<[Side; 2], String> {
@@ -56,6 +57,7 @@ impl HwControls for FakeHw {
         Ok(match gain {
             Gain::Output => st.output,
             Gain::Capture => st.capture[st.selected],
+            Gain::Port(_) => return Err("no per-output volumes".into()),
         })
     }
     fn set_gain(&self, gain: Gain, sides: [Side; 2]) -> Result<(), String> {
@@ -64,7 +66,7 @@ impl HwControls for FakeHw {
             return Err("the device is gone".into());
         }
         st.calls.push(format!("{gain:?} {sides:?}"));
-        let r = self.gain_range(gain).unwrap();
+        let r = self.gain_range(gain).ok_or("no such gain")?;
         let mut v = [on_grid(&r, sides[0]), on_grid(&r, sides[1])];
         if !r.stereo {
             v[1] = v[0];
@@ -75,6 +77,7 @@ impl HwControls for FakeHw {
                 let s = st.selected;
                 st.capture[s] = v;
             }
+            Gain::Port(_) => return Err("no per-output volumes".into()),
         }
         Ok(())
     }

@@ -193,7 +193,10 @@ impl PcmStream for MemoryDevice {
     }
     fn start(&mut self) -> Result<()> {
         self.state = PcmState::Running;
-        self.started = Some(Instant::now());
+        // Periods are due from the clock as if the device had run since its
+        // first period: a restart goes on where the stop left off.
+        let now = Instant::now();
+        self.started = Some(now.checked_sub(self.config.period_time() * self.periods as u32).unwrap_or(now));
         Ok(())
     }
     fn stop(&mut self) -> Result<()> {

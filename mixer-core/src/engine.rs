@@ -30,6 +30,9 @@ pub const MAX_CLIENTS: usize = 64;
 struct Master {
     gain: std::sync::atomic::AtomicU32,
     muted: AtomicBool,
+    /// Stop the devices after this many milliseconds with no client (0:
+    /// never); [`Engine::suspend_when_idle`].
+    idle_ms: AtomicU64,
 }
 
 impl Master {
@@ -79,6 +82,11 @@ pub struct EngineStats {
     pub refused: AtomicU64,
     /// Whether the engine thread got real-time scheduling.
     pub realtime: AtomicBool,
+    /// Whether the devices are stopped for want of clients
+    /// ([`Engine::suspend_when_idle`]).
+    pub suspended: AtomicBool,
+    /// How many times the devices were stopped for want of clients.
+    pub suspends: AtomicU64,
 }
 
 /// One line of what the engine counted, for logs and reports.
@@ -92,6 +100,10 @@ impl std::fmt::Display for EngineStats {
             self.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
             self.device_errors.load(Ordering::Relaxed)
         )?;
+        match self.suspends.load(Ordering::Relaxed) {
+            0 => {}
+            n => write!(f, ", stopped {n} times for want of clients")?,
+        }
         match self.lost_rings.load(Ordering::Relaxed) {
             0 => Ok(()),
             n => write!(f, ", {n} device rings lost (the engine looked too late)"),
@@ -405,6 +417,7 @@ impl Engine {
         let master = Arc::new(Master {
             gain: std::sync::atomic::AtomicU32::new(1.0f32.to_bits()),
             muted: AtomicBool::new(false),
+            idle_ms: AtomicU64::new(0),
         });
         let (stop2, stats2, master2) = (stop.clone(), stats.clone(), master.clone());
         let thread = std::thread::Builder::new()
@@ -528,7 +541,26 @@ impl Engine {
             return Err(engine_full()); // `place` goes back as it drops
         }
         place.used = true;
+        self.wake();
         Ok(())
+    }
+
+    /// Wake the engine thread if it is suspended (see [`Self::suspend_when_idle`]).
+    fn wake(&self) {
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+
+    /// Stop the devices once no client has been open for `after` (`None`:
+    /// never, the default): the DMA stops and the engine thread sleeps
+    /// without a wakeup until a client arrives, as PipeWire suspends an idle
+    /// node and the kernel stops a PCM nobody has open. The next client
+    /// restarts the devices within a period of its arrival.
+    pub fn suspend_when_idle(&self, after: Option<Duration>) {
+        let ms = after.map_or(0, |d| (d.as_millis() as u64).max(1));
+        self.master.idle_ms.store(ms, Ordering::Relaxed);
+        self.wake();
     }
 
     /// A new playback client.
@@ -591,6 +623,7 @@ impl Engine {
     /// Stop the engine and the device streams; returns them (playback, capture).
     pub fn stop(mut self) -> Devices {
         self.stop.store(true, Ordering::Release);
+        self.wake();
         self.thread.take().and_then(|t| t.join().ok()).unwrap_or((None, None))
     }
 }
@@ -598,6 +631,7 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
+        self.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -665,7 +699,17 @@ fn run(
     });
     let timeout = pacer.period_time() * 4 + Duration::from_millis(100);
     let mut last_wake = Instant::now();
+    let mut last_busy = last_wake;
     while !stop.load(Ordering::Acquire) {
+        let idle_ms = master.idle_ms.load(Ordering::Relaxed);
+        if idle_ms > 0 && slots.is_empty() && last_busy.elapsed() >= Duration::from_millis(idle_ms) {
+            let mut devices = Suspended { play: &mut play, cap: &mut cap, player: &mut player, reader: &mut reader };
+            if !devices.sleep(&mut add, &mut slots, &stop, &stats) {
+                break;
+            }
+            last_wake = Instant::now();
+            last_busy = last_wake;
+        }
         let waited = match (play.as_mut(), cap.as_mut()) {
             (Some(d), _) => d.wait_period(timeout),
             (None, Some(d)) => d.wait_period(timeout),
@@ -726,6 +770,9 @@ fn run(
         }
         let lost = player.as_ref().map_or(0, |p| p.lost_rings) + reader.as_ref().map_or(0, |r| r.lost_rings);
         stats.lost_rings.store(lost, Ordering::Relaxed);
+        if !slots.is_empty() {
+            last_busy = now;
+        }
     }
     if let Some(d) = play.as_mut() {
         let _ = d.stop();
@@ -734,6 +781,89 @@ fn run(
         let _ = d.stop();
     }
     (play, cap)
+}
+
+/// The engine's devices while no client is open.
+struct Suspended<'a> {
+    play: &'a mut Option<Box<dyn PcmStream>>,
+    cap: &'a mut Option<Box<dyn PcmStream>>,
+    player: &'a mut Option<Player>,
+    reader: &'a mut Option<Reader>,
+}
+
+impl Suspended<'_> {
+    /// Stop the devices, sleep until a client arrives (it is put in
+    /// `slots`) and start them again where they stopped; false when the
+    /// engine is told to stop instead.
+    // The slots stay boxed as the mailbox hands them over: moving a client
+    // out of its box would free on the real-time thread.
+    #[allow(clippy::vec_box)]
+    fn sleep(
+        &mut self,
+        add: &mut Receiver<Slot>,
+        slots: &mut Vec<Box<Slot>>,
+        stop: &AtomicBool,
+        stats: &EngineStats,
+    ) -> bool {
+        let error = || {
+            stats.device_errors.fetch_add(1, Ordering::Relaxed);
+        };
+        for d in [self.play.as_mut(), self.cap.as_mut()].into_iter().flatten() {
+            if d.stop().is_err() {
+                error();
+            }
+        }
+        stats.suspended.store(true, Ordering::Relaxed);
+        stats.suspends.fetch_add(1, Ordering::Relaxed);
+        log::debug!("engine: no client; devices stopped");
+        loop {
+            if stop.load(Ordering::Acquire) {
+                return false;
+            }
+            if let Some(s) = add.recv() {
+                slots.push(s);
+                break;
+            }
+            // Both a new client (Engine::add) and the engine's stop unpark
+            // this thread, and an unpark before the park is not lost: no
+            // deadline is needed, and an idle engine makes no wakeups.
+            std::thread::park();
+        }
+        if let (Some(d), Some(p)) = (self.play.as_mut(), self.player.as_mut()) {
+            match d.position() {
+                Ok(pos) => p.resync(pos),
+                Err(_) => error(),
+            }
+            p.out.fill(0);
+            for i in 0..p.cfg.periods {
+                if d.write_frames(i * p.cfg.period_frames, &p.out).is_err() {
+                    error();
+                }
+            }
+        }
+        if let (Some(d), Some(r)) = (self.cap.as_mut(), self.reader.as_mut()) {
+            match d.position() {
+                Ok(pos) => r.resync(pos),
+                Err(_) => error(),
+            }
+        }
+        for d in [self.play.as_mut(), self.cap.as_mut()].into_iter().flatten() {
+            if d.start().is_err() {
+                error();
+            }
+        }
+        stats.suspended.store(false, Ordering::Relaxed);
+        log::debug!("engine: a client arrived; devices restarted");
+        true
+    }
+}
+
+/// Jump a running frame count forward (by less than a ring) to the next
+/// count that falls at ring position `pos`: after a restart the device goes
+/// on from where it stopped, and the engine's counts must agree with it.
+fn count_at(count: u64, pos: usize, ring_frames: usize) -> u64 {
+    let ring = ring_frames as u64;
+    count + (pos as u64 % ring + ring - count % ring) % ring
 }
 
 /// Frames moved since the last look, from a ring position that wraps, and
@@ -803,6 +933,15 @@ impl Player {
             periods: 0,
             lost_rings: 0,
         }
+    }
+
+    /// After the device restarts at ring position `pos` with silence in its
+    /// whole ring: count on from there, a ring rendered ahead.
+    fn resync(&mut self, pos: usize) {
+        let ring_frames = self.cfg.buffer_frames();
+        self.consumed = count_at(self.consumed, pos, ring_frames);
+        self.written = self.consumed + ring_frames as u64;
+        self.tracker = Tracker { last_pos: pos % ring_frames, last_look: None, ..self.tracker };
     }
 
     /// Render every period the device has freed.
@@ -889,6 +1028,14 @@ impl Reader {
             periods: 0,
             lost_rings: 0,
         }
+    }
+
+    /// After the device restarts at ring position `pos`: read on from there.
+    fn resync(&mut self, pos: usize) {
+        let ring_frames = self.cfg.buffer_frames();
+        self.captured = count_at(self.captured, pos, ring_frames);
+        self.read = self.captured;
+        self.tracker = Tracker { last_pos: pos % ring_frames, last_look: None, ..self.tracker };
     }
 
     /// Fan every period the device has filled out to the capture clients.

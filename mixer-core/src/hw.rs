@@ -19,6 +19,20 @@ pub enum Gain {
     Output,
     /// The capture path's gain (of the selected source, where that matters).
     Capture,
+    /// One output's own volume ([`HwControls::output_ports`] index), on a
+    /// device with several, under [`Gain::Output`] as Linux's virtual
+    /// master: what an output plays at is its own level plus the master's
+    /// offset from its top.
+    Port(u8),
+}
+
+/// An output with a volume of its own, named as Linux's HDA driver names
+/// its per-output controls ("Headphone", "Speaker", "Line Out", "Front"...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputPort {
+    pub label: String,
+    /// Which of the outputs with the same label.
+    pub index: u32,
 }
 
 /// A gain control's steps: step `k` (`0..=steps`) is `min_db + k * step_db`.
@@ -105,6 +119,11 @@ pub trait HwControls: Send + Sync {
     /// Set the gain: each side to a dB on the range's grid, or muted. A mono
     /// control takes the left side.
     fn set_gain(&self, gain: Gain, sides: [Side; 2]) -> Result<(), String>;
+    /// The outputs with volumes of their own under the output volume
+    /// ([`Gain::Port`]); empty when the output volume is the only one.
+    fn output_ports(&self) -> Vec<OutputPort> {
+        Vec::new()
+    }
     /// The capture sources, in the device's order (empty: none selectable).
     fn sources(&self) -> Vec<Source>;
     /// Which of [`HwControls::sources`] is recorded now, if the hardware says.
@@ -118,6 +137,20 @@ pub trait HwControls: Send + Sync {
     /// Whether something is plugged into each of [`HwControls::jacks`] now.
     fn jacks_present(&self) -> Result<Vec<bool>, String> {
         Ok(Vec::new())
+    }
+    /// Whether the device can silence its speaker when headphones are
+    /// plugged in (Linux's "Auto-Mute Mode": Disabled, Enabled).
+    fn can_automute(&self) -> bool {
+        false
+    }
+    /// Whether it does now.
+    fn automute(&self) -> Result<bool, String> {
+        Ok(false)
+    }
+    /// Turn auto-mute on or off.
+    fn set_automute(&self, enabled: bool) -> Result<(), String> {
+        let _ = enabled;
+        Err("this device has no auto-mute".into())
     }
     /// Service what the device itself reports (a jack plugged in or
     /// pulled out, with what the driver does about it: speaker auto-mute),
@@ -141,6 +174,8 @@ pub enum Change {
     Source,
     /// A jack was plugged in or pulled out.
     Jacks,
+    /// Auto-mute was turned on or off.
+    AutoMute,
 }
 
 /// Told of each [`Change`].
@@ -177,6 +212,9 @@ impl HwControls for Watched {
         self.changed(Change::Gain(gain));
         Ok(())
     }
+    fn output_ports(&self) -> Vec<OutputPort> {
+        self.inner.output_ports()
+    }
     fn sources(&self) -> Vec<Source> {
         self.inner.sources()
     }
@@ -190,6 +228,17 @@ impl HwControls for Watched {
     }
     fn jacks(&self) -> Vec<Jack> {
         self.inner.jacks()
+    }
+    fn can_automute(&self) -> bool {
+        self.inner.can_automute()
+    }
+    fn automute(&self) -> Result<bool, String> {
+        self.inner.automute()
+    }
+    fn set_automute(&self, enabled: bool) -> Result<(), String> {
+        self.inner.set_automute(enabled)?;
+        self.changed(Change::AutoMute);
+        Ok(())
     }
     fn jacks_present(&self) -> Result<Vec<bool>, String> {
         self.inner.jacks_present()

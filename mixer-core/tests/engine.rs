@@ -552,3 +552,47 @@ fn a_device_that_fails_every_wait_does_not_spin_the_engine() {
     assert!(n <= 120, "{n} waits in 300 ms: the engine spins on a failing device");
     assert!(errors >= n.saturating_sub(1), "each failure counted: {errors} of {n}");
 }
+
+#[test]
+fn an_idle_engine_stops_its_device_and_the_next_client_restarts_it_bit_exact() {
+    let (engine, played) = device(SampleFormat::S16Le);
+    engine.suspend_when_idle(Some(Duration::from_millis(30)));
+    let stats = engine.stats();
+    let play = |seed: i32| {
+        let mut p = engine
+            .playback(StreamParams {
+                buffer_frames: 32_768,
+                ..StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)
+            })
+            .unwrap();
+        let data: Vec<i16> = (0..9_600).map(|i| ((i * seed) % 60_000 - 30_000) as i16 | 1).collect();
+        p.write_all(&s16(data.clone()), Duration::from_secs(5)).unwrap();
+        p.drain(Duration::from_secs(5)).unwrap();
+        data
+    };
+    let suspended = |want: u64| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while stats.suspends.load(std::sync::atomic::Ordering::Relaxed) < want
+            || !stats.suspended.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            assert!(std::time::Instant::now() < deadline, "the engine did not suspend within 3 s: {stats}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    suspended(1); // no client from the start
+    let first = play(7919);
+    suspended(2);
+    // Stopped: the device plays nothing more.
+    let before = played.lock().unwrap().len();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(played.lock().unwrap().len(), before, "a suspended device is stopped");
+    let second = play(104_729);
+    suspended(3);
+    drop(engine);
+    let out = samples16(&played.lock().unwrap());
+    let find = |data: &[i16]| out.windows(data.len()).position(|w| w == data);
+    let (a, b) = (find(&first), find(&second));
+    assert!(a.is_some(), "the first client's samples came out bit-exact");
+    assert!(b.is_some(), "the client that restarted the device came out bit-exact");
+    assert!(b > a);
+}

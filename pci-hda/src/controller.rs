@@ -335,6 +335,15 @@ impl Controller {
         }
     }
 
+    /// Zero stream descriptor `index`'s entry in the DMA position buffer
+    /// (after a stream reset, until the controller next writes it).
+    pub fn clear_buffer_position(&self, index: u8) -> Result<()> {
+        match &self.position_buffer {
+            Some(b) => Ok(b.write_u32(usize::from(index) * 8, 0)?),
+            None => Ok(()),
+        }
+    }
+
     /// RIRB overruns seen (responses the controller had to drop).
     pub fn rirb_overruns(&self) -> u64 {
         self.rirb_overruns

@@ -51,6 +51,68 @@ pub struct HdaDevice {
     irq: Option<IrqEvent>,
     name: String,
     position: PositionSource,
+    /// The output levels with several output volumes (Linux's per-output
+    /// controls under a virtual Master); `None` with one.
+    levels: Mutex<Option<Levels>>,
+    /// Speaker auto-mute on headphone insertion ("Auto-Mute Mode").
+    automute: std::sync::atomic::AtomicBool,
+}
+
+/// The levels set on a device with several output volume amplifiers, per
+/// side in dB (`None`: muted): each amplifier plays at its own level plus
+/// the master's offset from the top of its range, as Linux's vmaster.
+#[derive(Clone, Debug, PartialEq)]
+struct Levels {
+    master: [Option<f64>; 2],
+    /// The top of the master's range (the primary output's amplifier).
+    master_top: f64,
+    /// Per [`HdaDevice::output_ports`] entry.
+    ports: Vec<[Option<f64>; 2]>,
+}
+
+/// An output with a volume amplifier of its own, named as Linux's
+/// generic HDA parser names per-output controls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputPort {
+    pub label: String,
+    /// Which of the outputs with the same label.
+    pub index: u32,
+    /// Its volume amplifier.
+    pub volume: AmpControl,
+    /// Whether it can mute (its volume amplifier, or another on its path).
+    pub can_mute: bool,
+}
+
+/// Linux's names for per-output volume controls (hda_generic's
+/// `get_line_out_pfx` and its headphone and speaker controls), one per
+/// volume amplifier, from the roles of the paths each amplifier carries.
+fn port_labels(amps: &[Vec<OutputRole>]) -> Vec<(String, u32)> {
+    const CHANNELS: [&str; 4] = ["Front", "Surround", "CLFE", "Side"];
+    let line_amps = amps.iter().filter(|r| r.contains(&OutputRole::LineOut)).count();
+    let mut line_ch = 0;
+    let mut out: Vec<(String, u32)> = Vec::new();
+    for roles in amps {
+        let has = |r: OutputRole| roles.contains(&r);
+        let label = if has(OutputRole::LineOut) {
+            let ch = line_ch;
+            line_ch += 1;
+            match (ch, has(OutputRole::Headphone), has(OutputRole::Speaker)) {
+                (0, true, false) => "Headphone+LO",
+                (0, false, true) => "Speaker+LO",
+                _ if line_amps == 1 => "Line Out",
+                _ => CHANNELS[ch.min(CHANNELS.len() - 1)],
+            }
+        } else if has(OutputRole::Speaker) {
+            "Speaker"
+        } else if has(OutputRole::Headphone) {
+            "Headphone"
+        } else {
+            "Mono"
+        };
+        let index = out.iter().filter(|(l, _)| l == label).count() as u32;
+        out.push((label.into(), index));
+    }
+    out
 }
 
 fn lock(ctrl: &Mutex<Controller>) -> MutexGuard<'_, Controller> {
@@ -96,7 +158,7 @@ impl HdaDevice {
                 setup::enable_input(&mut ctrl, &codec, i)?;
             }
             setup::enable_jack_events(&mut ctrl, &codec, &plan)?;
-            setup::update_automute(&mut ctrl, &codec, &plan)?;
+            setup::update_automute(&mut ctrl, &codec, &plan, true)?;
             codecs.push(CodecPlan { codec, plan });
         }
         if codecs.is_empty() {
@@ -112,7 +174,17 @@ impl HdaDevice {
         if options.position == PositionSource::PositionBuffer {
             ctrl.enable_position_buffer()?;
         }
-        Ok(HdaDevice { ctrl: Arc::new(Mutex::new(ctrl)), codecs, irq, name, position: options.position })
+        let dev = HdaDevice {
+            ctrl: Arc::new(Mutex::new(ctrl)),
+            codecs,
+            irq,
+            name,
+            position: options.position,
+            levels: Mutex::new(None),
+            automute: std::sync::atomic::AtomicBool::new(true),
+        };
+        dev.read_levels()?;
+        Ok(dev)
     }
 
     pub fn name(&self) -> &str {
@@ -163,11 +235,29 @@ impl HdaDevice {
     }
 
     fn automute(&self, ctrl: &mut Controller) -> Result<bool> {
+        let enabled = self.automute.load(std::sync::atomic::Ordering::Relaxed);
         let mut any = false;
         for cp in &self.codecs {
-            any |= setup::update_automute(ctrl, &cp.codec, &cp.plan)?;
+            any |= setup::update_automute(ctrl, &cp.codec, &cp.plan, enabled)?;
         }
         Ok(any)
+    }
+
+    /// Whether any codec can auto-mute its speaker (a sensing headphone
+    /// jack and a speaker): Linux's "Auto-Mute Mode" control exists then.
+    pub fn can_automute(&self) -> bool {
+        self.codecs.iter().any(|cp| setup::can_automute(&cp.plan))
+    }
+
+    /// Whether headphones plugged in silence the speaker (on by default).
+    pub fn automute_enabled(&self) -> bool {
+        self.automute.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Turn speaker auto-mute on or off, applied to the jacks' state now.
+    pub fn set_automute(&self, enabled: bool) -> Result<()> {
+        self.automute.store(enabled, std::sync::atomic::Ordering::Relaxed);
+        self.automute(&mut lock(&self.ctrl)).map(|_| ())
     }
 
     /// Every codec's jacks, as Linux labels them ([`jacks::jacks`]), the
@@ -306,17 +396,110 @@ impl HdaDevice {
     /// amplifier has none: one entry per volume amplifier (shared ones
     /// once), the primary output's first.
     fn output_controls(&self) -> Vec<(AmpControl, Option<AmpControl>)> {
+        self.output_amps().into_iter().map(|(v, m, _)| (v, m)).collect()
+    }
+
+    /// [`Self::output_controls`] with the roles of the paths each carries.
+    fn output_amps(&self) -> Vec<(AmpControl, Option<AmpControl>, Vec<OutputRole>)> {
         let Some(cp) = self.playback_codec() else { return Vec::new() };
-        let mut out: Vec<(AmpControl, Option<AmpControl>)> = Vec::new();
+        let mut out: Vec<(AmpControl, Option<AmpControl>, Vec<OutputRole>)> = Vec::new();
         for o in cp.plan.outputs.iter().filter(|o| o.role != OutputRole::Digital) {
             let Some(vol) = controls::output_volume(&cp.codec, o) else { continue };
-            if out.iter().any(|(v, _)| (v.nid, v.output, v.index) == (vol.nid, vol.output, vol.index)) {
+            let key = (vol.nid, vol.output, vol.index);
+            if let Some((_, _, roles)) = out.iter_mut().find(|(v, _, _)| (v.nid, v.output, v.index) == key) {
+                roles.push(o.role);
                 continue;
             }
             let mute = if vol.can_mute() { None } else { controls::output_mute(&cp.codec, o) };
-            out.push((vol, mute));
+            out.push((vol, mute, vec![o.role]));
         }
         out
+    }
+
+    /// The outputs with volume amplifiers of their own, when there are
+    /// several (with one, the output volume is that amplifier and this is
+    /// empty), in [`Self::set_port_volume_db`] order.
+    pub fn output_ports(&self) -> Vec<OutputPort> {
+        let amps = self.output_amps();
+        if amps.len() < 2 {
+            return Vec::new();
+        }
+        let labels = port_labels(&amps.iter().map(|(_, _, r)| r.clone()).collect::<Vec<_>>());
+        amps.into_iter()
+            .zip(labels)
+            .map(|((volume, mute, _), (label, index))| OutputPort {
+                label,
+                index,
+                can_mute: volume.can_mute() || mute.is_some(),
+                volume,
+            })
+            .collect()
+    }
+
+    /// With several output amplifiers, take their levels as the codec has
+    /// them, the master at the top of its range.
+    fn read_levels(&self) -> Result<()> {
+        let (Some(cp), amps) = (self.playback_codec(), self.output_controls()) else { return Ok(()) };
+        if amps.len() < 2 {
+            return Ok(());
+        }
+        let mut ports = Vec::new();
+        let mut ctrl = lock(&self.ctrl);
+        for (vol, mute) in &amps {
+            let v = controls::read_amp(&mut ctrl, cp.codec.address, vol)?;
+            let m = match mute {
+                Some(m) => controls::read_amp(&mut ctrl, cp.codec.address, m)?.map(|x| x.muted),
+                None => [false; 2],
+            };
+            ports.push([vol.db(v[0]).filter(|_| !m[0]), vol.db(v[1]).filter(|_| !m[1])]);
+        }
+        drop(ctrl);
+        let top = amps[0].0.caps.db(amps[0].0.steps());
+        *self.levels.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Levels { master: [Some(top); 2], master_top: top, ports });
+        Ok(())
+    }
+
+    /// Put output amplifier `k` at its level plus the master's offset.
+    fn apply_level(&self, ctrl: &mut Controller, levels: &Levels, k: usize) -> Result<()> {
+        let (Some(cp), Some((vol, mute))) = (self.playback_codec(), self.output_controls().get(k).copied()) else {
+            return Ok(());
+        };
+        let side = |i: usize| match (levels.ports.get(k).and_then(|p| p[i]), levels.master[i]) {
+            (Some(p), Some(m)) => Some(p + m - levels.master_top),
+            _ => None,
+        };
+        let db = [side(0), side(1)];
+        controls::set_amp_db(ctrl, cp.codec.address, &vol, db)?;
+        if let Some(m) = mute {
+            controls::set_amp_mute(ctrl, cp.codec.address, &m, [db[0].is_none(), db[1].is_none()])?;
+        }
+        Ok(())
+    }
+
+    /// Set output `port`'s own volume ([`Self::output_ports`]), each side
+    /// in dB (`None` muted); it plays at that plus the master's offset.
+    pub fn set_port_volume_db(&self, port: usize, db: [Option<f64>; 2]) -> Result<()> {
+        let mut guard = self.levels.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(levels) = guard.as_mut() else {
+            return Err(Error::Invalid(format!("{}: one output volume, no per-output ones", self.name)));
+        };
+        let Some(slot) = levels.ports.get_mut(port) else {
+            return Err(Error::Invalid(format!("{}: no output {port}", self.name)));
+        };
+        *slot = db;
+        let levels = levels.clone();
+        drop(guard);
+        self.apply_level(&mut lock(&self.ctrl), &levels, port)
+    }
+
+    /// Output `port`'s own volume as set, per side in dB (`None`: muted).
+    pub fn port_volume_db(&self, port: usize) -> Result<[Option<f64>; 2]> {
+        let guard = self.levels.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .and_then(|l| l.ports.get(port).copied())
+            .ok_or_else(|| Error::Invalid(format!("{}: no output {port}", self.name)))
     }
 
     /// The amplifiers that carry the output volume: one per analog output
@@ -337,6 +520,16 @@ impl HdaDevice {
     /// lowest step).
     pub fn set_output_volume_db(&self, db: [Option<f64>; 2]) -> Result<()> {
         let Some(cp) = self.playback_codec() else { return Ok(()) };
+        let levels = self.levels.lock().unwrap_or_else(|e| e.into_inner()).as_mut().map(|levels| {
+            levels.master = db.map(|d| d.map(|d| d.min(levels.master_top)));
+            levels.clone()
+        });
+        if let Some(levels) = levels {
+            // A master over several outputs: each plays at its own level
+            // plus the master's offset.
+            let mut ctrl = lock(&self.ctrl);
+            return (0..levels.ports.len()).try_for_each(|k| self.apply_level(&mut ctrl, &levels, k));
+        }
         let mut ctrl = lock(&self.ctrl);
         for (vol, mute) in self.output_controls() {
             controls::set_amp_db(&mut ctrl, cp.codec.address, &vol, db)?;
@@ -350,6 +543,9 @@ impl HdaDevice {
     /// The output volume as the primary output's amplifiers have it, per
     /// side in dB (`None`: muted); `None` without a volume amplifier.
     pub fn output_volume_db(&self) -> Result<Option<[Option<f64>; 2]>> {
+        if let Some(levels) = self.levels.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Ok(Some(levels.master));
+        }
         let (Some(cp), Some((vol, mute))) = (self.playback_codec(), self.output_controls().first().copied()) else {
             return Ok(None);
         };
@@ -473,8 +669,11 @@ impl PcmStream for HdaPcm {
         self.state = PcmState::Running;
         Ok(())
     }
+    /// Stop the DMA and rewind the stream: a later start plays (or
+    /// records) from ring position 0.
     fn stop(&mut self) -> outboard_hal::Result<()> {
-        self.stream.stop().map_err(Self::hal)?;
+        self.stream.rewind().map_err(Self::hal)?;
+        lock(&self.ctrl).clear_buffer_position(self.stream.index()).map_err(Self::hal)?;
         self.state = PcmState::Prepared;
         Ok(())
     }

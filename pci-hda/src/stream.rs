@@ -79,18 +79,34 @@ impl Stream {
 
         let s = Stream { regs, index, tag, config, data, _bdl: bdl };
         s.stop()?;
-        s.reset()?;
-        let r = &s.regs;
+        s.program(fmt)?;
+        Ok(s)
+    }
+
+    /// Reset the descriptor and give it this stream's tag, ring, BDL and
+    /// format: its position is 0 and a start begins at the ring's start.
+    fn program(&self, fmt: u16) -> Result<()> {
+        self.reset()?;
+        let (r, index, config) = (&self.regs, self.index, &self.config);
         let ctl2 = r.sd_read(index, sd::CTL2)?;
-        r.sd_write(index, sd::CTL2, sd::ctl2::STRM.set(ctl2, tag.into()))?;
+        r.sd_write(index, sd::CTL2, sd::ctl2::STRM.set(ctl2, self.tag.into()))?;
         r.sd_write(index, sd::CBL, config.buffer_bytes() as u32)?;
         r.sd_write(index, sd::LVI, (config.periods - 1) as u32)?;
         r.sd_write(index, sd::FMT, fmt.into())?;
-        r.sd_write(index, sd::BDPL, s._bdl.iova() as u32)?;
-        r.sd_write(index, sd::BDPU, (s._bdl.iova() >> 32) as u32)?;
+        r.sd_write(index, sd::BDPL, self._bdl.iova() as u32)?;
+        r.sd_write(index, sd::BDPU, (self._bdl.iova() >> 32) as u32)?;
         let ctl = r.sd_read(index, sd::CTL)?;
         r.sd_write(index, sd::CTL, ctl | sd::ctl::IOCE.mask() | sd::ctl::DEIE.mask())?;
-        Ok(s)
+        Ok(())
+    }
+
+    /// Stop the stream and put it back at the start of its ring (as Linux's
+    /// prepare does): whether a controller resumes a stopped stream where it
+    /// was or at its first BDL entry varies (QEMU's goes back to the first
+    /// entry and keeps counting LPIB on), so a restart starts from a reset.
+    pub fn rewind(&self) -> Result<()> {
+        self.stop()?;
+        self.program(self.config.format()?)
     }
 
     fn reset(&self) -> Result<()> {

@@ -72,6 +72,9 @@ fn open_cards(settings: &ServeSettings) -> Result<Vec<ServedCard>, String> {
         match open_streams(&d.spec, &d.hda, d.shape, volume) {
             Ok(Streams { name, playback, capture, keep, hw }) => {
                 let engine = Arc::new(Engine::start_with(Some(playback), capture).map_err(|e| format!("{name}: {e}"))?);
+                engine.suspend_when_idle(
+                    (settings.idle_stop > 0).then(|| Duration::from_secs(settings.idle_stop.into())),
+                );
                 // /dev/mixer and the ALSA control node share the controls,
                 // each told of what the other changed.
                 let controls = hw.map(|h| Arc::new(Watched::new(h)) as Arc<dyn HwControls>);

@@ -105,21 +105,31 @@ pub fn enable_jack_events(ctrl: &mut Controller, codec: &Codec, plan: &Plan) -> 
 
 /// Speaker auto-mute: with headphones plugged in, the speakers (and line
 /// outs sharing their DAC are left alone) are silenced by turning their pin
-/// output off; unplugged, they come back. Returns whether headphones are in.
-pub fn update_automute(ctrl: &mut Controller, codec: &Codec, plan: &Plan) -> Result<bool> {
+/// output off; unplugged, they come back. With `enabled` false (Linux's
+/// "Auto-Mute Mode" set to Disabled) the speakers stay on. Returns whether
+/// headphones are in.
+pub fn update_automute(ctrl: &mut Controller, codec: &Codec, plan: &Plan, enabled: bool) -> Result<bool> {
     let mut hp_in = false;
     for hp in plan.outputs.iter().filter(|o| o.role == OutputRole::Headphone && o.presence_detect) {
         hp_in |= jack_present(ctrl, codec, hp.pin)?;
     }
+    let mute = hp_in && enabled;
     for spk in plan.outputs.iter().filter(|o| o.role == OutputRole::Speaker) {
-        let pinctl = if hp_in { 0 } else { ctl::OUT_ENABLE };
+        let pinctl = if mute { 0 } else { ctl::OUT_ENABLE };
         ctrl.send(Verb::new(codec.address, spk.pin, SET_PIN_WIDGET_CONTROL, pinctl))?;
         let eapd = codec.node(spk.pin).and_then(|n| n.pin_caps).unwrap_or(0) & pincaps::EAPD != 0;
         if eapd {
-            ctrl.send(Verb::new(codec.address, spk.pin, SET_EAPD_BTL, if hp_in { 0 } else { 0x02 }))?;
+            ctrl.send(Verb::new(codec.address, spk.pin, SET_EAPD_BTL, if mute { 0 } else { 0x02 }))?;
         }
     }
     Ok(hp_in)
+}
+
+/// Whether the codec has what speaker auto-mute acts on: a headphone jack
+/// that senses presence and a speaker (Linux then offers "Auto-Mute Mode").
+pub fn can_automute(plan: &Plan) -> bool {
+    plan.outputs.iter().any(|o| o.role == OutputRole::Headphone && o.presence_detect)
+        && plan.outputs.iter().any(|o| o.role == OutputRole::Speaker)
 }
 
 /// Set an output path's volume: the last amplifier with steps on the path
