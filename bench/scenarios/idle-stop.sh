@@ -36,6 +36,7 @@ guest() {
 
 check() {
   expect '^thread outboard-engine wakeups 0$' "$RESULTS/wakeups.txt"
+  if grep -v ' wakeups 0$' "$RESULTS/wakeups.txt"; then echo "FAIL: a thread woke while idle"; return 1; fi
   [[ $(grep -c 'devices restarted' "$RESULTS/idle.txt") -ge 2 ]] || { echo "FAIL: two restarts expected"; return 1; }
   "$OUTBOARD_BIN_DIR/outboard-bench-tool" compare "$HDA_OUT_WAV" "$RESULTS/sent.raw" || return 1
   echo "--- after the second idle stop"

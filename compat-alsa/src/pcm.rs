@@ -25,7 +25,7 @@
 //! read/write access.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use outboard_cuse::{
@@ -393,7 +393,7 @@ fn state_name(s: i32) -> &'static str {
 }
 
 /// Poll waiters and the thread that wakes them.
-type Wakers = Arc<Mutex<outboard_cuse::Pollers>>;
+type Wakers = Arc<outboard_cuse::pollwatch::PollWatch>;
 
 /// A PCM node: one card's device 0 in one direction.
 pub struct Pcm {
@@ -441,10 +441,10 @@ impl Pcm {
             opens: Arc::new(Mutex::new(HashMap::new())),
             listed: Mutex::new(HashMap::new()),
             next_fh: Mutex::new(1),
-            wakers: Arc::new(Mutex::new(Vec::new())),
+            wakers: outboard_cuse::pollwatch::PollWatch::new(),
             limits: std::sync::OnceLock::new(),
         });
-        Self::watch(Arc::downgrade(&pcm));
+        Self::watch(&pcm);
         pcm
     }
 
@@ -518,26 +518,20 @@ impl Pcm {
         seen
     }
 
-    /// Wake pollers whose file became ready (every 5 ms, while the node lives).
-    fn watch(pcm: Weak<Pcm>) {
-        let spawned = std::thread::Builder::new().name("alsa poll".into()).spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(5));
-            let Some(pcm) = pcm.upgrade() else { return };
-            let mut w = lock(&pcm.wakers);
-            w.retain(|(fh, events, waker)| match pcm.client(*fh) {
-                // Busy in a request: look again next time (one client's
-                // long request must not delay everyone's wakeups).
-                Ok(c) => match lock_now(&c) {
-                    Some(c) if pcm.ready(&c, *events) != 0 => {
-                        waker.wake();
-                        false
-                    }
-                    _ => true,
-                },
-                Err(_) => false,
-            });
-        });
-        if let Err(e) = spawned {
+    /// Wake pollers whose file became ready: looked at every 5 ms while any
+    /// waits, no wakeups while none does.
+    fn watch(pcm: &Arc<Pcm>) {
+        use outboard_cuse::pollwatch::Readiness;
+        let look = |pcm: &Pcm, fh: u64, events: u32| match pcm.client(fh) {
+            // Busy in a request: look again next time (one client's long
+            // request must not delay everyone's wakeups).
+            Ok(c) => match lock_now(&c) {
+                Some(c) if pcm.ready(&c, events) != 0 => Readiness::Ready,
+                _ => Readiness::Wait,
+            },
+            Err(_) => Readiness::Gone,
+        };
+        if let Err(e) = pcm.wakers.spawn("alsa poll", Arc::downgrade(pcm), Duration::from_millis(5), look) {
             log::warn!("alsa: no poll thread ({e}); pollers are woken only by their timeouts");
         }
     }
@@ -1056,7 +1050,7 @@ impl Handler for Pcm {
         lock(&self.opens).remove(&fh);
         listed.remove(&fh);
         drop(listed);
-        lock(&self.wakers).retain(|(f, _, _)| *f != fh);
+        self.wakers.forget(fh);
     }
 
     fn read(&self, _req: &Request, _fh: u64, _size: u32, _flags: u32) -> Result<Vec<u8>, Errno> {
@@ -1088,7 +1082,7 @@ impl Handler for Pcm {
         });
         if ready == 0 {
             if let Some(w) = waker {
-                outboard_cuse::keep_poller(&mut lock(&self.wakers), fh, events, w);
+                self.wakers.keep(fh, events, w);
             }
         }
         Ok(ready)

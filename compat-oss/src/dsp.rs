@@ -133,7 +133,7 @@ pub struct Dsp {
     meta: Mutex<HashMap<u64, Meta>>,
     /// Pollers waiting for their file to become ready, and the thread that
     /// watches for it (started at the first one).
-    wakers: Arc<Mutex<outboard_cuse::Pollers>>,
+    wakers: Arc<outboard_cuse::pollwatch::PollWatch>,
     watcher: std::sync::OnceLock<()>,
     engine: Arc<Engine>,
     /// Every device and node, for the OSS 4 info ioctls; this node is audio
@@ -201,7 +201,7 @@ impl Dsp {
             defaults,
             node: node.to_string(),
             meta: Mutex::new(HashMap::new()),
-            wakers: Arc::new(Mutex::new(Vec::new())),
+            wakers: outboard_cuse::pollwatch::PollWatch::new(),
             watcher: std::sync::OnceLock::new(),
             opens: Arc::new(Mutex::new(HashMap::new())),
             next: AtomicU64::new(1),
@@ -249,26 +249,22 @@ impl Dsp {
         out
     }
 
-    /// Start the thread that wakes pollers once their file is ready.
+    /// Start the thread that wakes pollers once their file is ready (every
+    /// 5 ms while any waits; no wakeups while none does).
     fn watch(&self) {
+        use outboard_cuse::pollwatch::Readiness;
         self.watcher.get_or_init(|| {
-            let (opens, wakers) = (self.opens.clone(), self.wakers.clone());
-            let spawned = std::thread::Builder::new().name("oss poll".into()).spawn(move || loop {
-                std::thread::sleep(Duration::from_millis(5));
-                let mut w = wakers.lock().unwrap_or_else(|e| e.into_inner());
+            let look = |opens: &Mutex<HashMap<u64, Arc<Mutex<Open>>>>, fh: u64, events: u32| {
                 let opens = opens.lock().unwrap_or_else(|e| e.into_inner());
-                w.retain(|(fh, events, waker)| match opens.get(fh) {
-                    None => false, // closed: nothing to wake
+                match opens.get(&fh) {
+                    None => Readiness::Gone, // closed: nothing to wake
                     Some(o) => match o.try_lock() {
-                        Ok(o) if readiness(&o, *events) != 0 => {
-                            waker.wake();
-                            false
-                        }
-                        _ => true,
+                        Ok(o) if readiness(&o, events) != 0 => Readiness::Ready,
+                        _ => Readiness::Wait,
                     },
-                });
-            });
-            if let Err(e) = spawned {
+                }
+            };
+            if let Err(e) = self.wakers.spawn("oss poll", Arc::downgrade(&self.opens), Duration::from_millis(5), look) {
                 log::warn!("no poll watcher thread: {e}");
             }
         });
@@ -375,7 +371,7 @@ impl Handler for Dsp {
         };
         if ready == 0 {
             if let Some(w) = waker {
-                outboard_cuse::keep_poller(&mut self.wakers.lock().unwrap_or_else(|e| e.into_inner()), fh, events, w);
+                self.wakers.keep(fh, events, w);
                 self.watch();
             }
         }

@@ -14,6 +14,7 @@
 
 pub mod abi;
 pub mod interrupt;
+pub mod pollwatch;
 pub mod workers;
 
 use std::fs::{File, OpenOptions};

@@ -335,13 +335,10 @@ impl Controller {
         }
     }
 
-    /// Zero stream descriptor `index`'s entry in the DMA position buffer
-    /// (after a stream reset, until the controller next writes it).
-    pub fn clear_buffer_position(&self, index: u8) -> Result<()> {
-        match &self.position_buffer {
-            Some(b) => Ok(b.write_u32(usize::from(index) * 8, 0)?),
-            None => Ok(()),
-        }
+    /// The DMA position buffer, if enabled (each stream's position at
+    /// 8 × its index), for a stream to read without the controller's lock.
+    pub fn position_buffer(&self) -> Option<DmaBuffer> {
+        self.position_buffer.clone()
     }
 
     /// RIRB overruns seen (responses the controller had to drop).

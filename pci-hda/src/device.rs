@@ -370,7 +370,11 @@ impl HdaDevice {
             codec: cp.codec.address,
             converters,
             irq: self.irq.clone(),
-            position: self.position,
+            pci: ctrl.pci().clone(),
+            position_buffer: match self.position {
+                PositionSource::PositionBuffer => ctrl.position_buffer(),
+                PositionSource::Lpib => None,
+            },
             state: PcmState::Prepared,
             xruns: 0,
         })
@@ -635,7 +639,13 @@ pub struct HdaPcm {
     codec: u8,
     converters: Vec<u8>,
     irq: Option<IrqEvent>,
-    position: PositionSource,
+    /// What the real-time path needs of the controller, held apart from
+    /// its lock: a control request's verbs (which wait for the codec) must
+    /// never hold up the engine's period (the kernel keeps the codec bus
+    /// under its own lock, apart from the stream's registers).
+    pci: Arc<dyn PciDevice>,
+    /// The DMA position buffer when the position comes from it (else LPIB).
+    position_buffer: Option<outboard_hal::dma::DmaBuffer>,
     state: PcmState,
     xruns: u64,
 }
@@ -673,20 +683,17 @@ impl PcmStream for HdaPcm {
     /// records) from ring position 0.
     fn stop(&mut self) -> outboard_hal::Result<()> {
         self.stream.rewind().map_err(Self::hal)?;
-        lock(&self.ctrl).clear_buffer_position(self.stream.index()).map_err(Self::hal)?;
+        if let Some(b) = &self.position_buffer {
+            // Reset: position 0 until the controller next writes it.
+            b.write_u32(usize::from(self.stream.index()) * 8, 0)?;
+        }
         self.state = PcmState::Prepared;
         Ok(())
     }
     fn position(&mut self) -> outboard_hal::Result<usize> {
-        let bytes = match self.position {
-            PositionSource::Lpib => self.stream.lpib().map_err(Self::hal)?,
-            PositionSource::PositionBuffer => {
-                let pos = lock(&self.ctrl).buffer_position(self.stream.index()).map_err(Self::hal)?;
-                match pos {
-                    Some(p) => p as usize,
-                    None => self.stream.lpib().map_err(Self::hal)?,
-                }
-            }
+        let bytes = match &self.position_buffer {
+            Some(b) => b.read_u32(usize::from(self.stream.index()) * 8)? as usize,
+            None => self.stream.lpib().map_err(Self::hal)?,
         };
         Ok((bytes / self.config.frame_bytes()) % self.config.buffer_frames())
     }
@@ -733,7 +740,7 @@ impl PcmStream for HdaPcm {
                         Ok(_) | Err(outboard_hal::Error::Timeout { .. }) => {}
                         Err(e) => return Err(e),
                     }
-                    lock(&self.ctrl).ack_interrupt().map_err(Self::hal)?;
+                    self.pci.unmask_irq()?;
                 }
                 None => std::thread::sleep(left.min(self.config.period_time() / 8)),
             }

@@ -58,7 +58,12 @@ pub fn serve(listener: UnixListener, sources: Vec<Source>) {
     if listener.set_nonblocking(true).is_err() {
         return;
     }
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
     while !signals::stopping() {
+        // Asleep until a connection or the stop: no wakeups while idle.
+        if !signals::wait(Some(fd), Duration::from_secs(60)) {
+            continue;
+        }
         match listener.accept() {
             Ok((mut conn, _)) => {
                 let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));

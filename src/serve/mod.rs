@@ -237,6 +237,7 @@ fn start_servers(nodes: &[(String, Arc<dyn Handler>)]) -> Result<Vec<JoinHandle<
             .spawn(move || {
                 let r = server.run(&STOP);
                 drop(server); // the node goes away with /dev/cuse's descriptor
+                crate::signals::wake(); // the main loop sees a server ended
                 r.map_err(|e| format!("/dev/{label}: {e}"))
             })
             .map_err(|e| e.to_string())?;
@@ -391,7 +392,8 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     let events = watch_devices(&cards);
     notify::notify("READY=1");
     while !signals::stopping() && servers.iter().all(|t| !t.is_finished()) {
-        std::thread::sleep(Duration::from_millis(100));
+        // Woken by a stop or a server thread that ended; no idle wakeups.
+        signals::wait(None, Duration::from_secs(60));
     }
     notify::notify("STOPPING=1");
     STOP.store(true, Ordering::SeqCst);
