@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use outboard_hal::pcm::{Direction, PcmConfig, PcmStream};
 
 use crate::chmap::ChannelMatrix;
-use crate::format::decode;
+use crate::format::{decode, SampleFormat};
 use crate::mailbox::{mailbox, Receiver, Sender};
 use crate::mix::MixBuffer;
 use crate::resample::Resampler;
@@ -966,7 +966,7 @@ impl Player {
                 playing[k] = s.pull(frames, self.written).is_some();
             }
             let monitored = slots.iter().any(|s| matches!(s.ends, Ends::Capture { source: Source::Monitor, .. }));
-            let integer = self.cfg.format == crate::format::SampleFormat::S32Le
+            let integer = matches!(self.cfg.format, SampleFormat::S32Le | SampleFormat::S16Le)
                 && self.master == 1.0
                 && !monitored
                 && slots.iter().zip(&playing).all(|(s, &p)| !p || s.integer_eligible(self.cfg.channels));
@@ -981,6 +981,8 @@ impl Player {
                 }
                 if n == 0 {
                     self.out.fill(0);
+                } else if self.cfg.format == SampleFormat::S16Le {
+                    crate::mix::mix_s16le_into_s16le(&refs[..n], &mut self.out);
                 } else {
                     crate::mix::mix_s16le_into_s32le(&refs[..n], &mut self.out);
                 }
@@ -1055,6 +1057,13 @@ impl Reader {
             for s in slots.iter_mut() {
                 s.overrun(Source::Device);
             }
+        }
+        if !slots.iter().any(|s| matches!(s.ends, Ends::Capture { source: Source::Device, .. })) {
+            // Nobody records: the periods go by unread (no copy, no decode).
+            let whole = (self.captured - self.read) / period;
+            self.read += whole * period;
+            self.periods += whole;
+            return Ok(());
         }
         while self.read + period <= self.captured {
             dev.read_frames((self.read % ring_frames as u64) as usize, &mut self.bytes)?;

@@ -97,6 +97,33 @@ pub fn mix_s16le_into_s32le(inputs: &[&[u8]], out: &mut [u8]) -> usize {
     n
 }
 
+/// Mix several S16LE inputs straight into S16LE in one pass, the exact sum
+/// saturated as the float path saturates (one input is copied as it is).
+/// Returns samples written.
+pub fn mix_s16le_into_s16le(inputs: &[&[u8]], out: &mut [u8]) -> usize {
+    const BLOCK: usize = 256;
+    let n = inputs.iter().map(|i| i.len() / 2).min().unwrap_or(0).min(out.len() / 2);
+    if let [only] = inputs {
+        out[..n * 2].copy_from_slice(&only[..n * 2]);
+        return n;
+    }
+    let mut acc = [0i32; BLOCK];
+    let mut at = 0;
+    while at < n {
+        let m = BLOCK.min(n - at);
+        let acc = &mut acc[..m];
+        acc.fill(0);
+        for input in inputs {
+            for (a, b) in acc.iter_mut().zip(input[at * 2..(at + m) * 2].chunks_exact(2)) {
+                *a += i32::from(i16::from_le_bytes([b[0], b[1]]));
+            }
+        }
+        write_s16le_from_s16_sums(acc, &mut out[at * 2..(at + m) * 2]);
+        at += m;
+    }
+    n
+}
+
 /// Write 16-bit-scaled integer sums as S32LE, saturated: the 16-bit sum
 /// moved to the top of the 32-bit word.
 pub fn write_s32le_from_s16_sums(acc: &[i32], dst: &mut [u8]) -> usize {
@@ -168,6 +195,9 @@ mod tests {
         let mut fast16 = [0u8; 8];
         write_s16le_from_s16_sums(&acc, &mut fast16);
         assert_eq!(fast16, out);
+        let mut one_pass16 = [0u8; 8];
+        assert_eq!(mix_s16le_into_s16le(&refs, &mut one_pass16), 4);
+        assert_eq!(one_pass16, out, "the one-pass S16 kernel agrees with the float path");
     }
 
     #[test]
@@ -180,6 +210,9 @@ mod tests {
         let mut out = [0u8; 12];
         mix.write(SampleFormat::S16Le, 1.0, &mut out);
         assert_eq!(out.to_vec(), src);
+        let mut copied = [0u8; 12];
+        assert_eq!(mix_s16le_into_s16le(&[&src], &mut copied), 6);
+        assert_eq!(copied, out, "one client on the S16 kernel: the float path's bytes");
     }
 
     #[test]
