@@ -19,10 +19,12 @@ measure() {
     | tee -a "$RESULTS/cpu.txt"
 }
 
-# threads PID NAME: each of PID's threads' ticks so far, by thread name.
+# threads PID NAME: each of PID's threads' ticks so far, by thread name, and
+# its run time in ms from the scheduler's own count (schedstat, exact where
+# the tick sampling is coarse).
 threads() {
   local t
   for t in /proc/"$1"/task/*; do
-    echo "$2 thread $(cat "$t/comm") $(awk '{ print $14 + $15 }' "$t/stat")"
+    echo "$2 thread $(cat "$t/comm") $(awk '{ print $14 + $15 }' "$t/stat") run_ms=$(awk '{ printf "%d", $1 / 1e6 }' "$t/schedstat" 2>/dev/null)"
   done | sort -k3 | tee -a "$RESULTS/cpu.txt"
 }

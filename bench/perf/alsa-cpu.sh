@@ -25,7 +25,7 @@ guest() {
   . "$RESULTS/perf.env"
   local out="$RESULTS/cpu.txt" play=(-f S16_LE -c 2 -r 48000 -t raw --period-size="$PERIOD" --buffer-size=$((PERIOD * 4)))
   : >"$out"
-  echo "audio_seconds=$AUDIO_SECONDS period=$PERIOD nproc=$(nproc) user_hz=$(getconf CLK_TCK)"
+  echo "audio_seconds=$AUDIO_SECONDS period=$PERIOD nproc=$(nproc) user_hz=$(getconf CLK_TCK) clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
   # The kernel's driver.
   "$BENCH_MODPROBE" snd_hda_codec_generic || return 1
   "$BENCH_MODPROBE" snd_hda_intel || return 1

@@ -684,7 +684,11 @@ fn run(
             return (play, cap);
         }
     }
-    if let Some(d) = cap.as_mut() {
+    // Beside playback the capture device starts with its first recorder.
+    if let (true, Some(r)) = (play.is_some(), reader.as_mut()) {
+        r.stopped = true;
+    }
+    if let (Some(d), false) = (cap.as_mut(), reader.as_ref().is_some_and(|r| r.stopped)) {
         if d.start().is_err() {
             error(&stats);
             return (play, cap);
@@ -761,8 +765,15 @@ fn run(
                 stats.periods.store(p.periods, Ordering::Relaxed);
             }
         }
+        if let (true, Some(d), Some(r)) = (play.is_some(), cap.as_mut(), reader.as_mut()) {
+            if r.follow_recorders(d.as_mut(), &slots).is_err() {
+                error(&stats);
+            }
+        }
         if let (Some(d), Some(r)) = (cap.as_mut(), reader.as_mut()) {
-            if r.service(d.as_mut(), &mut slots).is_err() {
+            if r.stopped {
+                // Nothing to read until a recorder starts it again.
+            } else if r.service(d.as_mut(), &mut slots).is_err() {
                 error(&stats);
             } else if play.is_none() {
                 stats.periods.store(r.periods, Ordering::Relaxed);
@@ -777,7 +788,7 @@ fn run(
     if let Some(d) = play.as_mut() {
         let _ = d.stop();
     }
-    if let Some(d) = cap.as_mut() {
+    if let (Some(d), false) = (cap.as_mut(), reader.as_ref().is_some_and(|r| r.stopped)) {
         let _ = d.stop();
     }
     (play, cap)
@@ -808,7 +819,9 @@ impl Suspended<'_> {
         let error = || {
             stats.device_errors.fetch_add(1, Ordering::Relaxed);
         };
-        for d in [self.play.as_mut(), self.cap.as_mut()].into_iter().flatten() {
+        let capture_running = self.reader.as_ref().is_some_and(|r| !r.stopped);
+        let running = [self.play.as_mut(), self.cap.as_mut().filter(|_| capture_running)];
+        for d in running.into_iter().flatten() {
             if d.stop().is_err() {
                 error();
             }
@@ -841,13 +854,19 @@ impl Suspended<'_> {
                 }
             }
         }
+        // Beside playback the capture device stays stopped until a client
+        // records (Reader::follow_recorders); alone, it paces the engine.
+        let capture_paces = self.play.is_none();
         if let (Some(d), Some(r)) = (self.cap.as_mut(), self.reader.as_mut()) {
-            match d.position() {
-                Ok(pos) => r.resync(pos),
-                Err(_) => error(),
+            r.stopped = !capture_paces;
+            if capture_paces {
+                match d.position() {
+                    Ok(pos) => r.resync(pos),
+                    Err(_) => error(),
+                }
             }
         }
-        for d in [self.play.as_mut(), self.cap.as_mut()].into_iter().flatten() {
+        for d in [self.play.as_mut(), self.cap.as_mut().filter(|_| capture_paces)].into_iter().flatten() {
             if d.start().is_err() {
                 error();
             }
@@ -1015,6 +1034,9 @@ struct Reader {
     tracker: Tracker,
     periods: u64,
     lost_rings: u64,
+    /// The capture device is stopped because nobody records (only beside a
+    /// playback device, which then paces the engine alone).
+    stopped: bool,
 }
 
 impl Reader {
@@ -1029,7 +1051,30 @@ impl Reader {
             tracker: Tracker::new(dev),
             periods: 0,
             lost_rings: 0,
+            stopped: false,
         }
+    }
+
+    /// Stop the capture device while no client records from it and start
+    /// it again when one does, as the kernel runs a capture stream's DMA
+    /// only while it is open: beside a playback device (which paces the
+    /// engine) an unread capture ring costs its interrupts and DMA for
+    /// nothing.
+    fn follow_recorders(&mut self, dev: &mut dyn PcmStream, slots: &[Box<Slot>]) -> outboard_hal::Result<()> {
+        let wanted = slots.iter().any(|s| matches!(s.ends, Ends::Capture { source: Source::Device, .. }));
+        if wanted != self.stopped {
+            return Ok(());
+        }
+        if wanted {
+            self.resync(dev.position()?);
+            dev.start()?;
+            log::debug!("engine: a client records; capture device started");
+        } else {
+            dev.stop()?;
+            log::debug!("engine: nobody records; capture device stopped");
+        }
+        self.stopped = !wanted;
+        Ok(())
     }
 
     /// After the device restarts at ring position `pos`: read on from there.

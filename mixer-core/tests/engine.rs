@@ -596,3 +596,117 @@ fn an_idle_engine_stops_its_device_and_the_next_client_restarts_it_bit_exact() {
     assert!(b.is_some(), "the client that restarted the device came out bit-exact");
     assert!(b > a);
 }
+
+/// A capture device that tells whether it runs (the engine's starts and
+/// stops) and, as hardware does, fills its ring on its own clock whether
+/// or not anyone waits on it (a memory device moves only when waited on).
+struct Watched {
+    dev: MemoryDevice,
+    running: Arc<std::sync::atomic::AtomicBool>,
+    starts: Arc<std::sync::atomic::AtomicU64>,
+    started: std::time::Instant,
+    periods: u32,
+}
+
+impl PcmStream for Watched {
+    fn direction(&self) -> Direction {
+        self.dev.direction()
+    }
+    fn config(&self) -> PcmConfig {
+        self.dev.config()
+    }
+    fn state(&self) -> PcmState {
+        self.dev.state()
+    }
+    fn start(&mut self) -> outboard_hal::Result<()> {
+        self.running.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.starts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // On from where it stopped.
+        self.started = std::time::Instant::now() - self.dev.config().period_time() * self.periods;
+        self.dev.start()
+    }
+    fn stop(&mut self) -> outboard_hal::Result<()> {
+        self.running.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.dev.stop()
+    }
+    fn position(&mut self) -> outboard_hal::Result<usize> {
+        let period = self.dev.config().period_time();
+        while self.running.load(std::sync::atomic::Ordering::SeqCst)
+            && self.started + period * (self.periods + 1) <= std::time::Instant::now()
+        {
+            // An immediate memory device completes one period per wait.
+            self.dev.wait_period(Duration::ZERO)?;
+            self.periods += 1;
+        }
+        self.dev.position()
+    }
+    fn write_frames(&mut self, offset: usize, data: &[u8]) -> outboard_hal::Result<()> {
+        self.dev.write_frames(offset, data)
+    }
+    fn read_frames(&mut self, offset: usize, out: &mut [u8]) -> outboard_hal::Result<()> {
+        self.dev.read_frames(offset, out)
+    }
+    fn wait_period(&mut self, _timeout: Duration) -> outboard_hal::Result<()> {
+        unreachable!("beside playback the capture device paces nothing")
+    }
+    fn xruns(&self) -> u64 {
+        self.dev.xruns()
+    }
+    fn free_running(&self) -> bool {
+        self.dev.free_running()
+    }
+}
+
+#[test]
+fn beside_playback_the_capture_device_runs_only_while_someone_records() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let cfg = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
+    let heard: Vec<i16> = (0..PERIOD * 400 * 2).map(|i| (i as i16).wrapping_mul(31) | 1).collect();
+    let running = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let starts = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let cap = Watched {
+        dev: MemoryDevice::capture(cfg, s16(heard.clone()), Pacing::Immediate),
+        running: running.clone(),
+        starts: starts.clone(),
+        started: std::time::Instant::now(),
+        periods: 0,
+    };
+    let (play, _played) = MemoryDevice::recording(cfg, Pacing::RealTime);
+    let engine = Engine::start_with(Some(Box::new(play)), Some(Box::new(cap))).unwrap();
+    let until = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while !f() {
+            assert!(std::time::Instant::now() < deadline, "{what} within 3 s");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!running.load(SeqCst), "nobody records: the capture device is not started");
+    assert_eq!(starts.load(SeqCst), 0);
+    // A playback client does not start it either.
+    let mut p = engine.playback(StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)).unwrap();
+    p.write_all(&s16(vec![5; PERIOD * 8]), Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(!running.load(SeqCst), "a player does not start the capture device");
+    for round in 1..=2u64 {
+        let frames = PERIOD * 8;
+        let mut c = engine
+            .capture(StreamParams {
+                buffer_frames: frames * 2,
+                ..StreamParams::new(SampleFormat::S16Le, 48_000, 2, PERIOD)
+            })
+            .unwrap();
+        c.start();
+        let mut got = vec![0u8; frames * 4];
+        c.read_exact(&mut got, Duration::from_secs(5)).unwrap();
+        assert!(running.load(SeqCst), "a recorder runs the capture device");
+        assert_eq!(starts.load(SeqCst), round, "started once per recorder");
+        let got = samples16(&got);
+        let at = heard.windows(64).position(|w| w == &got[..64]).expect("the capture is a stretch of what was heard");
+        assert_eq!(&got[..], &heard[at..at + got.len()], "round {round}: bit for bit, unbroken");
+        drop(c);
+        until("the last recorder gone, the capture device stops", &|| !running.load(SeqCst));
+    }
+    drop(p);
+    drop(engine);
+}
