@@ -1088,6 +1088,40 @@ impl Handler for Pcm {
         Ok(ready)
     }
 
+    /// Answered on the node's reading thread: the status and pointer
+    /// requests (alsa-lib without mmap sends a SYNC_PTR around nearly every
+    /// call) and a transfer's rounds before its last, which only ask for
+    /// the caller's memory. A transfer's last round (it may wait for room
+    /// or data) and DRAIN go to a request thread.
+    fn answers_at_once(&self, call: &IoctlCall<'_>) -> bool {
+        match call.cmd {
+            PCM_IOCTL_WRITEI_FRAMES
+            | PCM_IOCTL_READI_FRAMES
+            | PCM_IOCTL_WRITEN_FRAMES
+            | PCM_IOCTL_READN_FRAMES
+            | compat32::WRITEI
+            | compat32::READI
+            | compat32::WRITEN
+            | compat32::READN => {
+                let (i, o) = outboard_cuse::ioctl_sizes(call.cmd);
+                let arg = i.max(o);
+                call.input.len() <= arg && call.out_size <= arg
+            }
+            PCM_IOCTL_SYNC_PTR
+            | PCM_IOCTL_STATUS
+            | PCM_IOCTL_STATUS_EXT
+            | PCM_IOCTL_DELAY
+            | PCM_IOCTL_HWSYNC
+            | compat32::SYNC_PTR
+            | compat32::STATUS
+            | compat32::STATUS_T64
+            | compat32::STATUS_EXT
+            | compat32::STATUS_EXT_T64
+            | compat32::DELAY => true,
+            _ => outboard_cuse::only_asks_for_argument(call),
+        }
+    }
+
     fn ioctl_round(&self, req: &Request, fh: u64, call: &IoctlCall<'_>) -> Result<IoctlReply, Errno> {
         match req.abi {
             CallerAbi::Native => {}

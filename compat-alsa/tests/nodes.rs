@@ -60,11 +60,33 @@ fn ioctl_as_pid(h: &dyn Handler, pid: u32, fh: u64, cmd: u32, arg: u64, mem: &mu
     ioctl_req(h, Request::new(1, pid, 0, 0), fh, cmd, arg, mem)
 }
 
+thread_local! {
+    /// Each round this thread made: the command and whether the node said it
+    /// answers it at once (on the server's reading thread).
+    static ROUNDS: std::cell::RefCell<Vec<(u32, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The rounds made since the last call, as (command, answered at once).
+fn rounds() -> Vec<(u32, bool)> {
+    ROUNDS.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
 fn ioctl_req(h: &dyn Handler, req: Request, fh: u64, cmd: u32, arg: u64, mem: &mut Memory) -> Result<i32, Errno> {
     let (mut input, mut out_ranges, mut out_size) = (Vec::new(), Vec::new(), 0);
     for _ in 0..8 {
         let call = IoctlCall { cmd, arg, input: &input, out_size };
-        match h.ioctl_round(&req, fh, &call)? {
+        // A round the node answers on its reading thread must not wait: it
+        // would hold up every other request to the node.
+        let at_once = h.answers_at_once(&call);
+        ROUNDS.with(|r| r.borrow_mut().push((cmd, at_once)));
+        let t = std::time::Instant::now();
+        let round = h.ioctl_round(&req, fh, &call);
+        assert!(
+            !at_once || t.elapsed() < Duration::from_millis(300),
+            "ioctl {cmd:#x}: a round answered at once took {:?}",
+            t.elapsed()
+        );
+        match round? {
             IoctlReply::Done { result, out } => {
                 let mut at = 0;
                 for r in &out_ranges {
@@ -210,12 +232,17 @@ fn a_stream_written_with_writei_plays_bit_exact_and_drains_to_the_end() {
     let buf = BASE + 4096;
     mem.slice(buf, data.len()).unwrap().copy_from_slice(&data);
     let mut done = 0usize;
+    rounds();
     while done < frames {
         put(&mut mem, BASE, &XferI { result: 0, buf: buf + (done * 4) as u64, frames: (frames - done) as u64 });
         assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_WRITEI_FRAMES, BASE, &mut mem), Ok(0));
         let x: XferI = get(&mut mem, BASE);
         assert!(x.result > 0, "{x:?}");
         done += x.result as usize;
+        // Asking for the argument and for the samples is answered at once;
+        // the round that moves them (it waits for room) on a request thread.
+        let w = PCM_IOCTL_WRITEI_FRAMES;
+        assert_eq!(rounds(), [(w, true), (w, true), (w, false)]);
     }
     let s = status(&pcm, fh, &mut mem);
     assert_eq!(s.state, state::RUNNING);
@@ -224,13 +251,16 @@ fn a_stream_written_with_writei_plays_bit_exact_and_drains_to_the_end() {
     let mut sp = SyncPtr::new_zeroed();
     sp.flags = 1 << 1 | 1 << 2;
     put(&mut mem, BASE, &sp);
+    assert_eq!(rounds(), [(PCM_IOCTL_STATUS, true), (PCM_IOCTL_STATUS, true)]);
     ioctl(&*pcm, fh, PCM_IOCTL_SYNC_PTR, BASE, &mut mem).unwrap();
+    assert_eq!(rounds(), [(PCM_IOCTL_SYNC_PTR, true), (PCM_IOCTL_SYNC_PTR, true)]);
     let sp: SyncPtr = get(&mut mem, BASE);
     assert_eq!(sp.control.appl_ptr, frames as u64);
     assert!(sp.status.hw_ptr <= frames as u64);
     assert_eq!(sp.status.state, state::RUNNING);
 
     assert_eq!(ioctl(&*pcm, fh, PCM_IOCTL_DRAIN, 0, &mut mem), Ok(0));
+    assert_eq!(rounds(), [(PCM_IOCTL_DRAIN, false)], "a drain waits: on a request thread");
     let s = status(&pcm, fh, &mut mem);
     assert_eq!(s.state, state::SETUP, "after a drain");
     assert_eq!(s.hw_ptr, frames as u64, "drain returned when the last sample left, not before");

@@ -22,6 +22,8 @@ const XFER: u32 = 0xc010_5401;
 #[derive(Default)]
 struct Slow {
     seen: Mutex<Vec<String>>,
+    /// Each XFER round's request and whether it ran on a request thread.
+    rounds: Mutex<Vec<(u64, bool)>>,
 }
 
 impl Handler for Slow {
@@ -60,6 +62,8 @@ impl Handler for Slow {
         if call.cmd != XFER {
             return sized_ioctl_round(self, req, fh, call);
         }
+        let on_request_thread = std::thread::current().name().is_some_and(|n| n.starts_with("cuse "));
+        self.rounds.lock().unwrap().push((req.unique, on_request_thread));
         let arg = UserRange { addr: call.arg, len: 16 };
         if call.input.len() < 16 {
             return Ok(IoctlReply::Retry { input: vec![arg], output: vec![arg] });
@@ -304,5 +308,26 @@ fn a_handler_that_panics_answers_eio_and_the_loop_goes_on() {
     k.send(&message(FUSE_READ, 24, &ReadWriteIn { fh: 1, size: 2, ..ReadWriteIn::default() }, &[]));
     let (h, data) = k.recv(Duration::from_secs(1)).expect("the next read's reply");
     assert_eq!((h.unique, h.error, data), (24, 0, vec![7, 7]));
+    k.stop();
+}
+
+#[test]
+fn a_round_that_only_asks_for_its_argument_is_answered_on_the_loop_while_a_write_blocks() {
+    let mut k = FakeKernel::start();
+    k.write_request(4, &[1, 2, 3, 4]);
+    assert!(k.recv(Duration::from_millis(100)).is_none(), "the write blocks");
+    let first = IoctlIn { fh: 1, flags: FUSE_IOCTL_UNRESTRICTED, cmd: XFER, arg: 0x7000, in_size: 0, out_size: 0 };
+    k.send(&message(FUSE_IOCTL, 30, &first, &[]));
+    let (h, body) = k.recv(Duration::from_secs(1)).expect("the first round's reply while the write blocks");
+    assert_eq!((h.unique, h.error), (30, 0));
+    assert_eq!(read::<IoctlOut>(&body).unwrap().flags, FUSE_IOCTL_RETRY);
+    // The rounds with the caller's memory (they may block, for all the
+    // server knows) go to a request thread.
+    let arg = [0x9000u64.to_le_bytes(), 2u64.to_le_bytes()].concat();
+    k.send(&message(FUSE_IOCTL, 32, &IoctlIn { in_size: 16, out_size: 16, ..first }, &arg));
+    assert_eq!(k.recv(Duration::from_secs(1)).unwrap().0.unique, 32);
+    assert_eq!(k.handler.rounds.lock().unwrap().clone(), [(30, false), (32, true)]);
+    k.interrupt(4);
+    assert_eq!(k.recv(Duration::from_secs(1)).unwrap().0.unique, 4);
     k.stop();
 }
