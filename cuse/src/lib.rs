@@ -254,6 +254,13 @@ pub fn only_asks_for_argument(call: &IoctlCall<'_>) -> bool {
     call.input.is_empty() && call.out_size == 0 && ioctl_sizes(call.cmd) != (0, 0)
 }
 
+/// The round a FUSE_IOCTL request brings: its header and the caller's
+/// memory that follows it (`data`, cut to the header's in_size).
+fn ioctl_call<'a>(io: &IoctlIn, data: &'a [u8]) -> IoctlCall<'a> {
+    let input = &data[..(io.in_size as usize).min(data.len())];
+    IoctlCall { cmd: io.cmd, arg: io.arg, input, out_size: io.out_size as usize }
+}
+
 /// The size and direction an ioctl number encodes (`_IOC_SIZE`, `_IOC_DIR`):
 /// (bytes the driver reads, bytes it writes back).
 pub fn ioctl_sizes(cmd: u32) -> (usize, usize) {
@@ -441,9 +448,7 @@ impl Server {
     /// An ioctl round the handler answers at once ([`Handler::answers_at_once`]).
     fn at_once(&self, body: &[u8]) -> bool {
         let Some(io) = read::<IoctlIn>(body) else { return false };
-        let data = &body[32.min(body.len())..];
-        let input = &data[..(io.in_size as usize).min(data.len())];
-        self.handler.answers_at_once(&IoctlCall { cmd: io.cmd, arg: io.arg, input, out_size: io.out_size as usize })
+        self.handler.answers_at_once(&ioctl_call(&io, &body[32.min(body.len())..]))
     }
 
     fn dispatch(&self, opcode: u32, req: Request, body: Vec<u8>) {
@@ -543,9 +548,7 @@ impl Server {
     /// each round the handler may ask (RETRY) for ranges of the caller's
     /// memory; the next round brings the input and room for the output.
     fn ioctl(dev: &Replier<'_>, handler: &dyn Handler, req: &Request, io: &IoctlIn, data: &[u8]) -> io::Result<()> {
-        let input = &data[..(io.in_size as usize).min(data.len())];
-        let call = IoctlCall { cmd: io.cmd, arg: io.arg, input, out_size: io.out_size as usize };
-        match handler.ioctl_round(req, io.fh, &call) {
+        match handler.ioctl_round(req, io.fh, &ioctl_call(io, data)) {
             Ok(IoctlReply::Done { result, out: out_data }) => {
                 let n = out_data.len().min(io.out_size as usize);
                 let out = IoctlOut { result, flags: 0, in_iovs: 0, out_iovs: 0 };

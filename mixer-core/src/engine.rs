@@ -770,10 +770,9 @@ fn run(
                 error(&stats);
             }
         }
-        if let (Some(d), Some(r)) = (cap.as_mut(), reader.as_mut()) {
-            if r.stopped {
-                // Nothing to read until a recorder starts it again.
-            } else if r.service(d.as_mut(), &mut slots).is_err() {
+        // A stopped capture device has nothing to read until a recorder starts it.
+        if let (Some(d), Some(r)) = (cap.as_mut(), reader.as_mut().filter(|r| !r.stopped)) {
+            if r.service(d.as_mut(), &mut slots).is_err() {
                 error(&stats);
             } else if play.is_none() {
                 stats.periods.store(r.periods, Ordering::Relaxed);
@@ -1024,6 +1023,11 @@ impl Player {
     }
 }
 
+/// Whether any client records from the capture device (not the monitor).
+fn records_from_device(slots: &[Box<Slot>]) -> bool {
+    slots.iter().any(|s| matches!(s.ends, Ends::Capture { source: Source::Device, .. }))
+}
+
 /// The capture side's state and buffers.
 struct Reader {
     cfg: PcmConfig,
@@ -1061,7 +1065,7 @@ impl Reader {
     /// engine) an unread capture ring costs its interrupts and DMA for
     /// nothing.
     fn follow_recorders(&mut self, dev: &mut dyn PcmStream, slots: &[Box<Slot>]) -> outboard_hal::Result<()> {
-        let wanted = slots.iter().any(|s| matches!(s.ends, Ends::Capture { source: Source::Device, .. }));
+        let wanted = records_from_device(slots);
         if wanted != self.stopped {
             return Ok(());
         }
@@ -1103,7 +1107,7 @@ impl Reader {
                 s.overrun(Source::Device);
             }
         }
-        if !slots.iter().any(|s| matches!(s.ends, Ends::Capture { source: Source::Device, .. })) {
+        if !records_from_device(slots) {
             // Nobody records: the periods go by unread (no copy, no decode).
             let whole = (self.captured - self.read) / period;
             self.read += whole * period;
