@@ -1,11 +1,18 @@
 """oss-tone.py FREQ AMPLITUDE SECONDS [NODE]: an unmodified program's way of
 playing a sine (Python's ossaudiodev): S16_LE stereo 48 kHz, FREQ Hz at
 AMPLITUDE (of full scale) for SECONDS, to NODE (default /dev/dsp); prints
-"played FREQ" when the node took it all."""
+"played FREQ" when the node took it all.
+
+With OSS_TONE_GO=PATH in the environment, the program computes its samples
+and opens and sets up the node, then writes PATH.ready.FREQ and waits (60 s
+at most) for PATH to exist before its first write: several programs started
+together then begin to play together, however long each took to start."""
 import math
+import os
 import ossaudiodev
 import struct
 import sys
+import time
 
 freq, amp, seconds = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 node = sys.argv[4] if len(sys.argv) > 4 else "/dev/dsp"
@@ -20,16 +27,26 @@ def samples(n):
     )
 
 
-if (rate / freq).is_integer():
-    # Whole cycles: one is computed, then repeated (long tones, slow guests).
-    cycle = int(rate / freq)
-    data = samples(cycle) * (frames // cycle)
+if freq.is_integer():
+    # The sine repeats exactly every rate / gcd(rate, freq) frames (1200 for
+    # 440 Hz): that block is computed once, then repeated (slow guests).
+    block = rate // math.gcd(rate, int(freq))
+    data = samples(block) * (frames // block) + samples(frames % block)
 else:
     data = samples(frames)
 dsp = ossaudiodev.open(node, "w")
 dsp.setfmt(ossaudiodev.AFMT_S16_LE)
 dsp.channels(2)
 dsp.speed(rate)
+go = os.environ.get("OSS_TONE_GO")
+if go:
+    with open(f"{go}.ready.{sys.argv[1]}", "w"):
+        pass
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go):
+        if time.monotonic() > deadline:
+            sys.exit(f"oss-tone: {go} did not appear within 60 s")
+        time.sleep(0.01)
 dsp.writeall(data)
 dsp.close()
 print("played", sys.argv[1])

@@ -7,10 +7,16 @@ hda_scenario
 
 guest() {
   start_serve --period 4096 --periods 8
-  python3 "$BENCH_DIR/lib/oss-tone.py" 440 0.25 3 &
+  # Both start together: each computes its tone and sets up /dev/dsp, then
+  # waits for the go (one may start seconds after the other under TCG, and
+  # the check measures the middle of the sound, where both must play).
+  local go="$RESULTS/go"
+  OSS_TONE_GO="$go" python3 "$BENCH_DIR/lib/oss-tone.py" 440 0.25 3 &
   local a=$!
-  python3 "$BENCH_DIR/lib/oss-tone.py" 1000 0.125 3 &
+  OSS_TONE_GO="$go" python3 "$BENCH_DIR/lib/oss-tone.py" 1000 0.125 3 &
   local b=$!
+  wait_until 60 "both players to be ready" test -e "$go.ready.440" -a -e "$go.ready.1000" || return 1
+  touch "$go"
   wait "$a" && wait "$b" || { echo "a client failed"; return 1; }
   stop_serve
 }

@@ -71,6 +71,10 @@ pub struct ChannelMatrix {
     /// Row-major: `m[o * inputs + i]`.
     m: Vec<f32>,
     identity: bool,
+    /// When every output is one input at unity or silence (mono to
+    /// stereo, stereo to 5.1): for each output, the input it copies.
+    /// Applied as copies, with no multiply-adds.
+    route: Option<Vec<Option<usize>>>,
 }
 
 impl ChannelMatrix {
@@ -96,7 +100,17 @@ impl ChannelMatrix {
             }
         }
         let identity = inputs == outputs;
-        Some(ChannelMatrix { inputs, outputs, m, identity })
+        let route = (0..outputs)
+            .map(|o| {
+                let row = &m[o * inputs..(o + 1) * inputs];
+                match row.iter().filter(|&&g| g != 0.0).count() {
+                    0 => Some(None),
+                    1 => row.iter().position(|&g| g == 1.0).map(Some),
+                    _ => None,
+                }
+            })
+            .collect();
+        Some(ChannelMatrix { inputs, outputs, m, identity, route })
     }
 
     pub fn inputs(&self) -> usize {
@@ -117,6 +131,14 @@ impl ChannelMatrix {
         let frames = (input.len() / self.inputs).min(output.len() / self.outputs);
         if self.identity {
             output[..frames * self.outputs].copy_from_slice(&input[..frames * self.inputs]);
+            return frames;
+        }
+        if let Some(route) = &self.route {
+            for (src, dst) in input.chunks_exact(self.inputs).zip(output.chunks_exact_mut(self.outputs)).take(frames) {
+                for (d, r) in dst.iter_mut().zip(route) {
+                    *d = r.map_or(0.0, |i| src[i]);
+                }
+            }
             return frames;
         }
         for (src, dst) in input.chunks_exact(self.inputs).zip(output.chunks_exact_mut(self.outputs)).take(frames) {
@@ -175,5 +197,25 @@ mod tests {
         assert_eq!(out, [0.25, -0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert!(ChannelMatrix::new(0, 2).is_none());
         assert!(ChannelMatrix::new(2, 9).is_none());
+    }
+
+    #[test]
+    fn every_layout_pair_maps_by_its_gains() {
+        // The copy path (routes) and the multiply-add path agree with the
+        // matrix's own gains, for every pair of layouts.
+        for inputs in 1..=8 {
+            for outputs in 1..=8 {
+                let m = ChannelMatrix::new(inputs, outputs).unwrap();
+                let input: Vec<f32> = (0..inputs * 3).map(|v| (v as f32 - 7.0) / 16.0).collect();
+                let mut out = vec![9.0; outputs * 3];
+                assert_eq!(m.apply(&input, &mut out), 3);
+                for (f, frame) in out.chunks(outputs).enumerate() {
+                    for (o, &got) in frame.iter().enumerate() {
+                        let want: f32 = (0..inputs).map(|i| m.gain(o, i) * input[f * inputs + i]).sum();
+                        assert!((got - want).abs() < 1e-6, "{inputs} -> {outputs}: frame {f} out {o}: {got} != {want}");
+                    }
+                }
+            }
+        }
     }
 }

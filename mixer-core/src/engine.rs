@@ -72,6 +72,11 @@ pub struct EngineStats {
     pub late_wakeups: AtomicU64,
     /// Worst gap between wakeups beyond one period, in microseconds.
     pub worst_lateness_us: AtomicU64,
+    /// Longest pass after a wakeup (mixing, conversion, the device's
+    /// ring), in microseconds: beside `worst_lateness_us` it tells an
+    /// engine that worked too long from one that was woken (or scheduled)
+    /// late.
+    pub worst_pass_us: AtomicU64,
     /// Device waits that failed (timeouts, errors).
     pub device_errors: AtomicU64,
     /// Whole device rings that went by between two looks at the position
@@ -94,10 +99,11 @@ impl std::fmt::Display for EngineStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} periods, {} late wakeups (worst {:.1} ms late), {} device errors",
+            "{} periods, {} late wakeups (worst {:.1} ms late, longest pass {:.1} ms), {} device errors",
             self.periods.load(Ordering::Relaxed),
             self.late_wakeups.load(Ordering::Relaxed),
             self.worst_lateness_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            self.worst_pass_us.load(Ordering::Relaxed) as f64 / 1000.0,
             self.device_errors.load(Ordering::Relaxed)
         )?;
         match self.suspends.load(Ordering::Relaxed) {
@@ -181,7 +187,7 @@ impl Slot {
             }
             Some(c) => {
                 // Feed the resampler from the ring until it has made a period.
-                let ch = self.matrix.outputs();
+                let ch = resampled_channels(&self.matrix);
                 let mut produced = 0;
                 let mut dry = false;
                 loop {
@@ -207,7 +213,12 @@ impl Slot {
                     let samples = n * usize::from(p.channels);
                     decode(p.format, &raw[..n * fb], &mut decoded[..samples]);
                     let at = c.pending_frames * ch;
-                    self.matrix.apply(&decoded[..samples], &mut c.pending[at..at + n * ch]);
+                    if ch == self.matrix.outputs() {
+                        self.matrix.apply(&decoded[..samples], &mut c.pending[at..at + n * ch]);
+                    } else {
+                        // Fewer client channels: resampled as they are, mapped after.
+                        c.pending[at..at + n * ch].copy_from_slice(&decoded[..samples]);
+                    }
                     c.pending_frames += n;
                 }
                 if dry && produced < frames && state == StreamState::Draining {
@@ -261,7 +272,15 @@ impl Slot {
     fn add_float(&mut self, mix: &mut MixBuffer, frames: usize) {
         let Ends::Playback { raw, decoded, mapped, conv, .. } = &mut self.ends else { return };
         if let Some(c) = conv {
-            mix.add(&c.out[..frames * self.matrix.outputs()], self.shared.effective_gain());
+            let ch = resampled_channels(&self.matrix);
+            let out = if ch == self.matrix.outputs() {
+                &c.out[..frames * ch]
+            } else {
+                let n = frames * self.matrix.outputs();
+                self.matrix.apply(&c.out[..frames * ch], &mut mapped[..n]);
+                &mapped[..n]
+            };
+            mix.add(out, self.shared.effective_gain());
             return;
         }
         let p = self.shared.params;
@@ -306,6 +325,17 @@ impl Slot {
             return;
         }
         let p = self.shared.params;
+        if ring.free() < p.frame_bytes() {
+            // No room for a frame: this period is lost to the client either
+            // way (an overrun), so it is not converted at all. A client that
+            // opened capture and stopped reading costs the engine nothing.
+            self.shared.xruns.fetch_add(1, Ordering::Relaxed);
+            if self.shared.stop_on_xrun() {
+                self.shared.stop_in_xrun();
+            }
+            self.shared.notify();
+            return;
+        }
         let ch = usize::from(p.channels);
         let frames = self.matrix.apply(samples, mapped);
         let converted: &mut [f32] = match conv {
@@ -332,6 +362,15 @@ impl Slot {
             self.shared.notify();
         }
     }
+}
+
+/// How many channels a playback client's rate conversion works on: the
+/// client's own when it has fewer than the device (a mono client on a
+/// stereo device is resampled once, then mapped), else the device's (a 5.1
+/// client on a stereo device is mapped down first). Either way the filter
+/// runs on the fewer channels; the resampler is most of the engine's work.
+fn resampled_channels(matrix: &ChannelMatrix) -> usize {
+    matrix.inputs().min(matrix.outputs())
 }
 
 /// The rate conversion from `from` to `to` Hz on `channels` channels for a
@@ -571,7 +610,7 @@ impl Engine {
         let (producer, consumer) = ring(params.buffer_frames * params.frame_bytes());
         let period = dev.period_frames;
         let dch = usize::from(dev.channels);
-        let conv = conversion(params.rate, dev.rate, dch, period)?;
+        let conv = conversion(params.rate, dev.rate, resampled_channels(&matrix), period)?;
         // Input frames one period can take: more when the client's rate is higher.
         let in_frames = conv.as_ref().map(|c| c.resampler.input_frames_for(period) + 4).unwrap_or(period);
         let ends = Ends::Playback {
@@ -783,6 +822,7 @@ fn run(
         if !slots.is_empty() {
             last_busy = now;
         }
+        stats.worst_pass_us.fetch_max(now.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
     if let Some(d) = play.as_mut() {
         let _ = d.stop();

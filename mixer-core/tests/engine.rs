@@ -294,6 +294,8 @@ fn clients_at_other_rates_are_resampled_onto_the_device_and_back() {
     let out: Vec<f32> =
         played.lock().unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let left: Vec<f32> = out.iter().step_by(2).copied().collect();
+    // The mono client is resampled once and then copied to both sides.
+    assert!(out.chunks_exact(2).all(|f| f[0] == f[1]), "both channels carry the same samples");
     let start = left.iter().position(|v| v.abs() > 1e-6).unwrap() + 4800;
     let (amp, rest) = fit(&left[start..start + 24_000], 48_000.0, 1000.0);
     assert!((amp - 0.5).abs() < 1e-4, "level {amp}");
@@ -319,6 +321,35 @@ fn clients_at_other_rates_are_resampled_onto_the_device_and_back() {
     let (amp, rest) = fit(&x[1600..], 16_000.0, 440.0);
     assert!((amp - 0.25).abs() < 1e-3, "level {amp}");
     assert!(rest < -85.0, "16-bit capture, everything but the tone: {rest:.1} dBFS");
+}
+
+#[test]
+fn a_recorder_that_stops_reading_overruns_and_then_reads_the_signal_again() {
+    // The device hears a ramp that rises by one per frame (as both
+    // channels); a 16 kHz mono S16 client keeps a 4000-frame ring.
+    let frames = 48_000 * 4;
+    let heard: Vec<u8> = (0..frames).flat_map(|n| s16([(n / 8) as i16, (n / 8) as i16])).collect();
+    let cap = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
+    let engine = Engine::start_with(None, Some(Box::new(MemoryDevice::capture(cap, heard, Pacing::RealTime)))).unwrap();
+    let mut c = engine
+        .capture(StreamParams { buffer_frames: 4000, ..StreamParams::new(SampleFormat::S16Le, 16_000, 1, PERIOD) })
+        .unwrap();
+    c.start();
+    let mut first = vec![0u8; 1600 * 2];
+    c.read_exact(&mut first, Duration::from_secs(5)).unwrap();
+    assert_eq!(c.xruns(), 0);
+    // Not reading for 0.6 s: the ring (0.25 s) fills and stays full.
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(c.xruns() > 0, "a full ring is an overrun");
+    assert_eq!(c.state(), StreamState::Running, "an OSS-style recorder goes on");
+    // What was in the ring, then the signal from where the device is now:
+    // the ramp (a step per 8 device frames) rises 3/8 per 16 kHz frame.
+    let mut rest = vec![0u8; 4000 * 2 + 8000 * 2];
+    c.read_exact(&mut rest, Duration::from_secs(5)).unwrap();
+    let v = samples16(&rest);
+    let tail = &v[4000 + 1000..];
+    let slope = f64::from(tail[tail.len() - 1] - tail[0]) / (tail.len() - 1) as f64;
+    assert!((slope - 0.375).abs() < 0.005, "the ramp goes on at 3/8 per frame: {slope}");
 }
 
 #[test]
