@@ -62,7 +62,7 @@ guest() {
   # quoting expands $$), so the bench preloads the library as padsp means to.
   # PULSE_LATENCY_MSEC: libpulse's own knob for the stream's buffer; with
   # the buffer libpulsedsp asks for by default the tone had gaps now and
-  # then on the emulated CPUs (on this stop.s code and the last one.s alike).
+  # then on the emulated CPUs (on this stop's code and the last landed one's alike).
   LD_PRELOAD="/usr/lib/x86_64-linux-gnu/pulseaudio/libpulsedsp.so" PADSP_DEBUG=1 PULSE_LATENCY_MSEC=300 \
     sox -q "$RESULTS/tone500.wav" -t oss /dev/dsp >"$RESULTS/padsp.log" 2>&1 || { cat "$RESULTS/padsp.log"; return 1; }
   pw_stop
