@@ -358,7 +358,11 @@ fn wav_file_devices_play_into_a_file_and_capture_from_one() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("played.wav");
     let cfg = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
-    let engine = Engine::start(Box::new(MemoryDevice::wav_sink(cfg, &path, Pacing::Immediate).unwrap())).unwrap();
+    // Paced in real time: an immediate sink would write silence as fast as
+    // it can until the client writes (minutes of it once, on a loaded
+    // machine with the engine at real-time priority), all of which the
+    // capture half below then reads back in real time.
+    let engine = Engine::start(Box::new(MemoryDevice::wav_sink(cfg, &path, Pacing::RealTime).unwrap())).unwrap();
     let data: Vec<i16> = (0..PERIOD * 8 * 2).map(|i| (i as i16).wrapping_mul(31) | 1).collect();
     let mut p = engine
         .playback(StreamParams {
