@@ -238,10 +238,7 @@ impl Slot {
                     self.drained_at = Some(at + got as u64);
                 }
             } else {
-                self.shared.xruns.fetch_add(1, Ordering::Relaxed);
-                if self.shared.stop_on_xrun() {
-                    self.shared.stop_in_xrun();
-                }
+                self.shared.xrun();
             }
             self.shared.notify();
         } else if ring.capacity() - ring.available() >= self.shared.avail_min() * fb {
@@ -312,15 +309,12 @@ impl Slot {
         if *source != from || self.shared.state() != StreamState::Running {
             return;
         }
-        self.shared.xruns.fetch_add(1, Ordering::Relaxed);
-        if self.shared.stop_on_xrun() {
-            self.shared.stop_in_xrun();
-        }
+        self.shared.xrun();
         self.shared.notify();
     }
 
     fn feed(&mut self, from: Source, samples: &[f32], format: crate::format::SampleFormat) {
-        let Ends::Capture { source, ring, bytes, mapped, conv } = &mut self.ends else { return };
+        let Ends::Capture { source, ring, .. } = &self.ends else { return };
         if *source != from || self.shared.state() != StreamState::Running {
             return;
         }
@@ -329,13 +323,10 @@ impl Slot {
             // No room for a frame: this period is lost to the client either
             // way (an overrun), so it is not converted at all. A client that
             // opened capture and stopped reading costs the engine nothing.
-            self.shared.xruns.fetch_add(1, Ordering::Relaxed);
-            if self.shared.stop_on_xrun() {
-                self.shared.stop_in_xrun();
-            }
-            self.shared.notify();
+            self.overrun(from);
             return;
         }
+        let Ends::Capture { ring, bytes, mapped, conv, .. } = &mut self.ends else { return };
         let ch = usize::from(p.channels);
         let frames = self.matrix.apply(samples, mapped);
         let converted: &mut [f32] = match conv {
@@ -353,10 +344,7 @@ impl Slot {
         let n = crate::format::encode(format, converted, bytes);
         let len = n * p.format.bytes();
         if ring.write(&bytes[..len]) < len {
-            self.shared.xruns.fetch_add(1, Ordering::Relaxed);
-            if self.shared.stop_on_xrun() {
-                self.shared.stop_in_xrun();
-            }
+            self.shared.xrun();
         }
         if ring.capacity() - ring.free() >= self.shared.avail_min() * p.frame_bytes() {
             self.shared.notify();

@@ -151,6 +151,13 @@ impl Shared {
             xrun_at: AtomicU64::new(0),
         })
     }
+    /// Count an underrun or overrun; a stream that stops on one stops now.
+    pub(crate) fn xrun(&self) {
+        self.xruns.fetch_add(1, Ordering::Relaxed);
+        if self.stop_on_xrun() {
+            self.stop_in_xrun();
+        }
+    }
     /// Stop in XRUN now (the engine, at an underrun or overrun of a stream
     /// that stops on one), noting when, as the kernel stamps the stop.
     pub(crate) fn stop_in_xrun(&self) {

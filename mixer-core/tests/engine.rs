@@ -19,6 +19,13 @@ fn device(format: SampleFormat) -> (Engine, Arc<Mutex<Vec<u8>>>) {
     (Engine::start(Box::new(dev)).unwrap(), played)
 }
 
+/// An engine on a 48 kHz S16 stereo capture device that hears `heard`
+/// (its bytes), paced in real time.
+fn capture_device(heard: Vec<u8>) -> Engine {
+    let cfg = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
+    Engine::start_with(None, Some(Box::new(MemoryDevice::capture(cfg, heard, Pacing::RealTime)))).unwrap()
+}
+
 fn s16(v: impl IntoIterator<Item = i16>) -> Vec<u8> {
     v.into_iter().flat_map(|s| s.to_le_bytes()).collect()
 }
@@ -160,11 +167,9 @@ fn bad_requests_get_errors() {
 
 #[test]
 fn capture_fans_out_to_every_reader_in_its_own_format() {
-    let cfg = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
     let frames = PERIOD * 16;
     let heard: Vec<i16> = (0..frames * 2).map(|i| (i as i16).wrapping_mul(97)).collect();
-    let dev = MemoryDevice::capture(cfg, s16(heard.clone()), Pacing::RealTime);
-    let engine = Engine::start_with(None, Some(Box::new(dev))).unwrap();
+    let engine = capture_device(s16(heard.clone()));
     let big = |format, channels| StreamParams {
         buffer_frames: frames * 2,
         ..StreamParams::new(format, 48_000, channels, PERIOD)
@@ -309,8 +314,7 @@ fn clients_at_other_rates_are_resampled_onto_the_device_and_back() {
             [s, s].concat()
         })
         .collect();
-    let cap = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
-    let engine = Engine::start_with(None, Some(Box::new(MemoryDevice::capture(cap, heard, Pacing::RealTime)))).unwrap();
+    let engine = capture_device(heard);
     let mut c = engine
         .capture(StreamParams { buffer_frames: 32_000, ..StreamParams::new(SampleFormat::S16Le, 16_000, 1, PERIOD) })
         .unwrap();
@@ -329,8 +333,7 @@ fn a_recorder_that_stops_reading_overruns_and_then_reads_the_signal_again() {
     // channels); a 16 kHz mono S16 client keeps a 4000-frame ring.
     let frames = 48_000 * 4;
     let heard: Vec<u8> = (0..frames).flat_map(|n| s16([(n / 8) as i16, (n / 8) as i16])).collect();
-    let cap = PcmConfig { format: SampleFormat::S16Le, rate: 48_000, channels: 2, period_frames: PERIOD, periods: 4 };
-    let engine = Engine::start_with(None, Some(Box::new(MemoryDevice::capture(cap, heard, Pacing::RealTime)))).unwrap();
+    let engine = capture_device(heard);
     let mut c = engine
         .capture(StreamParams { buffer_frames: 4000, ..StreamParams::new(SampleFormat::S16Le, 16_000, 1, PERIOD) })
         .unwrap();
