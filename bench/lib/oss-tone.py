@@ -6,7 +6,12 @@ AMPLITUDE (of full scale) for SECONDS, to NODE (default /dev/dsp); prints
 With OSS_TONE_GO=PATH in the environment, the program computes its samples
 and opens and sets up the node, then writes PATH.ready.FREQ and waits (60 s
 at most) for PATH to exist before its first write: several programs started
-together then begin to play together, however long each took to start."""
+together then begin to play together, however long each took to start.
+
+With OSS_TONE_FRAGMENT=0xMMMMSSSS the program asks for MMMM fragments of
+2^SSSS bytes (SNDCTL_DSP_SETFRAGMENT) before it sets the format, as many
+OSS programs do."""
+import fcntl
 import math
 import os
 import ossaudiodev
@@ -35,6 +40,10 @@ if freq.is_integer():
 else:
     data = samples(frames)
 dsp = ossaudiodev.open(node, "w")
+fragment = os.environ.get("OSS_TONE_FRAGMENT")
+if fragment:
+    SNDCTL_DSP_SETFRAGMENT = 0xC004500A
+    fcntl.ioctl(dsp.fileno(), SNDCTL_DSP_SETFRAGMENT, struct.pack("<i", int(fragment, 0)))
 dsp.setfmt(ossaudiodev.AFMT_S16_LE)
 dsp.channels(2)
 dsp.speed(rate)

@@ -10,6 +10,11 @@
 # queries), and on the bench's emulated CPUs (QEMU TCG) ten round trips take
 # about 10 ms, so 10 ms writes fell behind real time and underran every second
 # or so (docs/alsa.md, "Round trips").
+# ffmpeg reads the WAV in 64 KiB packets (the wav demuxer's max_size; its
+# default is 4 KiB, 1024 frames): ffmpeg sets no start threshold, so alsa-lib
+# starts the stream at its first write, and with 1024-frame writes a stall of
+# one period between the first and the second under TCG underran (CI saw it
+# once); a 16384-frame first write fills the buffer before it starts.
 DESCRIPTION="ALSA: ffmpeg -f alsa (bit-exact), gst-launch alsasink and mpg123 -o alsa (pitch and level) play on hw:0"
 hda_scenario
 
@@ -24,7 +29,7 @@ prepare() {
 guest() {
   start_serve --period 1024 --periods 4 || return 1
   wait_nodes 10 /dev/snd/pcmC0D0p || return 1
-  ffmpeg -hide_banner -nostdin -i "$RESULTS/sent.wav" -f alsa hw:0 >"$RESULTS/ffmpeg.txt" 2>&1 \
+  ffmpeg -hide_banner -nostdin -max_size 65536 -i "$RESULTS/sent.wav" -f alsa hw:0 >"$RESULTS/ffmpeg.txt" 2>&1 \
     || { cat "$RESULTS/ffmpeg.txt"; return 1; }
   sleep 1
   gst-launch-1.0 -q audiotestsrc freq=1000 volume=0.25 num-buffers=300 \

@@ -5,7 +5,11 @@
 # 660 Hz sine at a quarter of full scale on /dev/dsp. Host: what alsasrc
 # recorded is a stretch of what was fed, bit for bit; the tone at its pitch
 # and level with nothing else. An 8-period device ring, as alsa-capture (the
-# file-fed line-in runs ahead of real time in bursts).
+# file-fed line-in runs ahead of real time in bursts). alsasrc asks for a 1 s
+# buffer (buffer-time; its default is 200 ms): the pipeline's start can stall
+# the reader for longer than 200 ms on the bench's emulated CPUs (QEMU TCG),
+# and a reader that late overruns, on the kernel's driver as on Outboard's
+# (CI once saw the capture jump 8256 frames after its first 960).
 DESCRIPTION="servers: GStreamer alsasrc (bit-exact capture from hw:0) and osssink (pitch and level on /dev/dsp)"
 hda_scenario
 
@@ -14,7 +18,7 @@ prepare() { feed_line_in 20 104; }
 guest() {
   start_serve --period 1024 --periods 8 || return 1
   wait_nodes 10 /dev/snd/pcmC0D0c /dev/dsp || return 1
-  gst-launch-1.0 -q alsasrc device=hw:0 num-buffers=100 blocksize=1920 \
+  gst-launch-1.0 -q alsasrc device=hw:0 buffer-time=1000000 num-buffers=100 blocksize=1920 \
     ! audio/x-raw,format=S16LE,rate=48000,channels=2 ! filesink location="$RESULTS/captured.raw" \
     >"$RESULTS/alsasrc.txt" 2>&1 || { cat "$RESULTS/alsasrc.txt"; return 1; }
   gst-launch-1.0 -q audiotestsrc freq=660 volume=0.25 num-buffers=300 \

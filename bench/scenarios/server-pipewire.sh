@@ -7,7 +7,8 @@
 # once (two desktop streams, mixed by PipeWire); jack2's jack_simple_client
 # through PipeWire's JACK face (`pw-jack`: 240 Hz left, 720 Hz right, 0.2 of
 # full scale), connected by itself to the Outboard sink's ports; an OSS
-# program (`sox -t oss /dev/dsp`, a 500 Hz tone) with padsp's libpulsedsp
+# program (bench/lib/oss-tone.py through Python's ossaudiodev, a 500 Hz
+# tone at a quarter of full scale) with padsp's libpulsedsp
 # preloaded, into pipewire-pulse and never onto Outboard's own /dev/dsp.
 # Host: each tone at its pitch and level with nothing else, the quieter one
 # down by what wpctl's 0.5 means, and the pair both there. No line-in is fed: QEMU's file-fed
@@ -23,11 +24,14 @@ prepare() {
   local tool="$OUTBOARD_BIN_DIR/outboard-bench-tool"
   "$tool" tone "$RESULTS/tone1k.wav" --freq 1000 --level -12.04 --seconds 3
   "$tool" tone "$RESULTS/tone440.wav" --freq 440 --level -12.04 --seconds 3
-  "$tool" tone "$RESULTS/tone500.wav" --freq 500 --level -12.04 --seconds 3
 }
 
 guest() {
-  start_serve --period 1024 --periods 4 || return 1
+  # A 16-period device ring (341 ms): on the emulated CPUs the whole guest
+  # now and then stalls for longer than 4 periods (serve.log once counted an
+  # engine wakeup 185 ms late, with PipeWire's xrun-free graph around it),
+  # and the device then replays a stale ring.
+  start_serve --period 1024 --periods 16 || return 1
   wait_nodes 10 /dev/snd/pcmC0D0p /dev/snd/pcmC0D0c || return 1
   pw_start "$BENCH_DIR/../packaging/pipewire/outboard.conf" || return 1
   wpctl status | tee "$RESULTS/wpctl-status.txt"
@@ -60,11 +64,16 @@ guest() {
   # takes the program's /dev/dsp before the kernel sees the open). Debian
   # 12's padsp script itself preloads "/usr/\<its pid>LIB/..." (its `\\$$LIB`
   # quoting expands $$), so the bench preloads the library as padsp means to.
-  # PULSE_LATENCY_MSEC: libpulse's own knob for the stream's buffer; with
-  # the buffer libpulsedsp asks for by default the tone had gaps now and
-  # then on the emulated CPUs (on this stop's code and the last landed one's alike).
-  LD_PRELOAD="/usr/lib/x86_64-linux-gnu/pulseaudio/libpulsedsp.so" PADSP_DEBUG=1 PULSE_LATENCY_MSEC=300 \
-    sox -q "$RESULTS/tone500.wav" -t oss /dev/dsp >"$RESULTS/padsp.log" 2>&1 || { cat "$RESULTS/padsp.log"; return 1; }
+  # The program asks for 4 fragments of 64 KiB, as OSS games do: libpulsedsp
+  # passes the program's data on one fragment at a time through a socket one
+  # fragment deep, and its default fragment (1/24 s) made a round through the
+  # program, its thread and pipewire-pulse every 42 ms, which the emulated
+  # CPUs (QEMU TCG) did not keep up with: the tone came out stretched by a
+  # quarter, with 64 ms gaps (sox's `-t oss`, which sets no fragments, had
+  # them on every code; PULSE_LATENCY_MSEC does not reach libpulsedsp's
+  # buffer). Here a round carries 340 ms.
+  LD_PRELOAD="/usr/lib/x86_64-linux-gnu/pulseaudio/libpulsedsp.so" PADSP_DEBUG=1 OSS_TONE_FRAGMENT=0x00040010 \
+    python3 "$BENCH_DIR/lib/oss-tone.py" 500 0.25 3 >"$RESULTS/padsp.log" 2>&1 || { cat "$RESULTS/padsp.log"; return 1; }
   pw_stop
   cat "$RESULTS/pipewire.log" "$RESULTS/wireplumber.log" "$RESULTS/pipewire-pulse.log"
   stop_serve
@@ -94,12 +103,13 @@ check() {
   sox "$RESULTS/part005.wav" "$RESULTS/jack-right.wav" remix 2 trim 2 2
   "$tool" tones "$RESULTS/jack-left.wav" --freqs 240 --levels -13.98 --channels 1 || return 1
   "$tool" tones "$RESULTS/jack-right.wav" --freqs 720 --levels -13.98 --channels 1 || return 1
-  echo "--- padsp sox -t oss /dev/dsp (into pipewire-pulse)"
+  echo "--- padsp: oss-tone.py on /dev/dsp (into pipewire-pulse)"
   if grep "/dev/dsp: opened" "$RESULTS/serve.log"; then
-    echo "sox reached Outboard's /dev/dsp itself, not through pipewire-pulse"
+    echo "the OSS program reached Outboard's /dev/dsp itself, not through pipewire-pulse"
     return 1
   fi
   expect "dsp_open\(\) succeeded" "$RESULTS/padsp.log" || return 1
+  expect "SNDCTL_DSP_SETFRAGMENT: 0x00040010" "$RESULTS/padsp.log" || return 1
   sox "$RESULTS/part006.wav" "$RESULTS/padsp-middle.wav" trim 0.5 2
   "$tool" tones "$RESULTS/padsp-middle.wav" --freqs 500 --levels -12.04
 }
