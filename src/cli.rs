@@ -258,6 +258,10 @@ pub struct ServeArgs {
     /// Seconds with no client before a device's DMA stops (0: never; default 5)
     #[arg(long, value_name = "SECONDS")]
     pub idle_stop: Option<u32>,
+    /// The user the daemon becomes once its devices are open (default `outboard`, else
+    /// `nobody`; `root` stays root)
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 }
 
 impl ServeArgs {
@@ -280,6 +284,7 @@ impl ServeArgs {
             max_clients: self.max_clients,
             max_clients_per_user: self.max_clients_per_user,
             idle_stop: self.idle_stop,
+            user: self.user.clone(),
         }
     }
 }

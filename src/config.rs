@@ -10,6 +10,7 @@
 //! group = "audio"
 //! mode = "0660"
 //! control = "/run/outboard.sock"
+//! user = "outboard"         # who the daemon becomes once its devices are open
 //!
 //! # One table per device (in the order given; the first is the default
 //! # /dev/dsp). With no table and no `device`, every device found is served.
@@ -60,6 +61,7 @@ pub struct Overrides {
     pub max_clients: Option<usize>,
     pub max_clients_per_user: Option<usize>,
     pub idle_stop: Option<u32>,
+    pub user: Option<String>,
 }
 
 /// The client limits by default: audio opens in all, and from one user
@@ -145,6 +147,7 @@ with_common! {
         max_clients: Option<usize>,
         max_clients_per_user: Option<usize>,
         idle_stop: Option<u32>,
+        user: Option<String>,
         #[serde(default)]
         devices: DeviceTables,
     }
@@ -230,6 +233,9 @@ pub struct ServeSettings {
     pub max_clients_per_user: usize,
     /// Seconds with no client before a device's DMA stops; 0: never.
     pub idle_stop: u32,
+    /// The user the daemon becomes once its devices and nodes are open;
+    /// `None`: `outboard` if that account exists, else `nobody`.
+    pub user: Option<String>,
     /// Empty: every device found at start, each with `defaults`.
     pub devices: Vec<DeviceSettings>,
     pub defaults: DeviceSettings,
@@ -412,6 +418,7 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
         max_clients,
         max_clients_per_user,
         idle_stop: cli.idle_stop.or(file.idle_stop).unwrap_or(IDLE_STOP_SECONDS),
+        user: cli.user.clone().or(file.user.clone()),
         devices,
         defaults,
     })
@@ -432,6 +439,9 @@ impl fmt::Display for ServeSettings {
         writeln!(f, "max_clients = {}", self.max_clients)?;
         writeln!(f, "max_clients_per_user = {}", self.max_clients_per_user)?;
         writeln!(f, "idle_stop = {}", self.idle_stop)?;
+        if let Some(u) = &self.user {
+            writeln!(f, "user = {u:?}")?;
+        }
         let device = |f: &mut fmt::Formatter<'_>, d: &DeviceSettings| -> fmt::Result {
             writeln!(f, "rate = {}", d.shape.rate)?;
             writeln!(f, "period = {}", d.shape.period)?;

@@ -17,6 +17,7 @@ const MODULES: &str = include_str!("../packaging/modules-load.conf");
 const CONFIG: &str = include_str!("../packaging/outboard.toml");
 const ALSA: &str = include_str!("../packaging/alsa/50-outboard.conf");
 const PIPEWIRE: &str = include_str!("../packaging/pipewire/outboard.conf");
+const SYSUSERS: &str = include_str!("../packaging/outboard.sysusers");
 
 /// One file to write.
 struct Item {
@@ -66,12 +67,15 @@ fn items(args: &InstallArgs) -> Result<Vec<Item>, String> {
     let prefix = &args.prefix;
     let bindir = prefix.join("bin");
     let libexec = prefix.join("libexec/outboard");
+    let sysusers = prefix.join("lib/sysusers.d");
     let share = prefix.join("share");
     let d = args.destdir.as_deref();
     let exe = std::env::current_exe().map_err(|e| format!("finding this binary: {e}"))?;
     let binary = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
     let fill = |text: &str| {
-        text.replace("@BINDIR@", &bindir.display().to_string()).replace("@LIBEXECDIR@", &libexec.display().to_string())
+        text.replace("@BINDIR@", &bindir.display().to_string())
+            .replace("@LIBEXECDIR@", &libexec.display().to_string())
+            .replace("@SYSUSERSDIR@", &sysusers.display().to_string())
     };
     let file = |dir: &Path, name: &str, contents: Vec<u8>, mode: u32| Item {
         path: staged(d, dir).join(name),
@@ -86,6 +90,7 @@ fn items(args: &InstallArgs) -> Result<Vec<Item>, String> {
         file(Path::new("/etc/systemd/system"), "outboard-vfio-bind@.service", fill(VFIO_SERVICE).into_bytes(), 0o644),
         file(Path::new("/etc/udev/rules.d"), "60-outboard.rules", UDEV_RULES.as_bytes().to_vec(), 0o644),
         file(Path::new("/etc/modules-load.d"), "outboard.conf", MODULES.as_bytes().to_vec(), 0o644),
+        file(&sysusers, "outboard.conf", SYSUSERS.as_bytes().to_vec(), 0o644),
         Item {
             keep_existing: true,
             ..file(Path::new("/etc/outboard"), "outboard.toml", CONFIG.as_bytes().to_vec(), 0o644)
@@ -154,6 +159,7 @@ mod tests {
         let unit = std::fs::read_to_string(root.join("etc/systemd/system/outboard.service")).unwrap();
         assert!(unit.contains("ExecStart=/usr/bin/outboard serve --config /etc/outboard/outboard.toml"), "{unit}");
         assert!(unit.contains("Type=notify"));
+        assert!(unit.contains("ExecStartPre=-systemd-sysusers /usr/lib/sysusers.d/outboard.conf"), "{unit}");
         let vfio = std::fs::read_to_string(root.join("etc/systemd/system/outboard-vfio-bind@.service")).unwrap();
         assert!(vfio.contains("ExecStart=/usr/libexec/outboard/outboard-vfio-bind %I"), "{vfio}");
         for f in [
@@ -161,6 +167,7 @@ mod tests {
             "usr/libexec/outboard/outboard-vfio-bind",
             "etc/udev/rules.d/60-outboard.rules",
             "etc/outboard/outboard.toml",
+            "usr/lib/sysusers.d/outboard.conf",
             "usr/share/man/man1/outboard.1",
             "usr/share/man/man1/outboard-serve.1",
             "usr/share/bash-completion/completions/outboard",

@@ -55,6 +55,7 @@ fn bad_input_gets_a_clear_error_and_no_panic() {
         (&["play", "emulated", "x.wav", "--volume", "max"][..], "--volume applies to USB devices"),
         (&["info", "usb", "--bind"][..], "--bind applies to HDA controllers"),
         (&["serve", "emulated", "--mode", "0666"][..], "lets every user write the nodes"),
+        (&["serve", "emulated", "--user", "no-such-user-here"][..], "user \"no-such-user-here\" does not exist"),
         (&["completions", "tcsh"][..], "invalid value 'tcsh'"),
         (&["config", "check", "/nonexistent.toml"][..], "/nonexistent.toml"),
     ] {

@@ -5,7 +5,9 @@
 #    bash completion parse.
 # 2. The staged outboard-vfio-bind hands the HDA controller to vfio-pci, as its
 #    unit does at boot: the controller's driver is vfio-pci, its /dev/vfio node is there.
-# 3. The daemon runs as the unit starts it (its ExecStart, the staged config)
+# 3. The daemon runs as the unit starts it (its ExecStartPre's systemd-sysusers
+#    with the staged sysusers file makes the `outboard` user; its ExecStart, the
+#    staged config, which names that user: the daemon drops to it)
 #    with a NOTIFY_SOCKET listener standing in for systemd: READY=1 arrives, and
 #    /dev/dsp and /dev/mixer exist when it does; SIGTERM brings STOPPING=1 and a clean stop.
 # 4. udev (systemd-udevd with the staged rules in /run/udev/rules.d) gives the OSS and ALSA
@@ -57,6 +59,14 @@ guest() {
   # The staged config, told to leave the nodes root:root 0600 (udev's rules come next).
   { cat "$root/etc/outboard/outboard.toml"; printf 'group = "root"\nmode = "0600"\nperiod = 4096\nperiods = 8\n'; } \
     | grep -v '^group = "audio"$\|^mode = "0660"$\|^period = 1024\|^periods = 4$' >"$RESULTS/outboard.toml"
+  # The unit's ExecStartPre: systemd-sysusers with the staged file makes the
+  # `outboard` user (here in a copy of /etc's account files, bound over the
+  # read-only host's).
+  mkdir -p /tmp/sysroot/etc
+  cp /etc/passwd /etc/group /tmp/sysroot/etc/
+  systemd-sysusers --root=/tmp/sysroot "$root/usr/local/lib/sysusers.d/outboard.conf" 2>&1 | tee "$RESULTS/sysusers.txt"
+  grep '^outboard:' /tmp/sysroot/etc/passwd | tee -a "$RESULTS/sysusers.txt"
+  mount --bind /tmp/sysroot/etc/passwd /etc/passwd && mount --bind /tmp/sysroot/etc/group /etc/group || return 1
   python3 - /tmp/notify.sock >"$RESULTS/notify.txt" 2>&1 <<'PY' &
 import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -94,6 +104,7 @@ PY
   wait "$serve_pid" || { echo "the daemon failed"; cat "$RESULTS/serve.log"; return 1; }
   wait_until 10 "the notify listener to get STOPPING=1" process_gone "$listener" || return 1
   cat "$RESULTS/notify.txt" "$RESULTS/serve.log"
+  umount /etc/passwd /etc/group
 }
 
 check() {
@@ -102,6 +113,7 @@ check() {
            "644 etc/systemd/system/outboard.service" "644 etc/systemd/system/outboard-vfio-bind@.service" \
            "644 etc/udev/rules.d/60-outboard.rules" "644 etc/modules-load.d/outboard.conf" \
            "644 etc/outboard/outboard.toml" "644 usr/local/share/man/man1/outboard.1" \
+           "644 usr/local/lib/sysusers.d/outboard.conf" \
            "644 usr/local/share/man/man1/outboard-serve.1" "644 usr/local/share/bash-completion/completions/outboard" \
            "644 usr/local/share/zsh/site-functions/_outboard" "644 usr/local/share/fish/vendor_completions.d/outboard.fish"; do
     grep -qx "$f" "$RESULTS/files.txt" || { echo "the staged install lacks: $f"; cat "$RESULTS/files.txt"; return 1; }
@@ -115,6 +127,8 @@ check() {
   expect '^driver=vfio-pci$' "$RESULTS/vfio-bind.txt"
   expect '^vfio_node=/dev/vfio/[0-9]+$' "$RESULTS/vfio-bind.txt"
   expect '/tmp/root/usr/local/bin/outboard serve --config ' "$RESULTS/exec-start.txt"
+  expect '^outboard:x:[0-9]+:[0-9]+:Outboard userspace audio drivers:/nonexistent:/usr/sbin/nologin$' "$RESULTS/sysusers.txt"
+  expect '^running as outboard \(uid [0-9]+, gid [0-9]+\), no capabilities, no_new_privs, seccomp filter on$' "$RESULTS/serve.log"
   expect '^READY=1 dsp=True mixer=True$' "$RESULTS/notify.txt"
   expect '^STOPPING=1 ' "$RESULTS/notify.txt"
   expect '^crw------- root:root /dev/dsp$' "$RESULTS/nodes-before.txt"

@@ -359,8 +359,11 @@ fn now() -> Timespec {
 }
 
 /// Whether the caller's descriptors on `node` are all non-blocking now
-/// (from /proc/PID/fdinfo); `None` when that cannot be read.
-fn nonblocking_now(pid: u32, node: &str) -> Option<bool> {
+/// (from /proc/PID/fdinfo); `None` when that cannot be read. Reading another
+/// user's /proc/PID/fd takes ptrace-read rights (root's, in practice): a
+/// daemon that dropped them asks a helper that kept them
+/// ([`Pcm::set_nonblock_probe`]).
+pub fn nonblocking_now(pid: u32, node: &str) -> Option<bool> {
     let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
     let mut seen = None;
     for entry in dir.flatten() {
@@ -409,7 +412,14 @@ pub struct Pcm {
     wakers: Wakers,
     /// The daemon's client limits, shared with its other audio nodes.
     limits: std::sync::OnceLock<Arc<Limits>>,
+    /// How to tell whether a caller's descriptors are non-blocking now
+    /// (default: [`nonblocking_now`] in this process).
+    probe: std::sync::OnceLock<NonblockProbe>,
 }
+
+/// Whether process `pid`'s descriptors on node `node` are all non-blocking;
+/// `None` when that cannot be told.
+pub type NonblockProbe = Arc<dyn Fn(u32, &str) -> Option<bool> + Send + Sync>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -432,6 +442,20 @@ impl Pcm {
         let _ = self.limits.set(limits);
     }
 
+    /// Tell callers' blocking mode with `probe` instead of reading /proc
+    /// here (a daemon without the rights to read other users' descriptors).
+    /// Once, before the first open.
+    pub fn set_nonblock_probe(&self, probe: NonblockProbe) {
+        let _ = self.probe.set(probe);
+    }
+
+    fn nonblocking_now(&self, pid: u32) -> Option<bool> {
+        match self.probe.get() {
+            Some(p) => p(pid, &self.node),
+            None => nonblocking_now(pid, &self.node),
+        }
+    }
+
     /// The node `node` (e.g. "/dev/snd/pcmC0D0p") of `card` for `stream`.
     pub fn new(card: Card, capture: bool, node: &str) -> Arc<Pcm> {
         let pcm = Arc::new(Pcm {
@@ -443,6 +467,7 @@ impl Pcm {
             next_fh: Mutex::new(1),
             wakers: outboard_cuse::pollwatch::PollWatch::new(),
             limits: std::sync::OnceLock::new(),
+            probe: std::sync::OnceLock::new(),
         });
         Self::watch(&pcm);
         pcm
@@ -597,7 +622,7 @@ impl Pcm {
 
     fn prepare(&self, c: &mut Client) -> Result<(), Errno> {
         let setup = c.setup.ok_or(libc::EBADFD)?;
-        if let Some(nb) = nonblocking_now(c.pid, &self.node) {
+        if let Some(nb) = self.nonblocking_now(c.pid) {
             c.nonblock = nb;
         }
         let format = mixer_format(setup.format).ok_or(libc::EINVAL)?;
@@ -698,7 +723,7 @@ impl Pcm {
                 // GStreamer) open non-blocking and clear the flag after the
                 // implicit PREPARE of HW_PARAMS. Look again before EAGAIN.
                 let mut c = lock(client);
-                match nonblocking_now(c.pid, &self.node) {
+                match self.nonblocking_now(c.pid) {
                     Some(false) => c.nonblock = false,
                     _ => return give_up(libc::EAGAIN),
                 }
@@ -889,7 +914,7 @@ impl Pcm {
     fn drain(&self, client: &Mutex<Client>, req: &Request) -> Result<(), Errno> {
         {
             let mut c = lock(client);
-            if let Some(nb) = nonblocking_now(c.pid, &self.node) {
+            if let Some(nb) = self.nonblocking_now(c.pid) {
                 c.nonblock = nb;
             }
             match c.state() {

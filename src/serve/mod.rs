@@ -11,6 +11,7 @@
 mod control;
 mod nodes;
 mod notify;
+mod privilege;
 
 use std::os::unix::thread::JoinHandleExt;
 use std::path::Path;
@@ -333,6 +334,11 @@ fn shut_down(
 /// `outboard serve [DEVICE...] [--config FILE] [options]`, with the settings
 /// its command line and config file give.
 pub fn run(settings: ServeSettings) -> Result<(), String> {
+    // Before any thread: the account to become, and the helper that keeps
+    // root to read callers' descriptor flags in /proc (forked now).
+    let account = privilege::resolve(settings.user.as_deref())?;
+    let helper = if account.uid != 0 { Some(privilege::Helper::spawn()?) } else { None };
+    notify::connect();
     signals::catch()?;
     let cards = open_cards(&settings)?;
     // The OSS nodes are for the devices that serve them; the plan numbers
@@ -357,6 +363,11 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     let limits = Limits::new(settings.max_clients, settings.max_clients_per_user);
     dsps.iter().for_each(|d| d.set_limits(limits.clone()));
     pcms.iter().for_each(|p| p.set_limits(limits.clone()));
+    if let Some(h) = &helper {
+        let h = h.clone();
+        let probe: outboard_alsa::pcm::NonblockProbe = Arc::new(move |pid, node| h.nonblocking(pid, node));
+        pcms.iter().for_each(|p| p.set_nonblock_probe(probe.clone()));
+    }
     let sources: Vec<control::Source> =
         dsps.into_iter().map(control::Source::Oss).chain(pcms.into_iter().map(control::Source::Alsa)).collect();
     let servers = start_servers(&nodes)?;
@@ -369,6 +380,23 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     // Who may list the clients is who may use the nodes (connecting takes
     // write permission on the socket), not whatever the umask left.
     set_owner(&settings.control, &settings.group, settings.mode & 0o660);
+    // Every device, /dev/cuse and node owner is set: from here on the
+    // daemon needs only the descriptors it holds.
+    match privilege::drop_privileges(&account) {
+        Ok(d) => println!(
+            "running as {} (uid {}, gid {}){}, no_new_privs, {}",
+            d.user,
+            d.uid,
+            d.gid,
+            if d.uid == 0 { "" } else { ", no capabilities" },
+            if d.seccomp { "seccomp filter on" } else { "no seccomp filter" }
+        ),
+        Err(e) => {
+            log::error!("{e}");
+            drop((oss, alsa, listener));
+            return shut_down(servers, nodes, system, cards).and(Err(format!("not serving: {e}")));
+        }
+    }
     let control_thread = std::thread::spawn(move || control::serve(listener, sources));
     for line in &alsa_lines {
         println!("{line}");

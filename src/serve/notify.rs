@@ -1,29 +1,48 @@
 //! systemd's readiness protocol (sd_notify): `READY=1` once the nodes exist,
 //! `STOPPING=1` at shutdown, sent to `$NOTIFY_SOCKET` when systemd set it
-//! (`Type=notify` units). Without it, nothing is sent.
+//! (`Type=notify` units). Without it, nothing is sent. The socket is
+//! connected at start, before the daemon drops its privileges.
 
 use std::os::unix::net::UnixDatagram;
+use std::sync::OnceLock;
 
-/// Send `state` (e.g. "READY=1") to the service manager, if there is one.
-pub fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return };
-    let Ok(sock) = UnixDatagram::unbound() else { return };
+/// The socket to the service manager, connected once: at start, while the
+/// daemon may still create sockets and reach any path (it serves as an
+/// unprivileged user under a seccomp filter later).
+static SOCKET: OnceLock<Option<UnixDatagram>> = OnceLock::new();
+
+/// Connect to `$NOTIFY_SOCKET` now, if systemd set it.
+pub fn connect() {
+    SOCKET.get_or_init(open);
+}
+
+fn open() -> Option<UnixDatagram> {
+    let path = std::env::var_os("NOTIFY_SOCKET")?;
+    let sock = UnixDatagram::unbound().ok()?;
     let bytes = path.as_encoded_bytes();
-    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
+    let connected = if let Some(name) = bytes.strip_prefix(b"@") {
         // An abstract socket: its name follows a NUL.
-        abstract_send(&sock, name, state)
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name).and_then(|a| sock.connect_addr(&a))
     } else {
-        sock.send_to(state.as_bytes(), std::path::Path::new(&path)).map(|_| ())
+        sock.connect(std::path::Path::new(&path))
     };
-    if let Err(e) = sent {
-        log::warn!("sd_notify {state}: {e}");
+    match connected {
+        Ok(()) => Some(sock),
+        Err(e) => {
+            log::warn!("sd_notify: {}: {e}", path.to_string_lossy());
+            None
+        }
     }
 }
 
-fn abstract_send(sock: &UnixDatagram, name: &[u8], state: &str) -> std::io::Result<()> {
-    use std::os::linux::net::SocketAddrExt;
-    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-    sock.send_to_addr(state.as_bytes(), &addr).map(|_| ())
+/// Send `state` (e.g. "READY=1") to the service manager, if there is one.
+pub fn notify(state: &str) {
+    if let Some(sock) = SOCKET.get_or_init(open) {
+        if let Err(e) = sock.send(state.as_bytes()) {
+            log::warn!("sd_notify {state}: {e}");
+        }
+    }
 }
 
 #[cfg(test)]
