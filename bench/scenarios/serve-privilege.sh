@@ -5,9 +5,13 @@
 # every thread of the daemon shows in /proc: the outboard uid and gid, no
 # supplementary groups, no capabilities (CapPrm, CapEff), no_new_privs and
 # a seccomp filter (mode 2). The playback is bit-exact and the nodes stay
-# root:audio 0660. One child process keeps root, under no_new_privs and its
-# own seccomp filter: the helper that reads callers' descriptor flags in
-# /proc (outboard-proc). Then, with no `outboard` user, the daemon serves as
+# root:audio 0660. One child process, the helper that reads callers'
+# descriptor flags in /proc (outboard-proc), is the same user with two
+# capabilities (CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE: 0x80004), under
+# no_new_privs and its own seccomp filter. aplay opens hw:0 as alsa-lib does
+# (non-blocking, then blocking): without the helper's answer its writes on a
+# full buffer got EAGAIN and the sound had gaps, so bit-exact playback is
+# also the helper's check. Then, with no `outboard` user, the daemon serves as
 # `nobody`, and `--user` naming an account that does not exist is refused
 # before any node appears.
 DESCRIPTION="hardening: serve drops to the outboard user (no capabilities, no_new_privs, seccomp on every thread) and plays bit-exact"
@@ -41,11 +45,11 @@ guest() {
   local player=$!
   sleep 1
   threads | tee "$RESULTS/threads.txt"
-  # The helper that keeps root to read callers' descriptor flags.
+  # The helper that reads callers' descriptor flags.
   local h
   for h in $(pgrep -P "$SERVE_PID"); do
     printf '%s\t%s\n' "$(cat "/proc/$h/comm")" \
-      "$(awk '/^(Uid|NoNewPrivs|Seccomp):/ { $1 = $1; printf "%s ", $0 }' "/proc/$h/status")"
+      "$(awk '/^(Uid|Gid|CapPrm|CapEff|CapAmb|NoNewPrivs|Seccomp):/ { $1 = $1; printf "%s ", $0 }' "/proc/$h/status")"
   done | tee "$RESULTS/helper.txt"
   stat -c '%A %U:%G %n' /dev/snd/pcmC0D0p /dev/dsp | tee "$RESULTS/nodes.txt"
   wait "$player" || { cat "$RESULTS/aplay.txt"; cat "$RESULTS/serve.log"; return 1; }
@@ -79,7 +83,7 @@ check() {
   fi
   [ "$(wc -l <"$RESULTS/threads.txt")" -ge 4 ] || { echo "too few threads listed"; cat "$RESULTS/threads.txt"; return 1; }
   expect '^crw-rw---- root:audio /dev/snd/pcmC0D0p$' "$RESULTS/nodes.txt" || return 1
-  expect '^outboard-proc	Uid: 0 0 0 0 NoNewPrivs: 1 Seccomp: 2 $' "$RESULTS/helper.txt" || return 1
+  expect '^outboard-proc	Uid: 997 997 997 997 Gid: 997 997 997 997 CapPrm: 0000000000080004 CapEff: 0000000000080004 CapAmb: 0000000000000000 NoNewPrivs: 1 Seccomp: 2 $' "$RESULTS/helper.txt" || return 1
   [ "$(wc -l <"$RESULTS/helper.txt")" -eq 1 ] || { echo "not one helper process"; cat "$RESULTS/helper.txt"; return 1; }
   expect '^running as nobody \(uid 65534, gid 65534\), no capabilities, no_new_privs, seccomp filter on$' "$RESULTS/serve-nobody.log" || return 1
   expect 'NoNewPrivs: 1 Seccomp: 2' "$RESULTS/threads-nobody.txt" || return 1

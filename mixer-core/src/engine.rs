@@ -665,11 +665,16 @@ impl Drop for Engine {
     }
 }
 
+/// The engine threads' SCHED_FIFO priority (JACK's and PipeWire's data
+/// threads run at 20 to 88; 50 is the kernel's threaded interrupt handlers'
+/// level). A daemon that gives up root keeps RLIMIT_RTPRIO at this.
+pub const REALTIME_PRIORITY: i32 = 50;
+
 /// Ask for real-time (SCHED_FIFO) scheduling for the calling thread, as
 /// JACK and PipeWire do for their data threads; without the privilege the
 /// engine runs at normal priority and says so.
 pub(crate) fn request_realtime() -> bool {
-    let param = libc::sched_param { sched_priority: 50 };
+    let param = libc::sched_param { sched_priority: REALTIME_PRIORITY };
     // SAFETY: pthread_self() is always valid for the calling thread and
     // `param` lives across the call.
     let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };

@@ -257,21 +257,25 @@ fn group_id(group: &str) -> Option<u32> {
 
 /// Give a new node its owner root:`group` and `mode` (as the udev rules in
 /// packaging/ do, for machines without udev), once devtmpfs has created it.
-fn set_owner(path: &Path, group: &str, mode: u32) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(1);
-    while !path.exists() && std::time::Instant::now() < deadline {
+fn set_owner(path: &Path, group: &str, mode: u32) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !path.exists() {
+        if std::time::Instant::now() >= deadline {
+            return Err(format!("{} did not appear within 5 s", path.display()));
+        }
         std::thread::sleep(Duration::from_millis(10));
+    }
+    if !privilege::is_root() {
+        log::warn!("{}: not root, so the node keeps the owner and mode the kernel gave it", path.display());
+        return Ok(());
     }
     let gid = group_id(group);
     if gid.is_none() {
-        log::warn!("{}: no group `{group}`; leaving the node's owner as it is", path.display());
+        log::warn!("{}: no group `{group}`; leaving the node's group as it is", path.display());
     }
-    if let Err(e) = std::os::unix::fs::chown(path, Some(0), gid) {
-        log::warn!("{}: chown: {e}", path.display());
-    }
-    if let Err(e) = std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)) {
-        log::warn!("{}: chmod: {e}", path.display());
-    }
+    std::os::unix::fs::chown(path, Some(0), gid).map_err(|e| format!("{}: chown: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(|e| format!("{}: chmod: {e}", path.display()))
 }
 
 /// Stop in order: the servers (their nodes go), the handlers, then each
@@ -337,7 +341,8 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     // Before any thread: the account to become, and the helper that keeps
     // root to read callers' descriptor flags in /proc (forked now).
     let account = privilege::resolve(settings.user.as_deref())?;
-    let helper = if account.uid != 0 { Some(privilege::Helper::spawn()?) } else { None };
+    let helper =
+        if account.uid != 0 && privilege::is_root() { Some(privilege::Helper::spawn(&account)?) } else { None };
     notify::connect();
     signals::catch()?;
     let cards = open_cards(&settings)?;
@@ -371,15 +376,28 @@ pub fn run(settings: ServeSettings) -> Result<(), String> {
     let sources: Vec<control::Source> =
         dsps.into_iter().map(control::Source::Oss).chain(pcms.into_iter().map(control::Source::Alsa)).collect();
     let servers = start_servers(&nodes)?;
-    for (node, _) in &nodes {
-        set_owner(&Path::new("/dev").join(node), &settings.group, settings.mode);
-    }
+    // Each node's owner and mode are set now or never: once the daemon has
+    // given up root it cannot, so a node it cannot set up is an error, not
+    // a node left root-only.
+    let owned: Result<(), String> =
+        nodes.iter().try_for_each(|(node, _)| set_owner(&Path::new("/dev").join(node), &settings.group, settings.mode));
     let _ = std::fs::remove_file(&settings.control); // a stale socket from a killed daemon
-    let listener = std::os::unix::net::UnixListener::bind(&settings.control)
-        .map_err(|e| format!("{}: {e}", settings.control.display()))?;
-    // Who may list the clients is who may use the nodes (connecting takes
-    // write permission on the socket), not whatever the umask left.
-    set_owner(&settings.control, &settings.group, settings.mode & 0o660);
+    let listener = owned.and_then(|()| {
+        let listener = std::os::unix::net::UnixListener::bind(&settings.control)
+            .map_err(|e| format!("{}: {e}", settings.control.display()))?;
+        // Who may list the clients is who may use the nodes (connecting
+        // takes write permission on the socket), not whatever the umask left.
+        set_owner(&settings.control, &settings.group, settings.mode & 0o660)?;
+        Ok(listener)
+    });
+    let listener = match listener {
+        Ok(l) => l,
+        Err(e) => {
+            log::error!("{e}");
+            drop((oss, alsa));
+            return shut_down(servers, nodes, system, cards).and(Err(format!("not serving: {e}")));
+        }
+    };
     // Every device, /dev/cuse and node owner is set: from here on the
     // daemon needs only the descriptors it holds.
     match privilege::drop_privileges(&account) {

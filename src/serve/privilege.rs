@@ -19,8 +19,12 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 
-/// The engine's SCHED_FIFO priority (mixer-core's `request_realtime`).
-const RT_PRIORITY: u64 = 50;
+/// The engine's SCHED_FIFO priority, which RLIMIT_RTPRIO must allow.
+const RT_PRIORITY: u64 = outboard_mixer::engine::REALTIME_PRIORITY as u64;
+
+/// Capability numbers (linux/capability.h) the /proc helper keeps.
+const CAP_DAC_READ_SEARCH: u32 = 2;
+const CAP_SYS_PTRACE: u32 = 19;
 
 /// Who the daemon became.
 #[derive(Debug)]
@@ -42,6 +46,11 @@ fn account(name: &str) -> Result<Option<(u32, u32)>, String> {
     // SAFETY: every pointer is valid for the call: `c` is NUL-terminated,
     // `pwd` and `found` are local, `buf` is as long as the length given.
     let rc = unsafe { libc::getpwnam_r(c.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+    // getpwnam_r(3): "not found" may come back as 0 with no entry, or as
+    // one of these errors, depending on the name service.
+    if matches!(rc, libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM) {
+        return Ok(None);
+    }
     if rc != 0 {
         return Err(format!("looking up user {name:?}: {}", std::io::Error::from_raw_os_error(rc)));
     }
@@ -93,41 +102,132 @@ pub fn resolve(wanted: Option<&str>) -> Result<Account, String> {
 /// thread (glibc applies set*id to all of them).
 pub fn drop_privileges(account: &Account) -> Result<Dropped, String> {
     let Account { user, uid, gid } = account.clone();
-    // SAFETY: plain system calls on integers and a local rlimit; none
-    // takes a pointer that outlives it.
-    unsafe {
-        let mut rt = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_RTPRIO, &mut rt) == 0 && rt.rlim_max < RT_PRIORITY {
-            let raised = libc::rlimit { rlim_cur: RT_PRIORITY, rlim_max: RT_PRIORITY };
-            if libc::setrlimit(libc::RLIMIT_RTPRIO, &raised) != 0 {
-                log::info!("{}", os_error("raising RLIMIT_RTPRIO"));
-            }
-        } else if rt.rlim_cur < RT_PRIORITY {
-            let raised = libc::rlimit { rlim_cur: RT_PRIORITY.min(rt.rlim_max), rlim_max: rt.rlim_max };
-            let _ = libc::setrlimit(libc::RLIMIT_RTPRIO, &raised);
+    if !is_root() {
+        // Started unprivileged (a user given /dev/cuse and the devices):
+        // nothing to give up but the calls outside the list.
+        // SAFETY: getuid and getgid return integers.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        no_new_privs()?;
+        let seccomp = install(&allowed())?;
+        return Ok(Dropped { user: "the user that started it".to_string(), uid, gid, seccomp });
+    }
+    keep_rtprio();
+    if uid != 0 {
+        become_user(account, &[])?;
+        // All three uids are not 0 now: the kernel cleared the permitted
+        // and effective capabilities. Make sure there is no way back.
+        // SAFETY: setuid and geteuid take and return integers.
+        if unsafe { libc::setuid(0) } == 0 || unsafe { libc::geteuid() } != uid {
+            return Err(format!("still able to become root after becoming {user:?}"));
         }
-        if uid != 0 {
-            if libc::setgroups(0, std::ptr::null()) != 0 {
-                return Err(os_error("dropping supplementary groups"));
-            }
-            if libc::setresgid(gid, gid, gid) != 0 {
-                return Err(os_error(&format!("becoming group {gid}")));
-            }
-            if libc::setresuid(uid, uid, uid) != 0 {
-                return Err(os_error(&format!("becoming user {user:?}")));
-            }
-            // All three uids are not 0 now: the kernel cleared the permitted
-            // and effective capabilities. Make sure there is no way back.
-            if libc::setuid(0) == 0 || libc::geteuid() != uid {
-                return Err(format!("still able to become root after becoming {user:?}"));
-            }
-        }
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            return Err(os_error("setting no_new_privs"));
+        let caps = capabilities()?;
+        if caps.iter().any(|&(_, mask)| mask != 0) {
+            return Err(format!("capabilities left after becoming {user:?}: {caps:?}"));
         }
     }
-    let seccomp = install_filter()?;
+    no_new_privs()?;
+    let seccomp = install(&allowed())?;
     Ok(Dropped { user, uid, gid, seccomp })
+}
+
+/// Whether the daemon runs as root (and so has privileges to give up).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid returns an integer.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Let the engine threads keep (or ask again for) their SCHED_FIFO
+/// priority as an unprivileged user: RLIMIT_RTPRIO at least that high.
+fn keep_rtprio() {
+    let mut rt = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills in the local `rt`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut rt) } != 0 {
+        log::info!("{}", os_error("reading RLIMIT_RTPRIO"));
+        return;
+    }
+    if rt.rlim_cur >= RT_PRIORITY {
+        return;
+    }
+    // Root may raise the hard limit; otherwise the soft one goes as high as
+    // the hard one allows.
+    let max = rt.rlim_max.max(RT_PRIORITY);
+    let raised = libc::rlimit { rlim_cur: RT_PRIORITY, rlim_max: max };
+    let fallback = libc::rlimit { rlim_cur: RT_PRIORITY.min(rt.rlim_max), rlim_max: rt.rlim_max };
+    // SAFETY: setrlimit reads the local rlimit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_RTPRIO, &raised) } == 0 {
+        return;
+    }
+    // SAFETY: as above.
+    if unsafe { libc::setrlimit(libc::RLIMIT_RTPRIO, &fallback) } != 0 {
+        log::info!("{}", os_error("raising RLIMIT_RTPRIO"));
+    }
+}
+
+/// Become `account` (no supplementary groups), keeping the capabilities
+/// in `keep` and no others: none are inheritable or ambient, so nothing
+/// the process could exec would get any.
+fn become_user(account: &Account, keep: &[u32]) -> Result<(), String> {
+    let Account { user, uid, gid } = account;
+    // SAFETY: prctl, setgroups, setresgid and setresuid with integer
+    // arguments (setgroups with an empty list and a null pointer).
+    unsafe {
+        if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 {
+            return Err(os_error("clearing ambient capabilities"));
+        }
+        if libc::prctl(libc::PR_SET_KEEPCAPS, libc::c_ulong::from(!keep.is_empty()), 0, 0, 0) != 0 {
+            return Err(os_error("setting keepcaps"));
+        }
+        if libc::setgroups(0, std::ptr::null()) != 0 {
+            return Err(os_error("dropping supplementary groups"));
+        }
+        if libc::setresgid(*gid, *gid, *gid) != 0 {
+            return Err(os_error(&format!("becoming group {gid}")));
+        }
+        if libc::setresuid(*uid, *uid, *uid) != 0 {
+            return Err(os_error(&format!("becoming user {user:?}")));
+        }
+    }
+    if keep.is_empty() {
+        return Ok(());
+    }
+    let mask = keep.iter().fold(0u32, |m, &c| m | 1 << c);
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3
+    let data = [
+        Data { effective: mask, permitted: mask, inheritable: 0 },
+        Data { effective: 0, permitted: 0, inheritable: 0 },
+    ];
+    // SAFETY: capset reads a version-3 header and two data words, both
+    // local and laid out as linux/capability.h declares them.
+    if unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) } != 0 {
+        return Err(os_error("setting capabilities"));
+    }
+    Ok(())
+}
+
+/// The process's capability sets, from /proc/self/status.
+fn capabilities() -> Result<Vec<(String, u64)>, String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e}"))?;
+    Ok(status
+        .lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            let name = name.strip_prefix("Cap")?;
+            Some((name.to_string(), u64::from_str_radix(value.trim(), 16).ok()?))
+        })
+        .filter(|(name, _)| name != "Bnd")
+        .collect())
 }
 
 /// The system calls a serving daemon makes (its own, the standard
@@ -251,22 +351,13 @@ fn allowed() -> Vec<libc::c_long> {
     }
 }
 
-/// Install the daemon's filter on every thread (TSYNC). Architectures
-/// seccompiler does not support go without one, and say so.
-fn install_filter() -> Result<bool, String> {
-    if seccompiler::TargetArch::try_from(std::env::consts::ARCH).is_err() {
+/// A filter that lets `calls` through and fails everything else with
+/// EPERM, on every thread of the process (TSYNC). Architectures
+/// seccompiler does not know go without one (false), and say so.
+fn install(calls: &[libc::c_long]) -> Result<bool, String> {
+    let Ok(arch) = seccompiler::TargetArch::try_from(std::env::consts::ARCH) else {
         log::warn!("no seccomp filter on {}: seccompiler does not know it", std::env::consts::ARCH);
         return Ok(false);
-    }
-    install(&allowed())?;
-    Ok(true)
-}
-
-/// A filter that lets `calls` through and fails everything else with
-/// EPERM, on every thread of the process.
-fn install(calls: &[libc::c_long]) -> Result<(), String> {
-    let Ok(arch) = seccompiler::TargetArch::try_from(std::env::consts::ARCH) else {
-        return Ok(());
     };
     // c_long is i32 on 32-bit targets, i64 here.
     #[allow(clippy::useless_conversion)]
@@ -280,7 +371,8 @@ fn install(calls: &[libc::c_long]) -> Result<(), String> {
     )
     .map_err(|e| format!("seccomp filter: {e}"))?;
     let program: seccompiler::BpfProgram = filter.try_into().map_err(|e| format!("seccomp filter: {e}"))?;
-    seccompiler::apply_filter_all_threads(&program).map_err(|e| format!("installing the seccomp filter: {e}"))
+    seccompiler::apply_filter_all_threads(&program).map_err(|e| format!("installing the seccomp filter: {e}"))?;
+    Ok(true)
 }
 
 /// The one thing the daemon still needs root for once it serves: telling
@@ -289,8 +381,11 @@ fn install(calls: &[libc::c_long]) -> Result<(), String> {
 /// clears the flag later), which takes reading another user's
 /// /proc/PID/fd. A child forked at start, before any thread, keeps root
 /// for that alone: it answers "pid, node" questions over a datagram socket
-/// pair, under no_new_privs and a seccomp filter of its own that allows
-/// little more than reading /proc and answering.
+/// pair, as the daemon's user with only the two capabilities that reading
+/// another user's /proc/PID/fd takes (CAP_SYS_PTRACE for the access check,
+/// CAP_DAC_READ_SEARCH for the directory's and fdinfo's modes), under
+/// no_new_privs and a seccomp filter of its own that allows little more
+/// than reading /proc and answering.
 pub struct Helper {
     socket: std::sync::Mutex<(std::os::unix::net::UnixDatagram, u32)>,
 }
@@ -300,8 +395,9 @@ pub struct Helper {
 const HELPER_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Helper {
-    /// Fork the helper. Call before any thread exists.
-    pub fn spawn() -> Result<std::sync::Arc<Helper>, String> {
+    /// Fork the helper, which becomes `account` with its two capabilities.
+    /// Call before any thread exists.
+    pub fn spawn(account: &Account) -> Result<std::sync::Arc<Helper>, String> {
         let (ours, theirs) = seqpacket_pair()?;
         // SAFETY: getpid has no preconditions.
         let daemon = unsafe { libc::getpid() };
@@ -311,7 +407,7 @@ impl Helper {
             -1 => Err(os_error("forking the /proc helper")),
             0 => {
                 drop(ours);
-                helper_main(theirs, daemon)
+                helper_main(theirs, daemon, account)
             }
             _ => {
                 drop(theirs);
@@ -368,7 +464,7 @@ fn seqpacket_pair() -> Result<(std::os::unix::net::UnixDatagram, std::os::unix::
 /// The helper's life: answer until the daemon's end of the socket closes
 /// (or the daemon dies: PR_SET_PDEATHSIG, and a check that it has not
 /// already).
-fn helper_main(socket: std::os::unix::net::UnixDatagram, daemon: libc::pid_t) -> ! {
+fn helper_main(socket: std::os::unix::net::UnixDatagram, daemon: libc::pid_t, account: &Account) -> ! {
     // SAFETY: prctl, getppid, open and dup2 with integer arguments and a
     // NUL-terminated path; the child owns its descriptors 0 and 1.
     unsafe {
@@ -385,7 +481,9 @@ fn helper_main(socket: std::os::unix::net::UnixDatagram, daemon: libc::pid_t) ->
             libc::close(null);
         }
     }
-    let sealed = unsafe_no_new_privs().and_then(|()| install(&helper_allowed()));
+    let sealed = become_user(account, &[CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH])
+        .and_then(|()| no_new_privs())
+        .and_then(|()| install(&helper_allowed()).map(drop));
     if let Err(e) = sealed {
         log::error!("the /proc helper: {e}");
         // SAFETY: ends this child process only.
@@ -417,7 +515,7 @@ fn helper_main(socket: std::os::unix::net::UnixDatagram, daemon: libc::pid_t) ->
     unsafe { libc::_exit(0) }
 }
 
-fn unsafe_no_new_privs() -> Result<(), String> {
+fn no_new_privs() -> Result<(), String> {
     // SAFETY: prctl with integer arguments.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(os_error("setting no_new_privs"));
