@@ -54,7 +54,13 @@ pub fn decode_connections(responses: &[u32], long_form: bool, len: usize) -> Vec
 
 /// Read a codec's identity, its audio function group and every widget in it.
 pub fn read_codec(ctrl: &mut Controller, address: u8) -> Result<Codec> {
-    let mut cmd = |nid: u8, verb: u16, data: u8| ctrl.send(Verb::new(address, nid, verb, data));
+    read_codec_with(address, |nid, verb, data| ctrl.send(Verb::new(address, nid, verb, data)))
+}
+
+/// [`read_codec`] through any verb transport: `cmd(nid, verb, data)` sends
+/// one GET verb to the codec at `address` and returns its response (a
+/// controller, an emulator, or a fuzzer answering whatever it likes).
+pub fn read_codec_with(address: u8, mut cmd: impl FnMut(u8, u16, u8) -> Result<u32>) -> Result<Codec> {
     let mut codec = Codec {
         address,
         vendor_id: cmd(0, GET_PARAMETER, param::VENDOR_ID)?,
