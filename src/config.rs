@@ -338,6 +338,18 @@ pub fn serve_settings(cli: &Overrides) -> Result<ServeSettings, String> {
         Some(path) => read_file(path)?,
         None => File::default(),
     };
+    settings(file, cli)
+}
+
+/// The settings a config file's text gives with nothing on the command
+/// line, as `outboard config check` prints them (TOML that reads back as
+/// the same settings).
+pub fn check_text(text: &str) -> Result<String, String> {
+    let file: File = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    settings(file, &Overrides::default()).map(|s| s.to_string())
+}
+
+fn settings(file: File, cli: &Overrides) -> Result<ServeSettings, String> {
     let node = check_node_name(&cli.name.clone().or(file.node.clone()).unwrap_or_else(|| "dsp".into()))?;
     let mode = parse_mode(cli.mode.as_deref().or(file.mode.as_deref()).unwrap_or("0660"))?;
     let global = file.common();

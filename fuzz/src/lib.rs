@@ -10,7 +10,9 @@
 //! - [`hda_live`]: a live codec answering every GET verb with bytes from the
 //!   input, then the same.
 //! - [`hda_pins`] and [`uac_quirks`]: the pin-config and quirk override
-//!   strings of the config file and the command line.
+//!   strings of the config file and the command line; [`config_file`]: the
+//!   config file itself, whose accepted settings must print as TOML that
+//!   reads back the same.
 //! - [`uac_descriptors`]: a USB device's descriptor blob, and what the
 //!   driver does with the model; [`uac_answers`]: a clock's RANGE answer and
 //!   feedback packets; [`uac_controls`]: a device opened and asked through
@@ -27,12 +29,14 @@
 
 use std::sync::{Arc, Mutex};
 
+mod config;
 mod cuse;
 mod hda;
 mod nodes;
 pub mod seeds;
 mod uac;
 
+pub use config::config_file;
 pub use cuse::cuse_messages;
 pub use hda::{hda_dump, hda_live, hda_pins};
 pub use nodes::{alsa_ioctls, oss_ioctls};
@@ -50,6 +54,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("uac_answers", uac_answers),
     ("uac_controls", uac_controls),
     ("uac_quirks", uac_quirks),
+    ("config_file", config_file),
     ("cuse_messages", cuse_messages),
     ("oss_ioctls", oss_ioctls),
     ("alsa_ioctls", alsa_ioctls),

@@ -25,6 +25,36 @@ use crate::lock;
 /// The project's own two-codec fixture (an alsa-info dump).
 const DUMP: &str = include_str!("../../pci-hda/tests/fixtures/alsa-info-two-codecs.txt");
 
+/// The config file `outboard install` ships.
+const SHIPPED_CONFIG: &str = include_str!("../../packaging/outboard.toml");
+
+/// A config with the global keys and two device tables.
+const TWO_DEVICES: &str = r#"node = "dsp"
+group = "audio"
+mode = "0660"
+max_clients = 64
+max_clients_per_user = 8
+idle_stop = 5
+user = "outboard"
+period = 1024
+periods = 4
+
+[devices.onboard]
+device = "0000:00:1b.0"
+bind = true
+number = 0
+card = 1
+rate = 48000
+hw_volume = "max"
+
+[devices.headset]
+device = "usb:0d8c:0014"
+period = 512
+node = "headset"
+oss = true
+alsa = false
+"#;
+
 /// Every seed: (target, file name, bytes).
 pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut v = vec![
@@ -58,6 +88,8 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         v.push(("uac_descriptors", name.to_string(), blob));
     }
     v.extend(uac_answers().into_iter().map(|(name, bytes)| ("uac_answers", name.to_string(), bytes)));
+    v.push(("config_file", "shipped".to_string(), SHIPPED_CONFIG.as_bytes().to_vec()));
+    v.push(("config_file", "two-devices".to_string(), TWO_DEVICES.as_bytes().to_vec()));
     v.push(("oss_ioctls", "program".to_string(), oss_program()));
     v.push(("alsa_ioctls", "program".to_string(), alsa_program()));
     v

@@ -31,5 +31,6 @@ pub mod mix;
 pub mod resample;
 pub mod ring;
 pub mod stream;
+mod sync;
 
 pub use outboard_hal::pcm;

@@ -5,9 +5,7 @@
 //! The two ends are separate types ([`Producer`], [`Consumer`]), neither
 //! clonable, so there is exactly one of each.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use crate::sync::{Arc, AtomicU64, Ordering, UnsafeCell};
 
 struct Shared {
     /// Invariant: the producer writes only bytes in `[write, read + len)`
@@ -31,8 +29,8 @@ impl Shared {
         self.buf.len() as u64
     }
 
-    fn ptr(&self, pos: u64) -> *mut u8 {
-        self.buf[(pos % self.len()) as usize].get()
+    fn cell(&self, pos: u64) -> &UnsafeCell<u8> {
+        &self.buf[(pos % self.len()) as usize]
     }
 }
 
@@ -73,7 +71,7 @@ impl Producer {
         for (i, &b) in data[..n].iter().enumerate() {
             // SAFETY: position start+i lies in the free region [write, read+len),
             // which only the producer touches (the Shared invariant).
-            unsafe { *self.shared.ptr(start + i as u64) = b };
+            self.shared.cell(start + i as u64).with_mut(|p| unsafe { *p = b });
         }
         self.shared.write.store(start + n as u64, Ordering::Release);
         n
@@ -99,7 +97,7 @@ impl Consumer {
         for (i, o) in out[..n].iter_mut().enumerate() {
             // SAFETY: position start+i lies in the filled region [read, write),
             // which only the consumer touches (the Shared invariant).
-            *o = unsafe { *self.shared.ptr(start + i as u64) };
+            *o = self.shared.cell(start + i as u64).with(|p| unsafe { *p });
         }
         self.shared.read.store(start + n as u64, Ordering::Release);
         n
@@ -112,7 +110,7 @@ impl Consumer {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -108,7 +108,7 @@ pub fn drop_privileges(account: &Account) -> Result<Dropped, String> {
         // SAFETY: getuid and getgid return integers.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         no_new_privs()?;
-        let seccomp = install(&allowed())?;
+        let seccomp = install(&lists::daemon())?;
         return Ok(Dropped { user: "the user that started it".to_string(), uid, gid, seccomp });
     }
     keep_rtprio();
@@ -126,7 +126,7 @@ pub fn drop_privileges(account: &Account) -> Result<Dropped, String> {
         }
     }
     no_new_privs()?;
-    let seccomp = install(&allowed())?;
+    let seccomp = install(&lists::daemon())?;
     Ok(Dropped { user, uid, gid, seccomp })
 }
 
@@ -228,127 +228,6 @@ fn capabilities() -> Result<Vec<(String, u64)>, String> {
         })
         .filter(|(name, _)| name != "Bnd")
         .collect())
-}
-
-/// The system calls a serving daemon makes (its own, the standard
-/// library's and glibc's on their behalf), everywhere.
-fn allowed() -> Vec<libc::c_long> {
-    // seccompiler knows these; elsewhere (32-bit ARM boards) there is
-    // no filter, and some of these numbers do not exist.
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
-    return Vec::new();
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
-    {
-        let mut v = vec![
-            // Descriptors: requests, replies, ioctls, /proc reads.
-            libc::SYS_read,
-            libc::SYS_write,
-            libc::SYS_readv,
-            libc::SYS_writev,
-            libc::SYS_pread64,
-            libc::SYS_pwrite64,
-            libc::SYS_close,
-            libc::SYS_ioctl,
-            libc::SYS_fcntl,
-            libc::SYS_dup,
-            libc::SYS_dup3,
-            libc::SYS_lseek,
-            libc::SYS_openat,
-            libc::SYS_newfstatat,
-            libc::SYS_fstat,
-            libc::SYS_statx,
-            libc::SYS_getdents64,
-            libc::SYS_readlinkat,
-            libc::SYS_unlinkat,
-            libc::SYS_eventfd2,
-            libc::SYS_pipe2,
-            libc::SYS_ppoll,
-            libc::SYS_pselect6,
-            libc::SYS_epoll_create1,
-            libc::SYS_epoll_ctl,
-            libc::SYS_epoll_pwait,
-            // The control socket (SO_PEERCRED) and socket pairs.
-            libc::SYS_accept4,
-            libc::SYS_recvfrom,
-            libc::SYS_recvmsg,
-            libc::SYS_sendto,
-            libc::SYS_sendmsg,
-            libc::SYS_getsockopt,
-            libc::SYS_setsockopt,
-            libc::SYS_getsockname,
-            libc::SYS_getpeername,
-            libc::SYS_shutdown,
-            libc::SYS_socketpair,
-            // Memory.
-            libc::SYS_mmap,
-            libc::SYS_munmap,
-            libc::SYS_mremap,
-            libc::SYS_mprotect,
-            libc::SYS_madvise,
-            libc::SYS_brk,
-            libc::SYS_membarrier,
-            // Threads (request threads come and go), scheduling, time.
-            libc::SYS_clone,
-            libc::SYS_clone3,
-            libc::SYS_set_robust_list,
-            libc::SYS_rseq,
-            libc::SYS_set_tid_address,
-            libc::SYS_futex,
-            libc::SYS_sched_yield,
-            libc::SYS_sched_getaffinity,
-            libc::SYS_sched_setaffinity,
-            libc::SYS_sched_setscheduler,
-            libc::SYS_sched_getscheduler,
-            libc::SYS_sched_setparam,
-            libc::SYS_sched_getparam,
-            libc::SYS_sched_get_priority_max,
-            libc::SYS_sched_get_priority_min,
-            libc::SYS_prctl,
-            libc::SYS_prlimit64,
-            libc::SYS_clock_gettime,
-            libc::SYS_clock_getres,
-            libc::SYS_clock_nanosleep,
-            libc::SYS_nanosleep,
-            libc::SYS_gettimeofday,
-            libc::SYS_getrandom,
-            libc::SYS_uname,
-            libc::SYS_sysinfo,
-            // Signals (the stop signal, interrupting a blocked request thread).
-            libc::SYS_rt_sigaction,
-            libc::SYS_rt_sigprocmask,
-            libc::SYS_rt_sigreturn,
-            libc::SYS_sigaltstack,
-            libc::SYS_tgkill,
-            libc::SYS_tkill,
-            libc::SYS_restart_syscall,
-            // Who am I.
-            libc::SYS_getpid,
-            libc::SYS_gettid,
-            libc::SYS_getuid,
-            libc::SYS_geteuid,
-            libc::SYS_getgid,
-            libc::SYS_getegid,
-            libc::SYS_exit,
-            libc::SYS_exit_group,
-        ];
-        #[cfg(target_arch = "x86_64")]
-        v.extend([
-            libc::SYS_poll,
-            libc::SYS_select,
-            libc::SYS_open,
-            libc::SYS_stat,
-            libc::SYS_lstat,
-            libc::SYS_access,
-            libc::SYS_pipe,
-            libc::SYS_dup2,
-            libc::SYS_epoll_wait,
-            libc::SYS_readlink,
-            libc::SYS_unlink,
-            libc::SYS_getrlimit,
-            libc::SYS_arch_prctl,
-        ]);
-        v
-    }
 }
 
 /// A filter that lets `calls` through and fails everything else with
@@ -483,7 +362,7 @@ fn helper_main(socket: std::os::unix::net::UnixDatagram, daemon: libc::pid_t, ac
     }
     let sealed = become_user(account, &[CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH])
         .and_then(|()| no_new_privs())
-        .and_then(|()| install(&helper_allowed()).map(drop));
+        .and_then(|()| install(&lists::helper()).map(drop));
     if let Err(e) = sealed {
         log::error!("the /proc helper: {e}");
         // SAFETY: ends this child process only.
@@ -523,14 +402,127 @@ fn no_new_privs() -> Result<(), String> {
     Ok(())
 }
 
-/// What the helper calls: its socket, reading /proc, memory, exit.
-fn helper_allowed() -> Vec<libc::c_long> {
-    // seccompiler knows these; elsewhere (32-bit ARM boards) there is
-    // no filter, and some of these numbers do not exist.
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
-    return Vec::new();
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
-    {
+/// The system-call lists, on the architectures seccompiler knows (x86_64,
+/// aarch64, riscv64). Elsewhere (32-bit ARM boards) there is no filter, and
+/// some of these numbers do not exist there.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+mod lists {
+    /// The system calls a serving daemon makes (its own, the standard
+    /// library's and glibc's on their behalf), everywhere.
+    pub(super) fn daemon() -> Vec<libc::c_long> {
+        let mut v = vec![
+            // Descriptors: requests, replies, ioctls, /proc reads.
+            libc::SYS_read,
+            libc::SYS_write,
+            libc::SYS_readv,
+            libc::SYS_writev,
+            libc::SYS_pread64,
+            libc::SYS_pwrite64,
+            libc::SYS_close,
+            libc::SYS_ioctl,
+            libc::SYS_fcntl,
+            libc::SYS_dup,
+            libc::SYS_dup3,
+            libc::SYS_lseek,
+            libc::SYS_openat,
+            libc::SYS_newfstatat,
+            libc::SYS_fstat,
+            libc::SYS_statx,
+            libc::SYS_getdents64,
+            libc::SYS_readlinkat,
+            libc::SYS_unlinkat,
+            libc::SYS_eventfd2,
+            libc::SYS_pipe2,
+            libc::SYS_ppoll,
+            libc::SYS_pselect6,
+            libc::SYS_epoll_create1,
+            libc::SYS_epoll_ctl,
+            libc::SYS_epoll_pwait,
+            // The control socket (SO_PEERCRED) and socket pairs.
+            libc::SYS_accept4,
+            libc::SYS_recvfrom,
+            libc::SYS_recvmsg,
+            libc::SYS_sendto,
+            libc::SYS_sendmsg,
+            libc::SYS_getsockopt,
+            libc::SYS_setsockopt,
+            libc::SYS_getsockname,
+            libc::SYS_getpeername,
+            libc::SYS_shutdown,
+            libc::SYS_socketpair,
+            // Memory.
+            libc::SYS_mmap,
+            libc::SYS_munmap,
+            libc::SYS_mremap,
+            libc::SYS_mprotect,
+            libc::SYS_madvise,
+            libc::SYS_brk,
+            libc::SYS_membarrier,
+            // Threads (request threads come and go), scheduling, time.
+            libc::SYS_clone,
+            libc::SYS_clone3,
+            libc::SYS_set_robust_list,
+            libc::SYS_rseq,
+            libc::SYS_set_tid_address,
+            libc::SYS_futex,
+            libc::SYS_sched_yield,
+            libc::SYS_sched_getaffinity,
+            libc::SYS_sched_setaffinity,
+            libc::SYS_sched_setscheduler,
+            libc::SYS_sched_getscheduler,
+            libc::SYS_sched_setparam,
+            libc::SYS_sched_getparam,
+            libc::SYS_sched_get_priority_max,
+            libc::SYS_sched_get_priority_min,
+            libc::SYS_prctl,
+            libc::SYS_prlimit64,
+            libc::SYS_clock_gettime,
+            libc::SYS_clock_getres,
+            libc::SYS_clock_nanosleep,
+            libc::SYS_nanosleep,
+            libc::SYS_gettimeofday,
+            libc::SYS_getrandom,
+            libc::SYS_uname,
+            libc::SYS_sysinfo,
+            // Signals (the stop signal, interrupting a blocked request thread).
+            libc::SYS_rt_sigaction,
+            libc::SYS_rt_sigprocmask,
+            libc::SYS_rt_sigreturn,
+            libc::SYS_sigaltstack,
+            libc::SYS_tgkill,
+            libc::SYS_tkill,
+            libc::SYS_restart_syscall,
+            // Who am I.
+            libc::SYS_getpid,
+            libc::SYS_gettid,
+            libc::SYS_getuid,
+            libc::SYS_geteuid,
+            libc::SYS_getgid,
+            libc::SYS_getegid,
+            libc::SYS_exit,
+            libc::SYS_exit_group,
+        ];
+        #[cfg(target_arch = "x86_64")]
+        v.extend([
+            libc::SYS_poll,
+            libc::SYS_select,
+            libc::SYS_open,
+            libc::SYS_stat,
+            libc::SYS_lstat,
+            libc::SYS_access,
+            libc::SYS_pipe,
+            libc::SYS_dup2,
+            libc::SYS_epoll_wait,
+            libc::SYS_readlink,
+            libc::SYS_unlink,
+            libc::SYS_getrlimit,
+            libc::SYS_arch_prctl,
+        ]);
+        v
+    }
+
+    /// What the helper calls: its socket, reading /proc, memory, exit.
+    pub(super) fn helper() -> Vec<libc::c_long> {
         let mut v = vec![
             libc::SYS_read,
             libc::SYS_write,
@@ -567,5 +559,15 @@ fn helper_allowed() -> Vec<libc::c_long> {
         #[cfg(target_arch = "x86_64")]
         v.extend([libc::SYS_open, libc::SYS_stat, libc::SYS_lstat, libc::SYS_readlink]);
         v
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+mod lists {
+    pub(super) fn daemon() -> Vec<libc::c_long> {
+        Vec::new()
+    }
+    pub(super) fn helper() -> Vec<libc::c_long> {
+        Vec::new()
     }
 }
