@@ -442,17 +442,37 @@ pub fn check(path: &Path) -> Result<String, String> {
     serve_settings(&args).map(|s| s.to_string())
 }
 
+/// `text` as a TOML basic string (quotes, backslashes and control
+/// characters escaped as TOML escapes them; Rust's `{:?}` writes `\u{7f}`,
+/// which TOML refuses).
+fn toml_str(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 impl fmt::Display for ServeSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "node = {:?}", self.node)?;
-        writeln!(f, "group = {:?}", self.group)?;
+        writeln!(f, "node = {}", toml_str(&self.node))?;
+        writeln!(f, "group = {}", toml_str(&self.group))?;
         writeln!(f, "mode = \"{:04o}\"", self.mode)?;
-        writeln!(f, "control = {:?}", self.control.display().to_string())?;
+        writeln!(f, "control = {}", toml_str(&self.control.display().to_string()))?;
         writeln!(f, "max_clients = {}", self.max_clients)?;
         writeln!(f, "max_clients_per_user = {}", self.max_clients_per_user)?;
         writeln!(f, "idle_stop = {}", self.idle_stop)?;
         if let Some(u) = &self.user {
-            writeln!(f, "user = {u:?}")?;
+            writeln!(f, "user = {}", toml_str(u))?;
         }
         let device = |f: &mut fmt::Formatter<'_>, d: &DeviceSettings| -> fmt::Result {
             writeln!(f, "rate = {}", d.shape.rate)?;
@@ -460,7 +480,7 @@ impl fmt::Display for ServeSettings {
             writeln!(f, "periods = {}", d.shape.periods)?;
             writeln!(f, "bind = {}", d.hda.bind)?;
             if let Some(p) = &d.hda.pin_config {
-                writeln!(f, "pin_config = {:?}", p.display().to_string())?;
+                writeln!(f, "pin_config = {}", toml_str(&p.display().to_string()))?;
             }
             writeln!(f, "position = \"{}\"", if d.hda.position == Position::Posbuf { "posbuf" } else { "lpib" })?;
             if let Some(v) = d.hw_volume {
@@ -470,7 +490,7 @@ impl fmt::Display for ServeSettings {
                 writeln!(f, "number = {n}")?;
             }
             if let Some(n) = &d.node {
-                writeln!(f, "node = {n:?}")?;
+                writeln!(f, "node = {}", toml_str(n))?;
             }
             writeln!(f, "oss = {}", d.oss)?;
             writeln!(f, "alsa = {}", d.alsa)?;
@@ -484,8 +504,8 @@ impl fmt::Display for ServeSettings {
             device(f, &self.defaults)?;
         }
         for d in &self.devices {
-            writeln!(f, "\n[devices.{:?}]", d.label)?;
-            writeln!(f, "device = \"{}\"", d.spec)?;
+            writeln!(f, "\n[devices.{}]", toml_str(&d.label))?;
+            writeln!(f, "device = {}", toml_str(&d.spec.to_string()))?;
             device(f, d)?;
         }
         Ok(())
@@ -509,6 +529,18 @@ mod tests {
         let r = serve_settings(&serve.overrides());
         std::fs::remove_dir_all(&dir).unwrap();
         r
+    }
+
+    #[test]
+    fn what_config_check_prints_reads_back_as_the_same_settings() {
+        // Found by the config_file fuzz target: `{:?}` wrote U+07F0 as
+        // `\u{7f0}`, which TOML refuses.
+        let text = "node = \"q\\\"x\u{7f0}\\\\\"\ngroup = \"a\\u007Fb\"\n[devices.\"a b\\tc\"]\ndevice = \"usb\"\n";
+        let shown = check_text(text).unwrap();
+        assert!(shown.contains("node = \"q\\\"x\u{7f0}\\\\\""), "{shown}");
+        assert!(shown.contains("group = \"a\\u007Fb\""), "{shown}");
+        assert!(shown.contains("[devices.\"a b\\tc\"]"), "{shown}");
+        assert_eq!(check_text(&shown).unwrap(), shown);
     }
 
     #[test]

@@ -21,6 +21,8 @@ use super::{Codec, Node, WidgetKind};
 
 /// Longest path, in widgets (Linux's MAX_NID_PATH_DEPTH).
 pub const MAX_DEPTH: usize = 10;
+/// Widgets one path search visits at most (see [`find_path`]).
+pub const SEARCH_STEPS: usize = 2048;
 
 /// What an output pin is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,8 +192,18 @@ fn classify(codec: &Codec) -> Pins<'_> {
 /// Find a path from converter `conv` to `target` (searching `target`'s inputs
 /// backwards through mixers and selectors). Returns the nodes from `conv` to
 /// `target`.
+///
+/// The search is depth-first in connection order, as Linux's, and gives up
+/// after [`SEARCH_STEPS`] widgets visited: a codec (or a dump) whose mixers
+/// all connect to each other has more paths of ten widgets than could be
+/// walked in a day, and the fuzzer found one that took 28 s to plan. Every
+/// real codec's search ends long before the bound.
 pub fn find_path(codec: &Codec, conv: u8, target: u8) -> Option<Vec<u8>> {
-    fn search(codec: &Codec, conv: u8, at: u8, depth: usize, stack: &mut Vec<u8>) -> bool {
+    fn search(codec: &Codec, conv: u8, at: u8, depth: usize, stack: &mut Vec<u8>, steps: &mut usize) -> bool {
+        if *steps == 0 {
+            return false;
+        }
+        *steps -= 1;
         let Some(node) = codec.node(at) else { return false };
         stack.push(at);
         if node.connections.contains(&conv) {
@@ -207,7 +219,7 @@ pub fn find_path(codec: &Codec, conv: u8, target: u8) -> Option<Vec<u8>> {
                 if !matches!(next.kind(), WidgetKind::Mixer | WidgetKind::Selector) {
                     continue;
                 }
-                if search(codec, conv, c, depth + 1, stack) {
+                if search(codec, conv, c, depth + 1, stack, steps) {
                     return true;
                 }
             }
@@ -216,7 +228,8 @@ pub fn find_path(codec: &Codec, conv: u8, target: u8) -> Option<Vec<u8>> {
         false
     }
     let mut stack = Vec::new();
-    if search(codec, conv, target, 1, &mut stack) {
+    let mut steps = SEARCH_STEPS;
+    if search(codec, conv, target, 1, &mut stack, &mut steps) {
         stack.reverse();
         Some(stack)
     } else {
