@@ -8,6 +8,9 @@
 //!
 //! - [`hda`]: an Intel HDA controller with QEMU's hda-duplex codec or any real
 //!   codec from a dump (`/proc/asound/card*/codec#*`).
+//! - [`loopback`]: a loopback card whose outputs reach its inputs through
+//!   impairments a test sets (delay, gain, distortion, noise, crosstalk,
+//!   low-pass, glitches), for `outboard measure`.
 //! - [`usb`]: recorded USB audio descriptor sets (QEMU's usb-audio, Linux's
 //!   f_uac1 and f_uac2) and a UAC2 device shaped like f_uac2.
 //!
@@ -17,4 +20,5 @@
 //! is `bench/`.
 
 pub mod hda;
+pub mod loopback;
 pub mod usb;

@@ -41,6 +41,13 @@ pub fn tone_frequency(x: &[f64], rate: u32) -> Option<f64> {
 /// amplitude (peak, full scale 1.0) and the RMS of what is left over, in
 /// dBFS. Glitches, clicks and other tones all show up in the residual.
 pub fn fit_tones(x: &[f64], rate: u32, freqs: &[f64]) -> (Vec<f64>, f64) {
+    let (amps, residual) = fit_tones_residual(x, rate, freqs);
+    (amps, rms_dbfs(&residual))
+}
+
+/// [`fit_tones`], with the residual itself: `x` less the fitted tones (a
+/// tone at 0 Hz fits the DC offset).
+pub fn fit_tones_residual(x: &[f64], rate: u32, freqs: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let k = freqs.len() * 2;
     let basis = |n: usize, j: usize| {
         let w = 2.0 * std::f64::consts::PI * freqs[j / 2] * n as f64 / f64::from(rate);
@@ -52,8 +59,11 @@ pub fn fit_tones(x: &[f64], rate: u32, freqs: &[f64]) -> (Vec<f64>, f64) {
     };
     // Normal equations A^T A c = A^T x, solved by Gaussian elimination.
     let mut m = vec![vec![0.0f64; k + 1]; k];
+    let mut b = vec![0.0f64; k];
     for (n, &v) in x.iter().enumerate() {
-        let b: Vec<f64> = (0..k).map(|j| basis(n, j)).collect();
+        for (j, bj) in b.iter_mut().enumerate() {
+            *bj = basis(n, j);
+        }
         for r in 0..k {
             for c in 0..k {
                 m[r][c] += b[r] * b[c];
@@ -63,11 +73,11 @@ pub fn fit_tones(x: &[f64], rate: u32, freqs: &[f64]) -> (Vec<f64>, f64) {
     }
     for col in 0..k {
         let pivot = (col..k).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs())).unwrap_or(col);
+        if m[pivot][col].abs() < 1e-12 {
+            continue; // a basis that is zero throughout (the sine of a 0 Hz tone): its coefficient is 0
+        }
         m.swap(col, pivot);
         let p = m[col][col];
-        if p.abs() < 1e-12 {
-            continue;
-        }
         let pivot_row = m[col].clone();
         for (r, row) in m.iter_mut().enumerate() {
             if r != col {
@@ -82,7 +92,7 @@ pub fn fit_tones(x: &[f64], rate: u32, freqs: &[f64]) -> (Vec<f64>, f64) {
     let amps = (0..freqs.len()).map(|t| coef[2 * t].hypot(coef[2 * t + 1])).collect();
     let residual: Vec<f64> =
         x.iter().enumerate().map(|(n, &v)| v - (0..k).map(|j| coef[j] * basis(n, j)).sum::<f64>()).collect();
-    (amps, rms_dbfs(&residual))
+    (amps, residual)
 }
 
 /// A tone followed through time, 10 ms at a time, as a listener hears a
@@ -193,6 +203,17 @@ mod tests {
         assert!((db - (-9.03)).abs() < 0.02, "{db}");
         assert_eq!(tone_frequency(&[0.0; 100], 48_000), None);
         assert_eq!(rms_dbfs(&[]), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn a_dc_offset_and_a_shifted_tone_fit_away_to_nothing() {
+        // A 0 Hz "tone" fits the DC offset (its sine column is all zero).
+        let x: Vec<f64> = (0..9600)
+            .map(|n| 0.01 + 0.3 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / 48_000.0 + 0.7).sin())
+            .collect();
+        let (amps, residual) = fit_tones_residual(&x, 48_000, &[0.0, 1000.0]);
+        assert!((amps[0] - 0.01).abs() < 1e-12 && (amps[1] - 0.3).abs() < 1e-12, "{amps:?}");
+        assert!(residual.iter().all(|v| v.abs() < 1e-12));
     }
 
     #[test]

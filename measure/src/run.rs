@@ -1,0 +1,411 @@
+//! The measurement run: which signals are played, in which order, and the
+//! report made of their recordings.
+//!
+//! Every run starts with a latency measurement (the others need it to find
+//! their signal in the recording). Each signal is preceded by 100 ms of
+//! silence and followed by enough to hold the round trip. Figures are the
+//! worst over the channels (the highest distortion and noise, the lowest
+//! dynamic range...), and every channel's own numbers are in the report.
+
+use std::fmt;
+use std::str::FromStr;
+
+use outboard_hal::pcm::PcmStream;
+
+use crate::distortion::{analyse_tone, band_top, noise, Noise, ToneAnalysis};
+use crate::fft::{fade, sine};
+use crate::glitch::{drift_ppm, find_glitches, tone_frequency, Glitch};
+use crate::latency::{arrival, correlate, map_output, mls, ChannelPath};
+use crate::response::{measure as measure_response, Response, Sweep};
+use crate::session::{play_and_record, Recording, SessionError};
+
+/// A measurement `--tests` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Test {
+    Latency,
+    Channels,
+    Response,
+    Thd,
+    Noise,
+    Glitch,
+    Drift,
+}
+
+impl Test {
+    pub const ALL: [Test; 7] =
+        [Test::Latency, Test::Channels, Test::Response, Test::Thd, Test::Noise, Test::Glitch, Test::Drift];
+    pub fn name(self) -> &'static str {
+        match self {
+            Test::Latency => "latency",
+            Test::Channels => "channels",
+            Test::Response => "response",
+            Test::Thd => "thd",
+            Test::Noise => "noise",
+            Test::Glitch => "glitch",
+            Test::Drift => "drift",
+        }
+    }
+}
+
+impl fmt::Display for Test {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Test {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Test, String> {
+        Test::ALL.into_iter().find(|t| t.name() == text.trim()).ok_or_else(|| {
+            let names: Vec<&str> = Test::ALL.iter().map(|t| t.name()).collect();
+            format!("`{text}` is not a test ({})", names.join(", "))
+        })
+    }
+}
+
+/// Parse a `--tests` list (`latency,thd`), in the run's own order, without repeats.
+pub fn parse_tests(text: &str) -> Result<Vec<Test>, String> {
+    let mut tests =
+        text.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect::<Result<Vec<Test>, _>>()?;
+    if tests.is_empty() {
+        return Err("no test named".into());
+    }
+    tests.sort();
+    tests.dedup();
+    Ok(tests)
+}
+
+/// How the run goes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    pub tests: Vec<Test>,
+    /// Latency runs (for its stability).
+    pub repeats: usize,
+    pub sweep_seconds: f64,
+    /// The THD tone's level, dBFS.
+    pub level_dbfs: f64,
+    pub glitch_seconds: f64,
+    pub drift_seconds: f64,
+    /// The longest round trip looked for, seconds.
+    pub max_latency: f64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            tests: Test::ALL.iter().copied().filter(|t| *t != Test::Drift).collect(),
+            repeats: 5,
+            sweep_seconds: 3.0,
+            level_dbfs: -3.0,
+            glitch_seconds: 10.0,
+            drift_seconds: 10.0,
+            max_latency: 1.0,
+        }
+    }
+}
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error("nothing played on output 0 came back on any input (is the loopback cable in, and the input's gain up?)")]
+    NoSignal,
+    #[error("{0}")]
+    Bad(String),
+}
+
+/// The latency runs.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Latency {
+    /// Each run's round trip, frames.
+    pub runs: Vec<usize>,
+    /// The median.
+    pub frames: usize,
+    pub ms: f64,
+    /// Largest minus smallest.
+    pub spread_frames: usize,
+    /// The input output 0 lands on.
+    pub input: usize,
+}
+
+/// THD+N of the 1 kHz tone at one level.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct LevelPoint {
+    pub level_dbfs: f64,
+    /// Per input.
+    pub thd_n_db: f64,
+    pub thd_db: f64,
+}
+
+/// Dynamic range (AES17) of one input.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct DynamicRange {
+    pub db: f64,
+    pub a_weighted_db: f64,
+}
+
+/// The drift between the output's and the input's clocks.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Drift {
+    pub played_hz: f64,
+    pub found_hz: f64,
+    /// How much faster the input's clock runs than the output's.
+    pub ppm: f64,
+}
+
+/// A named figure, which the limits file and the summary use.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Figure {
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+    pub what: &'static str,
+}
+
+/// Everything a run measured.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Report {
+    pub rate: u32,
+    pub outputs: usize,
+    pub inputs: usize,
+    pub latency: Option<Latency>,
+    pub channels: Option<Vec<ChannelPath>>,
+    /// Per input.
+    pub response: Option<Vec<Response>>,
+    /// Per input, at the set level.
+    pub thd: Option<Vec<ToneAnalysis>>,
+    /// Per input, from -60 dBFS to 0 dBFS.
+    pub thd_vs_level: Option<Vec<Vec<LevelPoint>>>,
+    /// The 1 kHz tone's spectrum on input 0 (for the report's plot):
+    /// (Hz, dBFS) pairs.
+    #[serde(skip)]
+    pub spectrum: Option<Vec<(f64, f64)>>,
+    pub noise: Option<Vec<Noise>>,
+    pub dynamic_range: Option<Vec<DynamicRange>>,
+    /// Per input.
+    pub glitches: Option<Vec<Vec<Glitch>>>,
+    pub glitch_seconds: Option<f64>,
+    pub drift: Option<Drift>,
+}
+
+/// The silence before each signal, seconds.
+const PRE_ROLL: f64 = 0.1;
+
+struct Runner<'a> {
+    play: &'a mut dyn PcmStream,
+    rec: &'a mut dyn PcmStream,
+    rate: u32,
+    outputs: usize,
+    margin: usize,
+    pre: usize,
+    progress: &'a mut dyn FnMut(&str),
+}
+
+impl Runner<'_> {
+    fn frames(&self, seconds: f64) -> usize {
+        (seconds * f64::from(self.rate)).round() as usize
+    }
+
+    /// Play `signal` on the outputs in `on` (after the pre-roll) and return
+    /// the recording with the capture index of the signal's first frame
+    /// as it left (the round trip not counted).
+    fn play(&mut self, signal: &[f64], on: &[usize]) -> Result<(Recording, isize), MeasureError> {
+        let mut padded = vec![0.0; self.pre];
+        padded.extend_from_slice(signal);
+        let outputs: Vec<Vec<f64>> =
+            (0..self.outputs).map(|o| if on.contains(&o) { padded.clone() } else { Vec::new() }).collect();
+        let r = play_and_record(&mut *self.play, &mut *self.rec, &outputs, padded.len() + self.margin)?;
+        let start = self.pre as isize - r.offset as isize;
+        Ok((r, start))
+    }
+
+    fn all(&self) -> Vec<usize> {
+        (0..self.outputs).collect()
+    }
+}
+
+/// The stretch `from..to` seconds of a signal that left at capture index
+/// `start` and came back `latency` frames later.
+fn stretch(x: &[f64], start: isize, latency: usize, rate: u32, from: f64, to: f64) -> &[f64] {
+    let at = |s: f64| ((start + latency as isize + (s * f64::from(rate)) as isize).max(0) as usize).min(x.len());
+    &x[at(from)..at(to)]
+}
+
+/// Run the measurements on a playback stream and a capture stream (of one
+/// device or two). `progress` hears the name of each step as it starts.
+pub fn run(
+    play: &mut dyn PcmStream,
+    rec: &mut dyn PcmStream,
+    opts: &Options,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report, MeasureError> {
+    let rate = play.config().rate;
+    let outputs = usize::from(play.config().channels);
+    let inputs = usize::from(rec.config().channels);
+    let margin = (opts.max_latency * f64::from(rate)) as usize + rec.config().buffer_frames();
+    let mut r = Runner { play, rec, rate, outputs, margin, pre: 0, progress };
+    r.pre = r.frames(PRE_ROLL);
+    let mut report = Report { rate, outputs, inputs, ..Report::default() };
+
+    // Latency first: the rest find their signal by it.
+    let probe = mls(16, 0.5);
+    let mut runs = Vec::new();
+    let mut input = 0;
+    let repeats = if opts.tests.contains(&Test::Latency) { opts.repeats.max(1) } else { 1 };
+    for i in 0..repeats {
+        (r.progress)(&format!("latency {}/{repeats}", i + 1));
+        let (rec, start) = r.play(&probe, &[0])?;
+        let best = rec
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| {
+                let from = start.max(0) as usize;
+                arrival(&correlate(&probe, &x[from.min(x.len())..])).map(|a| (i, a))
+            })
+            .filter(|(_, a)| a.clarity_db > 20.0)
+            .max_by(|a, b| a.1.peak.abs().total_cmp(&b.1.peak.abs()))
+            .ok_or(MeasureError::NoSignal)?;
+        input = best.0;
+        runs.push((best.1.frames as isize - start.min(0)) as usize);
+    }
+    let mut sorted = runs.clone();
+    sorted.sort_unstable();
+    let latency = sorted[sorted.len() / 2];
+    if opts.tests.contains(&Test::Latency) {
+        report.latency = Some(Latency {
+            frames: latency,
+            ms: latency as f64 * 1000.0 / f64::from(rate),
+            spread_frames: sorted[sorted.len() - 1] - sorted[0],
+            runs,
+            input,
+        });
+    }
+
+    if opts.tests.contains(&Test::Channels) {
+        let tone = sine(1000.0, 0.5, rate, r.frames(1.0));
+        let mut paths = Vec::new();
+        for o in 0..outputs {
+            (r.progress)(&format!("channels: output {}/{outputs}", o + 1));
+            let (m, ms) = r.play(&probe, &[o])?;
+            let mls_rec: Vec<Vec<f64>> = m.inputs.iter().map(|x| x[ms.max(0) as usize..].to_vec()).collect();
+            let (t, ts) = r.play(&tone, &[o])?;
+            let tones: Vec<Vec<f64>> =
+                t.inputs.iter().map(|x| stretch(x, ts, latency, rate, 0.1, 0.9).to_vec()).collect();
+            paths.push(map_output(o, &probe, &mls_rec, &tones, rate, 1000.0));
+        }
+        report.channels = Some(paths);
+    }
+
+    if opts.tests.contains(&Test::Response) {
+        (r.progress)("response: sweep");
+        let sweep = Sweep::for_rate(rate, opts.sweep_seconds);
+        let x = sweep.samples();
+        let (rec, start) = r.play(&x, &r.all())?;
+        let top = band_top(rate);
+        let curves = rec
+            .inputs
+            .iter()
+            .map(|y| {
+                let from = start.max(0) as usize;
+                measure_response(&sweep, &x, &y[from.min(y.len())..], 20.0, top)
+            })
+            .collect::<Option<Vec<Response>>>()
+            .ok_or(MeasureError::NoSignal)?;
+        report.response = Some(curves);
+    }
+
+    if opts.tests.contains(&Test::Thd) {
+        (r.progress)("thd: 1 kHz tone");
+        let a = 10f64.powf(opts.level_dbfs / 20.0);
+        let (rec, start) = r.play(&sine(1000.0, a, rate, r.frames(1.5)), &r.all())?;
+        let tones = rec
+            .inputs
+            .iter()
+            .map(|x| analyse_tone(stretch(x, start, latency, rate, 0.2, 1.4), rate, 1000.0))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(MeasureError::NoSignal)?;
+        report.spectrum = rec.inputs.first().map(|x| spectrum(stretch(x, start, latency, rate, 0.2, 1.4), rate));
+        report.thd = Some(tones);
+        (r.progress)("thd: level sweep");
+        let levels: Vec<f64> = (0..=10).map(|k| -60.0 + 6.0 * f64::from(k)).collect();
+        let step = r.frames(0.5);
+        let mut stepped = Vec::with_capacity(step * levels.len());
+        for (k, l) in levels.iter().enumerate() {
+            let a = 10f64.powf(l / 20.0);
+            let w = 2.0 * std::f64::consts::PI * 1000.0 / f64::from(rate);
+            stepped.extend((0..step).map(|n| a * (w * (k * step + n) as f64).sin()));
+        }
+        let (rec, start) = r.play(&stepped, &r.all())?;
+        let mut per_input = Vec::new();
+        for x in &rec.inputs {
+            let mut points = Vec::new();
+            for (k, l) in levels.iter().enumerate() {
+                let from = k as f64 * 0.5 + 0.05;
+                if let Some(t) = analyse_tone(stretch(x, start, latency, rate, from, from + 0.4), rate, 1000.0) {
+                    points.push(LevelPoint { level_dbfs: *l, thd_n_db: t.thd_n_db, thd_db: t.thd_db });
+                }
+            }
+            per_input.push(points);
+        }
+        report.thd_vs_level = Some(per_input);
+    }
+
+    if opts.tests.contains(&Test::Noise) {
+        (r.progress)("noise: silence");
+        let (rec, start) = r.play(&vec![0.0; r.frames(2.0)], &r.all())?;
+        report.noise =
+            Some(rec.inputs.iter().map(|x| noise(stretch(x, start, latency, rate, 0.2, 2.0), rate)).collect());
+        (r.progress)("noise: -60 dBFS tone");
+        let (rec, start) = r.play(&sine(1000.0, 1e-3, rate, r.frames(2.0)), &r.all())?;
+        let dr = rec
+            .inputs
+            .iter()
+            .map(|x| {
+                analyse_tone(stretch(x, start, latency, rate, 0.2, 1.9), rate, 1000.0)
+                    .map(|t| DynamicRange { db: -t.residual_dbfs, a_weighted_db: -t.residual_a_dbfs })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(MeasureError::NoSignal)?;
+        report.dynamic_range = Some(dr);
+    }
+
+    if opts.tests.contains(&Test::Glitch) {
+        (r.progress)(&format!("glitch: {} s tone", opts.glitch_seconds));
+        let mut tone = sine(997.0, 0.5, rate, r.frames(opts.glitch_seconds));
+        fade(&mut tone, r.frames(0.01));
+        let (rec, start) = r.play(&tone, &r.all())?;
+        let edge = r.frames(0.02) as isize;
+        let from = (start + latency as isize + edge).max(0) as usize;
+        let to = (start + latency as isize + tone.len() as isize - edge).max(0) as usize;
+        report.glitches = Some(rec.inputs.iter().map(|x| find_glitches(x, rate, 997.0, from, to)).collect());
+        report.glitch_seconds = Some(opts.glitch_seconds);
+    }
+
+    if opts.tests.contains(&Test::Drift) {
+        (r.progress)(&format!("drift: {} s tone", opts.drift_seconds));
+        let (rec, start) = r.play(&sine(1000.0, 0.5, rate, r.frames(opts.drift_seconds)), &r.all())?;
+        let x = stretch(&rec.inputs[input], start, latency, rate, 0.1, opts.drift_seconds - 0.1);
+        let found = tone_frequency(x, rate, 1000.0).ok_or(MeasureError::NoSignal)?;
+        report.drift = Some(Drift { played_hz: 1000.0, found_hz: found, ppm: drift_ppm(1000.0, found) });
+    }
+    Ok(report)
+}
+
+/// A Hann-windowed spectrum, dBFS per bin (a full-scale sine's bin reads 0).
+fn spectrum(x: &[f64], rate: u32) -> Vec<(f64, f64)> {
+    use crate::fft::{forward, size_for, Complex};
+    let n = size_for(x.len()) / 2;
+    let x = &x[..n.min(x.len())];
+    let w: Vec<f64> =
+        (0..x.len()).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / x.len() as f64).cos()).collect();
+    let gain: f64 = w.iter().sum::<f64>() / 2.0;
+    let mut data: Vec<Complex> = x.iter().zip(&w).map(|(v, w)| Complex::new(v * w, 0.0)).collect();
+    data.resize(n, Complex::ZERO);
+    forward(&mut data);
+    (1..n / 2)
+        .map(|k| (k as f64 * f64::from(rate) / n as f64, 20.0 * (data[k].abs() / gain).max(1e-12).log10()))
+        .collect()
+}
