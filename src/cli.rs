@@ -70,6 +70,19 @@ pub enum Command {
         "Examples:\n  outboard bridge usb:1-1 0000:00:1b.0 --bind\n  outboard bridge usb emulated --seconds 30 --report 5\n\n{DEVICES}"
     ))]
     Bridge(BridgeArgs),
+    /// Measure a device: its output cabled to its input (or into a second device), tested and reported
+    #[command(after_help = format!(
+        "Tests (--tests, comma-separated; default all but drift, and drift too with --to):\n  \
+         latency, channels, response, thd, noise, glitch, drift\n\n\
+         Examples:\n  outboard measure usb:1-1\n  \
+         outboard measure 0000:00:1b.0 --bind --tests response,thd --report /tmp/report\n  \
+         outboard measure usb:1-1 --to usb:1-2 --tests latency,drift --json out.json\n  \
+         outboard measure emulated-loopback:delay=123,gain=-0.5,hd3=-80,noise=-105 --limits limits.toml\n\n\
+         Besides the devices below, `emulated-loopback[:NAME=VALUE,...]` is an emulated card whose outputs \
+         reach its inputs through the impairments named (delay, gain, hd3, noise, crosstalk, lowpass, \
+         glitch, drift: docs/measure.md).\n\n{DEVICES}"
+    ))]
+    Measure(MeasureArgs),
     /// Exercise the hardware access layer against a real device
     #[command(subcommand)]
     Probe(ProbeCommand),
@@ -321,6 +334,65 @@ pub struct BridgeArgs {
     /// Print the drift loop's readings this often (0.1-3600 seconds)
     #[arg(long, default_value_t = 1.0, value_name = "SECS")]
     pub report: f64,
+    #[command(flatten)]
+    pub hda: HdaArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    /// The device that plays (and records, without --to)
+    pub device: crate::measure_cmd::MeasureDevice,
+    /// Record on this device instead (its clock's drift from DEVICE's is measured and followed)
+    #[arg(long, value_name = "DEVICE")]
+    pub to: Option<crate::measure_cmd::MeasureDevice>,
+    /// The tests to run, comma-separated
+    #[arg(long, value_name = "LIST")]
+    pub tests: Option<String>,
+    /// A TOML file of limits on the figures: the exit status is 0 only when every one holds
+    #[arg(long, value_name = "FILE")]
+    pub limits: Option<PathBuf>,
+    /// Write every figure, curve and verdict as JSON
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write an HTML report with its plots (SVG) into this directory
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Sample rate
+    #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8000..=192_000))]
+    pub rate: u32,
+    /// Bits per sample (default: 32 where the device takes it, else 16; USB: the deepest it offers)
+    #[arg(long)]
+    pub bits: Option<u16>,
+    /// Channels (default 2)
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub channels: Option<u16>,
+    /// Frames per period
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=65536))]
+    pub period: u32,
+    /// Periods in each ring
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=64))]
+    pub periods: u32,
+    /// Latency runs, for its stability (1-100)
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeats: u32,
+    /// The THD tone's level, dBFS (-60 to 0)
+    #[arg(long, default_value_t = -3.0, allow_hyphen_values = true)]
+    pub level: f64,
+    /// The sweep's length, seconds (0.5-60)
+    #[arg(long, default_value_t = 3.0)]
+    pub sweep_seconds: f64,
+    /// The glitch test's tone, seconds (1-86400)
+    #[arg(long, default_value_t = 10.0)]
+    pub glitch_seconds: f64,
+    /// The drift test's tone, seconds (1-3600)
+    #[arg(long, default_value_t = 10.0)]
+    pub drift_seconds: f64,
+    /// The longest round trip to look for, seconds (0.01-10)
+    #[arg(long, default_value_t = 1.0)]
+    pub max_latency: f64,
+    /// USB: set every feature unit on the paths: `max` or dB
+    #[arg(long, value_name = "max|DB", allow_hyphen_values = true)]
+    pub volume: Option<Volume>,
     #[command(flatten)]
     pub hda: HdaArgs,
 }

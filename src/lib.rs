@@ -16,6 +16,7 @@ mod hw_controls;
 mod install;
 mod list;
 mod logging;
+mod measure_cmd;
 mod pcm_io;
 mod probe;
 mod serve;
@@ -43,6 +44,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(a) => serve::run(config::serve_settings(&a.overrides())?),
         Command::Clients(a) => serve::clients(&a.control, a.json),
         Command::Bridge(a) => bridge_cmd::run(a),
+        Command::Measure(a) => measure_cmd::run(a),
         Command::Probe(p) => probe::run(p),
         Command::Config(ConfigCommand::Check { file }) => {
             let text = config::check(&file)?;

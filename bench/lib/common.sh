@@ -15,7 +15,8 @@ BENCH_BUSYBOX=/bin/busybox
 # Packages from Debian's registry. Stable (the machine's own suites) and backports.
 BENCH_PKGS_STABLE=(busybox-static xz-utils zstd alsa-utils sox libsox-fmt-oss libsox-fmt-alsa usbip gcc-multilib udev systemd tmux
   ffmpeg mpg123 gstreamer1.0-tools gstreamer1.0-alsa gstreamer1.0-plugins-base
-  gstreamer1.0-plugins-good pipewire pipewire-bin wireplumber pipewire-pulse pipewire-jack pulseaudio-utils jackd2)
+  gstreamer1.0-plugins-good pipewire pipewire-bin wireplumber pipewire-pulse pipewire-jack pulseaudio-utils jackd2
+  chromium)
 BENCH_PKGS_BACKPORTS=(qemu-system-x86)
 # Packages named with their architecture (Debian multiarch; setup adds i386): 32-bit
 # alsa-lib for the 32-bit ALSA client (and the 64-bit one, with which it must share a version).

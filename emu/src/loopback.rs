@@ -322,8 +322,13 @@ impl Cable {
 struct Side {
     config: Option<PcmConfig>,
     ring: Vec<u8>,
-    /// The device frame the stream started at, while it runs.
+    /// The device frame the stream's ring position 0 went by, while it runs.
     started: Option<u64>,
+    /// Where a stopped stream's ring position stands: a restart picks up
+    /// there, as an HDA stream's DMA or a USB stream's pump does.
+    paused_at: usize,
+    /// The device frame the stream was last started at.
+    began: u64,
 }
 
 #[derive(Debug)]
@@ -384,8 +389,9 @@ impl Shared {
             }
             let glitch = self.cable.glitch_starting(self.cable.clock);
             let heard = self.cable.run(&played);
-            if let (Some(kind), Some(start)) = (glitch, self.capture.started) {
-                self.heard.push(HeardGlitch { capture_start: start, frame: t - start, kind });
+            if let (Some(kind), Some(_)) = (glitch, self.capture.started) {
+                let began = self.capture.began;
+                self.heard.push(HeardGlitch { capture_start: began, frame: t - began, kind });
             }
             if let (Some(cfg), Some(start)) = (self.capture.config, self.capture.started) {
                 let bytes = cfg.format.bytes();
@@ -468,8 +474,13 @@ impl Loopback {
         if side.config.is_some() {
             return Err(Error::Invalid(format!("{direction:?} stream already open")));
         }
-        *side =
-            Side { config: Some(config), ring: vec![0; config.buffer_frames() * config.frame_bytes()], started: None };
+        *side = Side {
+            config: Some(config),
+            ring: vec![0; config.buffer_frames() * config.frame_bytes()],
+            started: None,
+            paused_at: 0,
+            began: 0,
+        };
         Ok(LoopbackStream { shared: self.shared.clone(), direction, config, next: None })
     }
 }
@@ -539,14 +550,26 @@ impl PcmStream for LoopbackStream {
     fn start(&mut self) -> Result<()> {
         let mut s = lock(&self.shared);
         let now = s.clock;
-        self.side(&mut s).started = Some(now);
-        self.next = Some(now + self.config.period_frames as u64);
+        let side = self.side(&mut s);
+        if side.started.is_none() {
+            side.started = Some(now.saturating_sub(side.paused_at as u64));
+            side.began = now;
+        }
+        // The next boundary: where the position next reaches a whole period.
+        let period = self.config.period_frames;
+        let into = side.paused_at % period;
+        self.next = Some(now + (period - into) as u64);
         Ok(())
     }
 
     fn stop(&mut self) -> Result<()> {
         let mut s = lock(&self.shared);
-        self.side(&mut s).started = None;
+        let now = s.clock;
+        let buffer = self.config.buffer_frames();
+        let side = self.side(&mut s);
+        if let Some(start) = side.started.take() {
+            side.paused_at = (now - start) as usize % buffer;
+        }
         self.next = None;
         Ok(())
     }
@@ -554,9 +577,10 @@ impl PcmStream for LoopbackStream {
     fn position(&mut self) -> Result<usize> {
         let mut s = lock(&self.shared);
         let now = s.clock;
-        Ok(match self.side(&mut s).started {
+        let side = self.side(&mut s);
+        Ok(match side.started {
             Some(start) => (now - start) as usize % self.config.buffer_frames(),
-            None => 0,
+            None => side.paused_at,
         })
     }
 

@@ -19,6 +19,7 @@ pub mod fft;
 pub mod glitch;
 pub mod latency;
 pub mod limits;
+pub mod report;
 pub mod response;
 pub mod run;
 pub mod session;

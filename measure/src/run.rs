@@ -1,9 +1,12 @@
 //! The measurement run: which signals are played, in which order, and the
 //! report made of their recordings.
 //!
-//! Every run starts with a latency measurement (the others need it to find
-//! their signal in the recording). Each signal is preceded by 100 ms of
-//! silence and followed by enough to hold the round trip. Figures are the
+//! Every run starts with a latency measurement. Each other signal is
+//! preceded by 100 ms of silence and a marker (an 85 ms MLS burst, then
+//! 50 ms of silence), and followed by enough to hold the round trip: the
+//! marker's arrival says where that run's signal is in the recording, so a
+//! device whose streams start a different distance apart each time (USB
+//! devices do) is measured as well as one whose latency never moves. Figures are the
 //! worst over the channels (the highest distortion and noise, the lowest
 //! dynamic range...), and every channel's own numbers are in the report.
 
@@ -221,16 +224,41 @@ impl Runner<'_> {
         Ok((r, start))
     }
 
+    /// [`Runner::play`] with the marker first; returns the capture index
+    /// where the signal itself came back (on the input that heard the
+    /// marker best).
+    fn play_marked(&mut self, what: &str, signal: &[f64], on: &[usize]) -> Result<(Recording, usize), MeasureError> {
+        let marker = mls(MARKER_ORDER, 0.5);
+        let gap = self.frames(MARKER_GAP);
+        let mut marked = marker.clone();
+        marked.resize(marker.len() + gap, 0.0);
+        marked.extend_from_slice(signal);
+        let (rec, start) = self.play(&marked, on)?;
+        let from = start.max(0) as usize;
+        let found = rec
+            .inputs
+            .iter()
+            .filter_map(|x| arrival(&correlate(&marker, &x[from.min(x.len())..])))
+            .filter(|a| a.clarity_db > 20.0)
+            .max_by(|a, b| a.peak.abs().total_cmp(&b.peak.abs()))
+            .ok_or_else(|| MeasureError::Bad(format!("{what}: the marker before the signal did not come back")))?;
+        Ok((rec, from + found.frames + marker.len() + gap))
+    }
+
     fn all(&self) -> Vec<usize> {
         (0..self.outputs).collect()
     }
 }
 
-/// The stretch `from..to` seconds of a signal that left at capture index
-/// `start` and came back `latency` frames later.
-fn stretch(x: &[f64], start: isize, latency: usize, rate: u32, from: f64, to: f64) -> &[f64] {
-    let at = |s: f64| ((start + latency as isize + (s * f64::from(rate)) as isize).max(0) as usize).min(x.len());
-    &x[at(from)..at(to)]
+/// The marker's length (2^12 - 1 frames) and the silence after it, seconds.
+const MARKER_ORDER: u32 = 12;
+const MARKER_GAP: f64 = 0.05;
+
+/// The stretch `from..to` seconds of a signal that came back at capture
+/// index `at`.
+fn stretch(x: &[f64], at: usize, rate: u32, from: f64, to: f64) -> &[f64] {
+    let i = |s: f64| (at + (s * f64::from(rate)) as usize).min(x.len());
+    &x[i(from)..i(to)]
 }
 
 /// Run the measurements on a playback stream and a capture stream (of one
@@ -291,9 +319,8 @@ pub fn run(
             (r.progress)(&format!("channels: output {}/{outputs}", o + 1));
             let (m, ms) = r.play(&probe, &[o])?;
             let mls_rec: Vec<Vec<f64>> = m.inputs.iter().map(|x| x[ms.max(0) as usize..].to_vec()).collect();
-            let (t, ts) = r.play(&tone, &[o])?;
-            let tones: Vec<Vec<f64>> =
-                t.inputs.iter().map(|x| stretch(x, ts, latency, rate, 0.1, 0.9).to_vec()).collect();
+            let (t, at) = r.play_marked("channels", &tone, &[o])?;
+            let tones: Vec<Vec<f64>> = t.inputs.iter().map(|x| stretch(x, at, rate, 0.1, 0.9).to_vec()).collect();
             paths.push(map_output(o, &probe, &mls_rec, &tones, rate, 1000.0));
         }
         report.channels = Some(paths);
@@ -303,15 +330,14 @@ pub fn run(
         (r.progress)("response: sweep");
         let sweep = Sweep::for_rate(rate, opts.sweep_seconds);
         let x = sweep.samples();
-        let (rec, start) = r.play(&x, &r.all())?;
+        let (rec, at) = r.play_marked("response", &x, &r.all())?;
         let top = band_top(rate);
+        // From a little before the sweep came back: room for a filter's pre-ringing.
+        let from = at.saturating_sub(r.frames(0.01));
         let curves = rec
             .inputs
             .iter()
-            .map(|y| {
-                let from = start.max(0) as usize;
-                measure_response(&sweep, &x, &y[from.min(y.len())..], 20.0, top)
-            })
+            .map(|y| measure_response(&sweep, &x, &y[from.min(y.len())..], 20.0, top))
             .collect::<Option<Vec<Response>>>()
             .ok_or(MeasureError::NoSignal)?;
         report.response = Some(curves);
@@ -320,14 +346,14 @@ pub fn run(
     if opts.tests.contains(&Test::Thd) {
         (r.progress)("thd: 1 kHz tone");
         let a = 10f64.powf(opts.level_dbfs / 20.0);
-        let (rec, start) = r.play(&sine(1000.0, a, rate, r.frames(1.5)), &r.all())?;
+        let (rec, at) = r.play_marked("thd", &sine(1000.0, a, rate, r.frames(1.5)), &r.all())?;
         let tones = rec
             .inputs
             .iter()
-            .map(|x| analyse_tone(stretch(x, start, latency, rate, 0.2, 1.4), rate, 1000.0))
+            .map(|x| analyse_tone(stretch(x, at, rate, 0.2, 1.4), rate, 1000.0))
             .collect::<Option<Vec<_>>>()
             .ok_or(MeasureError::NoSignal)?;
-        report.spectrum = rec.inputs.first().map(|x| spectrum(stretch(x, start, latency, rate, 0.2, 1.4), rate));
+        report.spectrum = rec.inputs.first().map(|x| spectrum(stretch(x, at, rate, 0.2, 1.4), rate));
         report.thd = Some(tones);
         (r.progress)("thd: level sweep");
         let levels: Vec<f64> = (0..=10).map(|k| -60.0 + 6.0 * f64::from(k)).collect();
@@ -338,13 +364,13 @@ pub fn run(
             let w = 2.0 * std::f64::consts::PI * 1000.0 / f64::from(rate);
             stepped.extend((0..step).map(|n| a * (w * (k * step + n) as f64).sin()));
         }
-        let (rec, start) = r.play(&stepped, &r.all())?;
+        let (rec, at) = r.play_marked("thd level sweep", &stepped, &r.all())?;
         let mut per_input = Vec::new();
         for x in &rec.inputs {
             let mut points = Vec::new();
             for (k, l) in levels.iter().enumerate() {
                 let from = k as f64 * 0.5 + 0.05;
-                if let Some(t) = analyse_tone(stretch(x, start, latency, rate, from, from + 0.4), rate, 1000.0) {
+                if let Some(t) = analyse_tone(stretch(x, at, rate, from, from + 0.4), rate, 1000.0) {
                     points.push(LevelPoint { level_dbfs: *l, thd_n_db: t.thd_n_db, thd_db: t.thd_db });
                 }
             }
@@ -355,16 +381,15 @@ pub fn run(
 
     if opts.tests.contains(&Test::Noise) {
         (r.progress)("noise: silence");
-        let (rec, start) = r.play(&vec![0.0; r.frames(2.0)], &r.all())?;
-        report.noise =
-            Some(rec.inputs.iter().map(|x| noise(stretch(x, start, latency, rate, 0.2, 2.0), rate)).collect());
+        let (rec, at) = r.play_marked("noise", &vec![0.0; r.frames(2.0)], &r.all())?;
+        report.noise = Some(rec.inputs.iter().map(|x| noise(stretch(x, at, rate, 0.2, 2.0), rate)).collect());
         (r.progress)("noise: -60 dBFS tone");
-        let (rec, start) = r.play(&sine(1000.0, 1e-3, rate, r.frames(2.0)), &r.all())?;
+        let (rec, at) = r.play_marked("dynamic range", &sine(1000.0, 1e-3, rate, r.frames(2.0)), &r.all())?;
         let dr = rec
             .inputs
             .iter()
             .map(|x| {
-                analyse_tone(stretch(x, start, latency, rate, 0.2, 1.9), rate, 1000.0)
+                analyse_tone(stretch(x, at, rate, 0.2, 1.9), rate, 1000.0)
                     .map(|t| DynamicRange { db: -t.residual_dbfs, a_weighted_db: -t.residual_a_dbfs })
             })
             .collect::<Option<Vec<_>>>()
@@ -376,18 +401,19 @@ pub fn run(
         (r.progress)(&format!("glitch: {} s tone", opts.glitch_seconds));
         let mut tone = sine(997.0, 0.5, rate, r.frames(opts.glitch_seconds));
         fade(&mut tone, r.frames(0.01));
-        let (rec, start) = r.play(&tone, &r.all())?;
-        let edge = r.frames(0.02) as isize;
-        let from = (start + latency as isize + edge).max(0) as usize;
-        let to = (start + latency as isize + tone.len() as isize - edge).max(0) as usize;
-        report.glitches = Some(rec.inputs.iter().map(|x| find_glitches(x, rate, 997.0, from, to)).collect());
+        let (rec, at) = r.play_marked("glitch", &tone, &r.all())?;
+        // The tone less its fades, where it came back.
+        let edge = r.frames(0.03);
+        let glitches =
+            rec.inputs.iter().map(|x| find_glitches(x, rate, 997.0, at + edge, at + tone.len() - edge)).collect();
+        report.glitches = Some(glitches);
         report.glitch_seconds = Some(opts.glitch_seconds);
     }
 
     if opts.tests.contains(&Test::Drift) {
         (r.progress)(&format!("drift: {} s tone", opts.drift_seconds));
-        let (rec, start) = r.play(&sine(1000.0, 0.5, rate, r.frames(opts.drift_seconds)), &r.all())?;
-        let x = stretch(&rec.inputs[input], start, latency, rate, 0.1, opts.drift_seconds - 0.1);
+        let (rec, at) = r.play_marked("drift", &sine(1000.0, 0.5, rate, r.frames(opts.drift_seconds)), &r.all())?;
+        let x = stretch(&rec.inputs[input], at, rate, 0.1, opts.drift_seconds - 0.1);
         let found = tone_frequency(x, rate, 1000.0).ok_or(MeasureError::NoSignal)?;
         report.drift = Some(Drift { played_hz: 1000.0, found_hz: found, ppm: drift_ppm(1000.0, found) });
     }

@@ -47,10 +47,11 @@ struct Walk {
 }
 
 impl Walk {
-    fn new(stream: &dyn PcmStream) -> Walk {
+    /// Follow `stream` from its position `from`.
+    fn new(stream: &dyn PcmStream, from: usize) -> Walk {
         let cfg = stream.config();
         Walk {
-            last: 0,
+            last: from,
             total: 0,
             buffer: cfg.buffer_frames(),
             looked: Instant::now(),
@@ -111,11 +112,16 @@ fn run(
     let (pch, rch) = (usize::from(pc.channels), usize::from(rc.channels));
     let pbuf = pc.buffer_frames();
     let rbuf = rc.buffer_frames();
+    // A stream picks up where it stopped (an HDA stream's DMA pauses, a USB
+    // stream's pump keeps its count): the signal starts at each ring's
+    // position now, not at its start.
+    let p0 = play.position().map_err(|source| SessionError::Device { what: "playback position", source })?;
+    let c0 = rec.position().map_err(|source| SessionError::Device { what: "capture position", source })?;
     let mut written: u64 = 0;
     let mut block = Vec::new();
     let mut feed = |play: &mut dyn PcmStream, upto: u64, written: &mut u64| -> Result<(), SessionError> {
         while *written < upto {
-            let at = (*written % pbuf as u64) as usize;
+            let at = ((*written + p0 as u64) % pbuf as u64) as usize;
             let n = ((upto - *written) as usize).min(pbuf - at);
             let samples: Vec<f32> = (0..n * pch)
                 .map(|i| {
@@ -134,8 +140,8 @@ fn run(
     feed(play, pbuf as u64, &mut written)?;
     play.start().map_err(|source| SessionError::Device { what: "starting playback", source })?;
     rec.start().map_err(|source| SessionError::Device { what: "starting capture", source })?;
-    let mut pwalk = Walk::new(play);
-    let mut rwalk = Walk::new(rec);
+    let mut pwalk = Walk::new(play, p0);
+    let mut rwalk = Walk::new(rec, c0);
     let offset = pwalk.update(play, "playback position")? as usize;
     let mut inputs = vec![Vec::with_capacity(frames); rch];
     let mut read: u64 = 0;
@@ -150,6 +156,12 @@ fn run(
         if captured == read && waited.elapsed() >= timeout {
             return Err(SessionError::Stalled(timeout));
         }
+        if played > written {
+            return Err(SessionError::Behind(format!(
+                "playback ran dry: the device took {} frames not yet written",
+                played - written
+            )));
+        }
         feed(play, played + pbuf as u64, &mut written)?;
         if captured - read > rbuf as u64 {
             return Err(SessionError::Behind(format!(
@@ -158,7 +170,7 @@ fn run(
             )));
         }
         while read < captured && (read as usize) < frames {
-            let at = (read % rbuf as u64) as usize;
+            let at = ((read + c0 as u64) % rbuf as u64) as usize;
             let n = ((captured - read) as usize).min(rbuf - at).min(frames - read as usize);
             raw.resize(n * rc.frame_bytes(), 0);
             rec.read_frames(at, &mut raw).map_err(|source| SessionError::Device { what: "reading capture", source })?;
@@ -192,11 +204,17 @@ mod tests {
         assert_eq!(r.inputs.len(), 2);
         assert_eq!(r.inputs[0].len(), 12_000);
         assert!(r.inputs[0][..77].iter().all(|&v| v == 0.0));
-        assert_eq!(&r.inputs[0][77..10_077], &left[..]);
-        assert_eq!(&r.inputs[1][77..10_077], &right[..]);
+        assert!(
+            r.inputs[0][77..10_077] == left[..] && r.inputs[1][77..10_077] == right[..],
+            "the signal came back changed"
+        );
         assert!(r.inputs[0][10_077..].iter().all(|&v| v == 0.0));
         // Again on the same streams: a second run starts afresh.
+        // Again on the same streams: they pick up where they stopped (not
+        // at the ring's start), and the signal still comes back whole.
+        assert_ne!(play.position().unwrap(), 0);
         let r2 = play_and_record(&mut play, &mut rec, std::slice::from_ref(&left), 10_100).unwrap();
-        assert_eq!(&r2.inputs[0][77..10_077], &left[..]);
+        assert!(r2.inputs[0][..77].iter().all(|&v| v == 0.0), "the first run's tail");
+        assert!(r2.inputs[0][77..10_077] == left[..], "the second run's signal came back changed");
     }
 }

@@ -87,7 +87,9 @@ fn every_glitch_is_found_at_its_time_and_none_is_invented() {
     // The glitch run was the last capture; its glitches inside the tone.
     let heard = card.glitches_heard();
     let last = heard.iter().map(|g| g.capture_start).max().unwrap();
-    let tone = 0.1 * f64::from(RATE) + 40.0;
+    // The tone starts after the pre-roll (100 ms), the marker (4095 frames)
+    // and its gap (50 ms), and came back 40 frames later.
+    let tone = 0.15 * f64::from(RATE) + 4095.0 + 40.0;
     let made: Vec<_> = heard
         .iter()
         .filter(|g| g.capture_start == last)

@@ -452,6 +452,7 @@ impl<S: Socket> Session<S> {
             b
         };
         let mut t = Transfer::isochronous(s.address, buffer, lengths.clone(), u64::from(s.seqnum));
+        self.function.bus_time(p.start_tick, s.interval);
         let (status, results, _) = self.function.transfer(&mut t);
         if results.len() != lengths.len() {
             log::debug!(

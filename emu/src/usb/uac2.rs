@@ -198,6 +198,8 @@ pub struct Uac2Stats {
     /// The same for the capture path's feature unit.
     pub capture_volume_db256: Vec<i16>,
     pub capture_mute: Vec<bool>,
+    /// Loopback mode: capture frames that found the loop empty (silence sent).
+    pub loopback_underruns: u64,
 }
 
 #[derive(Debug)]
@@ -217,8 +219,43 @@ struct State {
     /// Frames owed to the capture stream, Q16 × packets per second.
     capture_phase: u64,
     received: Vec<u8>,
+    /// Loopback mode.
+    loopback: Option<Loop>,
+    /// The bus time of the transfer about to be carried out, if the host
+    /// keeps one: (first packet's tick, ticks between packets).
+    bus_time: Option<(u64, u64)>,
     stats: Uac2Stats,
 }
+
+/// Loopback mode's cable.
+///
+/// - A wire (with bus time, from the USB/IP server): each OUT frame is kept
+///   at the device time it was played (frames since the bus started, from
+///   its packet's (micro)frame), and an IN frame at device time `t` is the
+///   OUT frame of `t - delay`, or silence if none was played then. A host
+///   that submits late leaves a hole in the bus's time, as on a real bus:
+///   the recording shows the glitch.
+/// - A queue (without bus time, or when asked): IN takes what came OUT from
+///   the capture start on, in order, after `delay` frames of silence; the
+///   host's lateness does not show.
+#[derive(Debug)]
+struct Loop {
+    delay: u64,
+    /// Wire mode (keeps bus time) rather than queue mode.
+    wire: bool,
+    /// Played frames by device time: `history[i]` is frame `end - len + i`.
+    history: std::collections::VecDeque<u8>,
+    end: u64,
+    /// Where each stream's next frame falls in device time, while it runs
+    /// without a gap: (next tick, next frame time).
+    out_next: Option<(u64, u64)>,
+    in_next: Option<(u64, u64)>,
+    /// Queue mode: frames of silence to send before the queue's.
+    silence_owed: u64,
+}
+
+/// Frames of played sound a loop keeps: 10 s at 192 kHz.
+const LOOP_FRAMES: u64 = 10 * 192_000;
 
 /// The emulated device; give it to `MemUsb` (or the USB/IP server).
 ///
@@ -248,6 +285,8 @@ pub struct Uac2Device {
 #[derive(Clone)]
 pub struct Uac2Control {
     state: Arc<Mutex<State>>,
+    /// Bytes a frame of playback and of capture.
+    frames: (usize, usize),
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -278,10 +317,13 @@ impl Uac2Device {
             capture_pos: 0,
             capture_phase: 0,
             received: Vec::new(),
+            loopback: None,
+            bus_time: None,
             stats: Uac2Stats::default(),
         };
         let state = Arc::new(Mutex::new(state));
-        (Uac2Device { config, layout, descriptors, state: state.clone() }, Uac2Control { state })
+        let frames = (config.playback.frame_bytes(), config.capture.frame_bytes());
+        (Uac2Device { config, layout, descriptors, state: state.clone() }, Uac2Control { state, frames })
     }
 
     /// Where the interfaces, units, clocks and endpoints are.
@@ -292,6 +334,15 @@ impl Uac2Device {
     /// The descriptor configuration (channels, rates, format, speed).
     pub fn config(&self) -> &Uac2Config {
         &self.config
+    }
+
+    /// Bus (micro)frames a second: the USB/IP server's ticks.
+    fn ticks_per_second(&self) -> u64 {
+        if self.high_speed() {
+            8000
+        } else {
+            1000
+        }
     }
 
     fn high_speed(&self) -> bool {
@@ -378,10 +429,23 @@ impl Uac2Device {
         let l = &self.layout;
         match (interface, alt) {
             (i, 0) if i == l.ac_interface => {}
-            (i, 0 | 1) if i == l.playback_interface => st.playback_alt = alt,
+            (i, 0 | 1) if i == l.playback_interface => {
+                if let Some(lp) = st.loopback.as_mut() {
+                    lp.out_next = None;
+                }
+                st.playback_alt = alt
+            }
             (i, 0 | 1) if i == l.capture_interface => {
                 if alt == 1 && st.capture_alt == 0 {
                     st.capture_phase = 0;
+                    if let Some(lp) = st.loopback.as_mut() {
+                        lp.in_next = None;
+                        if !lp.wire {
+                            // Queue mode: the delay's silence, then what comes from now on.
+                            lp.silence_owed = lp.delay;
+                            lp.history.clear();
+                        }
+                    }
                 }
                 st.capture_alt = alt;
             }
@@ -471,6 +535,11 @@ impl Uac2Device {
             let len = len as usize;
             let take = len.min(max);
             st.received.extend_from_slice(&t.buffer[offset..offset + take]);
+            let tick = st.bus_time.map(|(start, interval)| (start + results.len() as u64 * interval, interval));
+            let rate = st.playback_rate;
+            if let Some(lp) = st.loopback.as_mut() {
+                lp.play(&t.buffer[offset..offset + take - take % frame], frame, tick, self.ticks_per_second(), rate);
+            }
             st.stats.out_packets += 1;
             st.stats.out_frames += (take / frame) as u64;
             let status = if len > max {
@@ -524,12 +593,18 @@ impl Uac2Device {
             let frames = owed.min(max_frames) as usize;
             let fit = frames.min(len / frame);
             let bytes = fit * frame;
-            // The capture source in order, silence once it runs out.
-            let start = st.capture_pos.min(st.capture_source.len());
-            let end = (st.capture_pos + bytes).min(st.capture_source.len());
             let dst = &mut t.buffer[offset..offset + bytes];
-            dst[..end - start].copy_from_slice(&st.capture_source[start..end]);
-            dst[end - start..].fill(0);
+            let tick = st.bus_time.map(|(start, interval)| (start + results.len() as u64 * interval, interval));
+            let rate = st.capture_rate;
+            if let Some(lp) = st.loopback.as_mut() {
+                st.stats.loopback_underruns += lp.record(dst, frame, tick, self.ticks_per_second(), rate);
+            } else {
+                // The capture source in order, silence once it runs out.
+                let start = st.capture_pos.min(st.capture_source.len());
+                let end = (st.capture_pos + bytes).min(st.capture_source.len());
+                dst[..end - start].copy_from_slice(&st.capture_source[start..end]);
+                dst[end - start..].fill(0);
+            }
             // Frames the device sent that the buffer could not hold are gone.
             st.capture_pos += frames * frame;
             st.stats.capture_packets += 1;
@@ -540,6 +615,85 @@ impl Uac2Device {
         }
         let moved = results.iter().map(|r| r.actual_length as usize).sum();
         (TransferStatus::Completed, results, moved)
+    }
+}
+
+impl Loop {
+    /// Device time of a packet's first frame: its stream's next frame time
+    /// if the packet follows the last one, else the bus time of its tick.
+    fn place(next: &mut Option<(u64, u64)>, tick: u64, interval: u64, per_second: u64, rate: u32, frames: u64) -> u64 {
+        let at = match *next {
+            Some((t, f)) if t == tick => f,
+            _ => tick * u64::from(rate) / per_second,
+        };
+        *next = Some((tick + interval, at + frames));
+        at
+    }
+
+    /// OUT frames of one packet (whole frames of `frame` bytes).
+    fn play(&mut self, data: &[u8], frame: usize, tick: Option<(u64, u64)>, per_second: u64, rate: u32) {
+        let frames = (data.len() / frame.max(1)) as u64;
+        let Some((tick, interval)) = tick.filter(|_| self.wire) else {
+            self.history.extend(data);
+            let over = self.history.len().saturating_sub(LOOP_FRAMES as usize * frame);
+            self.history.drain(..over);
+            return;
+        };
+        let at = Self::place(&mut self.out_next, tick, interval, per_second, rate, frames);
+        if at > self.end {
+            // Nothing was played in between: silence on the wire.
+            let gap = (at - self.end).min(LOOP_FRAMES) as usize;
+            self.history.extend(std::iter::repeat_n(0, gap * frame));
+        } else if at < self.end {
+            // Played again over a stretch already kept (a restart): the newer wins.
+            let back = ((self.end - at) as usize * frame).min(self.history.len());
+            self.history.truncate(self.history.len() - back);
+        }
+        self.history.extend(data);
+        self.end = at + frames;
+        let kept = (self.history.len() / frame) as u64;
+        if kept > LOOP_FRAMES {
+            self.history.drain(..(kept - LOOP_FRAMES) as usize * frame);
+        }
+    }
+
+    /// Fill one IN packet; returns the frames that found nothing played
+    /// (silence sent) in queue mode, or not yet played with bus time.
+    fn record(&mut self, dst: &mut [u8], frame: usize, tick: Option<(u64, u64)>, per_second: u64, rate: u32) -> u64 {
+        let frames = (dst.len() / frame.max(1)) as u64;
+        let Some((tick, interval)) = tick.filter(|_| self.wire) else {
+            let quiet = self.silence_owed.min(frames);
+            self.silence_owed -= quiet;
+            let (silence, rest) = dst.split_at_mut(quiet as usize * frame);
+            silence.fill(0);
+            let have = self.history.len().min(rest.len());
+            for (d, s) in rest.iter_mut().zip(self.history.drain(..have)) {
+                *d = s;
+            }
+            rest[have..].fill(0);
+            return ((rest.len() - have) / frame.max(1)) as u64;
+        };
+        let at = Self::place(&mut self.in_next, tick, interval, per_second, rate, frames);
+        let start = self.end.saturating_sub((self.history.len() / frame) as u64);
+        let mut missing = 0;
+        for i in 0..frames {
+            let want = (at + i).checked_sub(self.delay);
+            let d = &mut dst[i as usize * frame..(i as usize + 1) * frame];
+            match want {
+                Some(w) if w >= start && w < self.end => {
+                    let from = (w - start) as usize * frame;
+                    for (k, b) in d.iter_mut().enumerate() {
+                        *b = self.history[from + k];
+                    }
+                }
+                Some(w) if w >= self.end && self.out_next.is_some() => {
+                    missing += 1;
+                    d.fill(0);
+                }
+                _ => d.fill(0),
+            }
+        }
+        missing
     }
 }
 
@@ -601,6 +755,10 @@ impl UsbFunction for Uac2Device {
         self.select_alt(&mut st, interface, alt)
     }
 
+    fn bus_time(&mut self, start_tick: u64, interval: u64) {
+        lock(&self.state).bus_time = Some((start_tick, interval.max(1)));
+    }
+
     fn transfer(&mut self, t: &mut Transfer) -> (TransferStatus, Vec<IsoPacketResult>, usize) {
         let mut st = lock(&self.state);
         let l = self.layout;
@@ -657,6 +815,30 @@ impl Uac2Control {
         let mut st = lock(&self.state);
         st.capture_source = bytes;
         st.capture_pos = 0;
+    }
+
+    /// Loopback mode: the capture endpoint sends back what the playback
+    /// endpoint received, `prefill_frames` frames later (a cable from the
+    /// device's output to its input with that much delay): on the bus's
+    /// time when `wire` and the host keeps one (a late host's holes show),
+    /// else as a queue from each capture start (see `Loop`). Both
+    /// directions must carry the same frames (channels and subslot size);
+    /// `None` turns it off.
+    pub fn set_loopback(&self, prefill_frames: Option<usize>, wire: bool) -> Result<(), String> {
+        let (p, c) = self.frames;
+        if prefill_frames.is_some() && p != c {
+            return Err(format!("loopback needs the same frame on both sides: playback {p} bytes, capture {c}"));
+        }
+        lock(&self.state).loopback = prefill_frames.map(|f| Loop {
+            delay: f as u64,
+            wire,
+            history: std::collections::VecDeque::new(),
+            end: 0,
+            out_next: None,
+            in_next: None,
+            silence_owed: 0,
+        });
+        Ok(())
     }
 
     /// OUT payload received since the last call, in order.
@@ -724,5 +906,54 @@ mod tests {
         assert_eq!((o.subslot_bytes, o.bit_resolution, o.hs_interval), (2, 16, 0));
         let (dev, _) = Uac2Device::new(o);
         assert_eq!(dev.config().capture.channels(), 27);
+    }
+
+    fn new_loop(delay: u64, wire: bool) -> Loop {
+        Loop {
+            delay,
+            wire,
+            history: std::collections::VecDeque::new(),
+            end: 0,
+            out_next: None,
+            in_next: None,
+            silence_owed: 0,
+        }
+    }
+
+    #[test]
+    fn a_loop_with_bus_time_delays_by_device_time_whenever_each_side_started() {
+        // 2-byte frames, 6 a microframe (48 kHz at high speed).
+        let mut lp = new_loop(100, true);
+        let frame = |t: u64| ((t % 60_000) as u16).to_le_bytes();
+        // Playback runs from tick 1000; capture starts later, at tick 1030.
+        for tick in 1000..1200u64 {
+            let data: Vec<u8> = (0..6).flat_map(|k| frame(tick * 6 + k)).collect();
+            lp.play(&data, 2, Some((tick, 1)), 8000, 48_000);
+            if tick >= 1030 {
+                let mut got = vec![0u8; 12];
+                let missing = lp.record(&mut got, 2, Some((tick, 1)), 8000, 48_000);
+                assert_eq!(missing, 0);
+                for k in 0..6 {
+                    let t = tick * 6 + k;
+                    let want = if t - 100 >= 6000 { frame(t - 100) } else { [0, 0] };
+                    assert_eq!(&got[k as usize * 2..k as usize * 2 + 2], &want, "frame time {t}");
+                }
+            }
+        }
+        // The OUT side stopped: the wire is silent after what it played.
+        let mut got = vec![0u8; 12];
+        lp.out_next = None;
+        assert_eq!(lp.record(&mut got, 2, Some((1300, 1)), 8000, 48_000), 0);
+        assert_eq!(got, vec![0; 12]);
+    }
+
+    #[test]
+    fn a_loop_without_bus_time_is_a_queue_after_its_delay() {
+        let mut lp = new_loop(2, false);
+        lp.silence_owed = 2; // as a capture start leaves it
+        lp.play(&[1, 2, 3, 4], 2, None, 8000, 48_000);
+        let mut got = vec![9u8; 10];
+        assert_eq!(lp.record(&mut got, 2, None, 8000, 48_000), 1, "one frame found nothing");
+        assert_eq!(got, vec![0, 0, 0, 0, 1, 2, 3, 4, 0, 0]);
     }
 }

@@ -25,6 +25,13 @@ pub trait UsbFunction: Send {
     /// Carry out a transfer: consume OUT data, or fill the IN buffer. Returns
     /// the overall status, per-packet results (isochronous) and bytes moved.
     fn transfer(&mut self, transfer: &mut Transfer) -> (TransferStatus, Vec<IsoPacketResult>, usize);
+    /// Where on the bus the next isochronous transfer's packets fall: its
+    /// first packet's (micro)frame and the (micro)frames between packets.
+    /// Told just before [`UsbFunction::transfer`] by a host that keeps bus
+    /// time (the USB/IP server); `MemUsb`, which does not, never calls it.
+    fn bus_time(&mut self, start_tick: u64, interval: u64) {
+        let _ = (start_tick, interval);
+    }
 }
 
 struct Queue {

@@ -4,13 +4,17 @@
 //! ```text
 //! outboard-usb-emu uac2 [--speed high|full] [--rate HZ]... [--feedback-hz HZ]
 //!                       [--hs-interval 0-4] [--capture FILE.raw] [--record FILE.raw]
-//!                       [--seconds N] [--unplug-after SECS] [--stats FILE]
+//!                       [--loopback FRAMES [--wire]] [--seconds N] [--unplug-after SECS] [--stats FILE]
 //! ```
 //! Plugs in the emulated UAC2 device (`outboard_emu::usb::uac2`), prints
 //! `attached usb BUSID ...` once the kernel has configured it, writes the OUT
 //! (playback) data it receives to --record, plays --capture (raw frames in the
 //! capture format, silence after) into its IN endpoint, and runs for --seconds
-//! or until SIGTERM/SIGINT; --unplug-after pulls it out (vhci detach) while it
+//! or until SIGTERM/SIGINT; --loopback sends back IN what arrives OUT, after
+//! FRAMES frames of silence from each capture start (a cable from the
+//! device's output to its input, for `outboard measure`); with --wire the
+//! cable keeps the bus's time instead (FRAMES of delay; a host that submits
+//! late leaves holes that the recording shows); --unplug-after pulls it out (vhci detach) while it
 //! runs. At the end it prints its counters as `key=value` lines (and writes
 //! them to --stats), among them `out_fps`: the OUT frames per second the host
 //! sent in steady streaming, counted against the emulated bus clock, which is
@@ -35,7 +39,8 @@ use outboard_hal::usb::Speed;
 use outboard_usbip as usbip;
 
 const USAGE: &str = "usage: outboard-usb-emu uac2 [--speed high|full] [--rate HZ]... [--feedback-hz HZ] \
-[--hs-interval 0-4] [--capture FILE.raw] [--record FILE.raw] [--seconds N] [--unplug-after SECS] [--stats FILE]";
+[--hs-interval 0-4] [--capture FILE.raw] [--record FILE.raw] [--loopback FRAMES [--wire]] [--seconds N] [--unplug-after SECS] \
+[--stats FILE]";
 
 /// How long the kernel gets to enumerate and configure the device (the
 /// bench's guest is an emulated CPU).
@@ -97,6 +102,8 @@ struct Opts {
     hs_interval: Option<u8>,
     capture: Option<PathBuf>,
     record: Option<PathBuf>,
+    loopback: Option<usize>,
+    wire: bool,
     seconds: Option<f64>,
     unplug_after: Option<f64>,
     stats: Option<PathBuf>,
@@ -132,6 +139,16 @@ impl Opts {
                 }
                 "--capture" => o.capture = Some(PathBuf::from(value()?)),
                 "--record" => o.record = Some(PathBuf::from(value()?)),
+                "--wire" => o.wire = true,
+                "--loopback" => {
+                    let v = value()?;
+                    o.loopback = Some(
+                        v.parse()
+                            .ok()
+                            .filter(|&f: &usize| f <= 10 * 192_000)
+                            .ok_or(format!("--loopback {v}: want frames"))?,
+                    );
+                }
                 "--stats" => o.stats = Some(PathBuf::from(value()?)),
                 "--seconds" => {
                     let v = value()?;
@@ -241,13 +258,15 @@ fn report(st: &Uac2Stats, rates: Option<(f64, f64, f64)>, session: &usbip::Sessi
     let list = |v: Vec<String>| v.join(",");
     let mut s = format!(
         "out_packets={}\nout_frames={}\nbad_out_packets={}\nfeedback_packets={}\ncapture_packets={}\n\
-         capture_frames={}\nrate={}\ncapture_rate={}\nplayback_alt={}\ncapture_alt={}\nvolume_db256={}\nmute={}\n",
+         capture_frames={}\nloopback_underruns={}\nrate={}\ncapture_rate={}\nplayback_alt={}\ncapture_alt={}\n\
+         volume_db256={}\nmute={}\n",
         st.out_packets,
         st.out_frames,
         st.bad_out_packets,
         st.feedback_packets,
         st.capture_packets,
         st.capture_frames,
+        st.loopback_underruns,
         st.rate,
         st.capture_rate,
         st.playback_alt,
@@ -300,6 +319,10 @@ fn run_uac2(o: Opts) -> Result<(), String> {
     if let Some(hz) = o.feedback_hz {
         control.set_feedback_hz(hz);
     }
+    if o.loopback.is_some() && o.capture.is_some() {
+        return Err("--loopback and --capture both say what the device captures: give one".into());
+    }
+    control.set_loopback(o.loopback, o.wire)?;
     if let Some(path) = &o.capture {
         control.set_capture_source(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
     }
