@@ -22,9 +22,11 @@
 //! | `crosstalk=DB` | each input also hears every other channel's output DB down |
 //! | `lowpass=HZ` | a 2nd-order Butterworth low-pass (bilinear transform) on each channel |
 //! | `glitch=S` | every S seconds of the device's clock, a fault on the inputs, in turn: 5 ms of silence (a dropout), 2.5 ms played again (a repeat), a click (+0.5 on one sample) |
+//! | `drift=PPM` | the inputs' clock runs PPM parts per million faster than the outputs' (negative: slower), as on a card with a clock for each direction or two cards; the inputs hear the outputs resampled (64-tap windowed sinc, whose 32 frames are part of the delay: with a drift the round trip is at least 32 frames) |
 //!
 //! The order on the path: crosstalk, low-pass, distortion, gain, delay,
-//! noise, glitches.
+//! noise, glitches (all on the outputs' clock), then the drift to the
+//! inputs' clock.
 
 use std::collections::VecDeque;
 use std::f64::consts::PI;
@@ -35,6 +37,7 @@ use std::time::Duration;
 
 use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream, SampleFormat};
 use outboard_hal::{Error, Result};
+use outboard_signal::resample::{kernel, HALF_TAPS};
 
 /// What the cable does to the signal (see the module's table).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -46,6 +49,7 @@ pub struct Impairments {
     pub crosstalk_db: Option<f64>,
     pub lowpass_hz: Option<f64>,
     pub glitch_every: Option<f64>,
+    pub drift_ppm: f64,
 }
 
 /// The longest delay the cable takes, in frames (10 s at 48 kHz).
@@ -88,9 +92,19 @@ impl FromStr for Impairments {
                 "crosstalk" => imp.crosstalk_db = Some(in_range(number()?, -160.0, -6.0, "dB")?),
                 "lowpass" => imp.lowpass_hz = Some(in_range(number()?, 100.0, 1e6, "Hz")?),
                 "glitch" => imp.glitch_every = Some(in_range(number()?, 0.01, 3600.0, "seconds")?),
+                "drift" => {
+                    let v = value.trim();
+                    let ppm = v.strip_prefix('+').unwrap_or(v).parse::<f64>().ok().filter(|p| p.is_finite());
+                    imp.drift_ppm = in_range(
+                        ppm.ok_or_else(|| format!("`{item}`: `{value}` is not a number"))?,
+                        -10_000.0,
+                        10_000.0,
+                        "ppm",
+                    )?
+                }
                 other => {
                     return Err(format!(
-                        "`{other}` is not an impairment (delay, gain, hd3, noise, crosstalk, lowpass, glitch)"
+                        "`{other}` is not an impairment (delay, gain, hd3, noise, crosstalk, lowpass, glitch, drift)"
                     ))
                 }
             }
@@ -115,6 +129,9 @@ impl fmt::Display for Impairments {
         opt("crosstalk", self.crosstalk_db);
         opt("lowpass", self.lowpass_hz);
         opt("glitch", self.glitch_every);
+        if self.drift_ppm != 0.0 {
+            parts.push(format!("drift={:+}", self.drift_ppm));
+        }
         f.write_str(&parts.join(","))
     }
 }
@@ -335,7 +352,11 @@ struct Side {
 struct Shared {
     name: String,
     cable: Cable,
+    /// The outputs' clock (frames since the card was made).
     clock: u64,
+    /// The inputs' clock: the same, or `drift` apart.
+    cclock: u64,
+    drift: Option<Drift>,
     playback: Side,
     capture: Side,
     heard: Vec<HeardGlitch>,
@@ -372,37 +393,126 @@ fn encode(format: SampleFormat, v: f64, out: &mut [u8]) {
 }
 
 impl Shared {
-    /// Run the device's clock on to `until`: each frame the outputs play
-    /// goes through the cable to the inputs.
-    fn run_to(&mut self, until: u64) {
-        let channels = self.cable.channels;
-        let mut played = vec![0.0; channels];
-        while self.clock < until {
-            let t = self.clock;
-            played.iter_mut().for_each(|v| *v = 0.0);
-            if let (Some(cfg), Some(start)) = (self.playback.config, self.playback.started) {
-                let bytes = cfg.format.bytes();
-                let at = ((t - start) as usize % cfg.buffer_frames()) * cfg.frame_bytes();
-                for (c, v) in played.iter_mut().enumerate().take(usize::from(cfg.channels)) {
-                    *v = decode(cfg.format, &self.playback.ring[at + c * bytes..]);
-                }
-            }
-            let glitch = self.cable.glitch_starting(self.cable.clock);
-            let heard = self.cable.run(&played);
-            if let (Some(kind), Some(_)) = (glitch, self.capture.started) {
-                let began = self.capture.began;
-                self.heard.push(HeardGlitch { capture_start: began, frame: t - began, kind });
-            }
-            if let (Some(cfg), Some(start)) = (self.capture.config, self.capture.started) {
-                let bytes = cfg.format.bytes();
-                let at = ((t - start) as usize % cfg.buffer_frames()) * cfg.frame_bytes();
-                for c in 0..usize::from(cfg.channels) {
-                    let o = at + c * bytes;
-                    encode(cfg.format, heard.get(c).copied().unwrap_or(0.0), &mut self.capture.ring[o..o + bytes]);
-                }
-            }
-            self.clock += 1;
+    /// A direction's clock.
+    fn now(&self, direction: Direction) -> u64 {
+        match direction {
+            Direction::Playback => self.clock,
+            Direction::Capture => self.cclock,
         }
+    }
+
+    /// Run the outputs' clock on to `until`.
+    fn run_to(&mut self, until: u64) {
+        while self.clock < until {
+            self.step();
+        }
+    }
+
+    /// Run until the inputs' clock reaches `until`.
+    fn run_capture_to(&mut self, until: u64) {
+        while self.cclock < until {
+            self.step();
+        }
+    }
+
+    /// One frame of the outputs' clock: what the outputs play goes through
+    /// the cable; the inputs take it on their own clock.
+    fn step(&mut self) {
+        let channels = self.cable.channels;
+        let t = self.clock;
+        let mut played = vec![0.0; channels];
+        if let (Some(cfg), Some(start)) = (self.playback.config, self.playback.started) {
+            let bytes = cfg.format.bytes();
+            let at = ((t - start) as usize % cfg.buffer_frames()) * cfg.frame_bytes();
+            for (c, v) in played.iter_mut().enumerate().take(usize::from(cfg.channels)) {
+                *v = decode(cfg.format, &self.playback.ring[at + c * bytes..]);
+            }
+        }
+        let glitch = self.cable.glitch_starting(self.cable.clock);
+        let heard = self.cable.run(&played);
+        if let (Some(kind), Some(_)) = (glitch, self.capture.started) {
+            let began = self.capture.began;
+            let at = match &self.drift {
+                Some(d) => (t as f64 * d.ratio).round() as u64,
+                None => t,
+            };
+            self.heard.push(HeardGlitch { capture_start: began, frame: at.saturating_sub(began), kind });
+        }
+        self.clock += 1;
+        match self.drift.as_mut() {
+            None => self.capture_frame(&heard),
+            Some(d) => {
+                d.push(heard);
+                while let Some(frame) = self.drift.as_ref().and_then(|d| d.take(self.cclock, self.clock)) {
+                    self.capture_frame(&frame);
+                }
+            }
+        }
+    }
+
+    /// One frame on the inputs' clock.
+    fn capture_frame(&mut self, heard: &[f64]) {
+        let c = self.cclock;
+        self.cclock += 1;
+        let (Some(cfg), Some(start)) = (self.capture.config, self.capture.started) else { return };
+        let bytes = cfg.format.bytes();
+        let at = ((c - start) as usize % cfg.buffer_frames()) * cfg.frame_bytes();
+        for ch in 0..usize::from(cfg.channels) {
+            let o = at + ch * bytes;
+            encode(cfg.format, heard.get(ch).copied().unwrap_or(0.0), &mut self.capture.ring[o..o + bytes]);
+        }
+    }
+}
+
+/// The inputs' clock against the outputs': their frames resampled from the
+/// outputs' by a windowed sinc.
+#[derive(Debug)]
+struct Drift {
+    /// Input frames per output frame.
+    ratio: f64,
+    /// The cable's last outputs, oldest first; `first` is the output clock of the oldest.
+    history: VecDeque<Vec<f64>>,
+    first: u64,
+    channels: usize,
+}
+
+impl Drift {
+    fn new(ppm: f64, channels: usize) -> Drift {
+        Drift { ratio: 1.0 + ppm * 1e-6, history: VecDeque::new(), first: 0, channels }
+    }
+
+    fn push(&mut self, frame: Vec<f64>) {
+        self.history.push_back(frame);
+        if self.history.len() > 2 * HALF_TAPS + 2 {
+            self.history.pop_front();
+            self.first += 1;
+        }
+    }
+
+    /// Input frame `c`, once the outputs up to `now` cover its taps.
+    fn take(&self, c: u64, now: u64) -> Option<Vec<f64>> {
+        // On the outputs' clock, HALF_TAPS frames back: the kernel's taps
+        // then reach no further than now, and the inputs' clock keeps up
+        // with the outputs' (the cable's own delay is that much shorter).
+        let at = c as f64 / self.ratio - HALF_TAPS as f64;
+        let base = at.floor() as i64 - HALF_TAPS as i64 + 1;
+        if base + 2 * HALF_TAPS as i64 > now as i64 {
+            return None;
+        }
+        let mut out = vec![0.0; self.channels];
+        for k in 0..2 * HALF_TAPS as i64 {
+            let n = base + k;
+            if n < self.first as i64 {
+                continue;
+            }
+            let Some(frame) = self.history.get((n - self.first as i64) as usize) else { continue };
+            let x = at - n as f64;
+            let w = kernel(x);
+            for (o, v) in out.iter_mut().zip(frame) {
+                *o += w * v;
+            }
+        }
+        Some(out)
     }
 }
 
@@ -420,10 +530,18 @@ pub struct Loopback {
 impl Loopback {
     /// A card of `channels` outputs cabled to as many inputs at `rate`.
     pub fn new(imp: Impairments, rate: u32, channels: u16) -> Loopback {
+        let imp_drift = imp.drift_ppm;
+        let name = format!("emulated loopback ({imp})");
+        // The resampler between the clocks delays by HALF_TAPS frames: the
+        // cable's own delay makes up the rest of the round trip.
+        let cable_imp =
+            if imp_drift != 0.0 { Impairments { delay: imp.delay.saturating_sub(HALF_TAPS), ..imp } } else { imp };
         let shared = Shared {
-            name: format!("emulated loopback ({imp})"),
-            cable: Cable::new(imp, rate, usize::from(channels)),
+            name,
+            cable: Cable::new(cable_imp, rate, usize::from(channels)),
             clock: 0,
+            cclock: 0,
+            drift: (imp_drift != 0.0).then(|| Drift::new(imp_drift, usize::from(channels))),
             playback: Side::default(),
             capture: Side::default(),
             heard: Vec::new(),
@@ -549,7 +667,7 @@ impl PcmStream for LoopbackStream {
 
     fn start(&mut self) -> Result<()> {
         let mut s = lock(&self.shared);
-        let now = s.clock;
+        let now = s.now(self.direction);
         let side = self.side(&mut s);
         if side.started.is_none() {
             side.started = Some(now.saturating_sub(side.paused_at as u64));
@@ -564,7 +682,7 @@ impl PcmStream for LoopbackStream {
 
     fn stop(&mut self) -> Result<()> {
         let mut s = lock(&self.shared);
-        let now = s.clock;
+        let now = s.now(self.direction);
         let buffer = self.config.buffer_frames();
         let side = self.side(&mut s);
         if let Some(start) = side.started.take() {
@@ -576,7 +694,7 @@ impl PcmStream for LoopbackStream {
 
     fn position(&mut self) -> Result<usize> {
         let mut s = lock(&self.shared);
-        let now = s.clock;
+        let now = s.now(self.direction);
         let side = self.side(&mut s);
         Ok(match side.started {
             Some(start) => (now - start) as usize % self.config.buffer_frames(),
@@ -605,7 +723,10 @@ impl PcmStream for LoopbackStream {
             return Err(Error::Invalid("wait on a stream that is not running".into()));
         };
         let mut s = lock(&self.shared);
-        s.run_to(next);
+        match self.direction {
+            Direction::Playback => s.run_to(next),
+            Direction::Capture => s.run_capture_to(next),
+        }
         self.next = Some(next + self.config.period_frames as u64);
         Ok(())
     }

@@ -197,6 +197,9 @@ pub struct Report {
 const PRE_ROLL: f64 = 0.1;
 
 struct Runner<'a> {
+    /// The inputs' clock against the outputs', once the drift is known:
+    /// every recording is resampled onto the outputs' clock.
+    follow: Option<f64>,
     play: &'a mut dyn PcmStream,
     rec: &'a mut dyn PcmStream,
     rate: u32,
@@ -219,7 +222,12 @@ impl Runner<'_> {
         padded.extend_from_slice(signal);
         let outputs: Vec<Vec<f64>> =
             (0..self.outputs).map(|o| if on.contains(&o) { padded.clone() } else { Vec::new() }).collect();
-        let r = play_and_record(&mut *self.play, &mut *self.rec, &outputs, padded.len() + self.margin)?;
+        let mut r = play_and_record(&mut *self.play, &mut *self.rec, &outputs, padded.len() + self.margin)?;
+        if let Some(ratio) = self.follow {
+            for x in r.inputs.iter_mut() {
+                *x = outboard_signal::resample::by_ratio(x, ratio);
+            }
+        }
         let start = self.pre as isize - r.offset as isize;
         Ok((r, start))
     }
@@ -273,11 +281,27 @@ pub fn run(
     let outputs = usize::from(play.config().channels);
     let inputs = usize::from(rec.config().channels);
     let margin = (opts.max_latency * f64::from(rate)) as usize + rec.config().buffer_frames();
-    let mut r = Runner { play, rec, rate, outputs, margin, pre: 0, progress };
+    let mut r = Runner { follow: None, play, rec, rate, outputs, margin, pre: 0, progress };
     r.pre = r.frames(PRE_ROLL);
     let mut report = Report { rate, outputs, inputs, ..Report::default() };
 
-    // Latency first: the rest find their signal by it.
+    // The drift first (when asked): every later recording is then followed
+    // back onto the outputs' clock, so two devices measure like one.
+    if opts.tests.contains(&Test::Drift) {
+        (r.progress)(&format!("drift: {} s tone", opts.drift_seconds));
+        let (rec, at) = r.play_marked("drift", &sine(1000.0, 0.5, rate, r.frames(opts.drift_seconds)), &r.all())?;
+        let found = rec
+            .inputs
+            .iter()
+            .filter_map(|x| tone_frequency(stretch(x, at, rate, 0.1, opts.drift_seconds - 0.1), rate, 1000.0))
+            .next()
+            .ok_or(MeasureError::NoSignal)?;
+        let ppm = drift_ppm(1000.0, found);
+        report.drift = Some(Drift { played_hz: 1000.0, found_hz: found, ppm });
+        r.follow = Some(1000.0 / found);
+    }
+
+    // Latency: the MLS runs.
     let probe = mls(16, 0.5);
     let mut runs = Vec::new();
     let mut input = 0;
@@ -410,13 +434,6 @@ pub fn run(
         report.glitch_seconds = Some(opts.glitch_seconds);
     }
 
-    if opts.tests.contains(&Test::Drift) {
-        (r.progress)(&format!("drift: {} s tone", opts.drift_seconds));
-        let (rec, at) = r.play_marked("drift", &sine(1000.0, 0.5, rate, r.frames(opts.drift_seconds)), &r.all())?;
-        let x = stretch(&rec.inputs[input], at, rate, 0.1, opts.drift_seconds - 0.1);
-        let found = tone_frequency(x, rate, 1000.0).ok_or(MeasureError::NoSignal)?;
-        report.drift = Some(Drift { played_hz: 1000.0, found_hz: found, ppm: drift_ppm(1000.0, found) });
-    }
     Ok(report)
 }
 

@@ -118,3 +118,22 @@ fn a_cable_that_is_not_plugged_in_is_reported() {
         .unwrap_err();
     assert!(e.to_string().contains("came back"), "{e}");
 }
+
+#[test]
+fn drift_between_the_clocks_is_measured_and_followed() {
+    for ppm in [120.0, -35.5] {
+        let card = Loopback::new(format!("delay=123,noise=-100,lowpass=18000,drift={ppm}").parse().unwrap(), RATE, 2);
+        let r = measure(&card, &[Test::Latency, Test::Response, Test::Drift]);
+        near("drift", figure(&r, "drift.ppm"), ppm, 1.0);
+        // Followed back onto the outputs' clock, the rest reads as with one
+        // clock: the latency to within the capture start's fraction of a
+        // frame, the response within 0.1 dB.
+        near("latency", figure(&r, "latency.frames"), 123.0, 1.0);
+        let lp = Biquad::lowpass(18_000.0, RATE);
+        for curve in r.response.as_ref().unwrap() {
+            for (f, m) in curve.freqs.iter().zip(&curve.magnitude_db).filter(|(f, _)| **f <= 20_000.0) {
+                near(&format!("response at {f:.0} Hz, drift {ppm}"), *m, lp.gain_db(*f), 0.1);
+            }
+        }
+    }
+}
