@@ -76,6 +76,31 @@ fn chart(
     root.present().map_err(plot_error)
 }
 
+/// A spectrum thinned for a plot: the highest bin in each of `buckets`
+/// equal steps of log frequency from 10 Hz (a tone's peak and the floor
+/// both stay).
+fn peaks(spec: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
+    let top = spec.last().map_or(1.0, |p| p.0).max(11.0);
+    let span = (top / 10.0).ln();
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    let mut bucket = usize::MAX;
+    for &(f, db) in spec.iter().filter(|p| p.0 >= 10.0) {
+        let b = (((f / 10.0).ln() / span) * buckets as f64) as usize;
+        match out.last_mut() {
+            Some(last) if b == bucket => {
+                if db > last.1 {
+                    *last = (f, db);
+                }
+            }
+            _ => {
+                out.push((f, db));
+                bucket = b;
+            }
+        }
+    }
+    out
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -118,7 +143,7 @@ pub fn write(dir: &Path, title: &str, report: &Report, verdicts: &[Verdict]) -> 
         plots.push(("thd-level.svg", "THD+N at 1 kHz against the level played"));
     }
     if let Some(spec) = &report.spectrum {
-        let s = vec![("input 0".to_string(), spec.iter().copied().filter(|p| p.0 >= 10.0).collect())];
+        let s = vec![("input 0".to_string(), peaks(spec, 800))];
         chart(&dir.join("spectrum.svg"), "Spectrum of the 1 kHz tone", "Hz", "dBFS", true, &s, 20.0)?;
         plots.push(("spectrum.svg", "Spectrum of the 1 kHz tone (Hann window)"));
     }
@@ -153,7 +178,7 @@ pub fn write(dir: &Path, title: &str, report: &Report, verdicts: &[Verdict]) -> 
     let _ = write!(
         html,
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\n<style>\
-         body{{font-family:sans-serif;margin:2em;max-width:960px}}table{{border-collapse:collapse}}\
+         body{{font-family:sans-serif;margin:2em;max-width:960px}}h1{{overflow-wrap:anywhere}}table{{border-collapse:collapse}}\
          td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass{{color:#080}}.fail{{color:#c00;font-weight:bold}}\
          </style></head><body>\n<h1>{t}</h1>\n<p>{r} Hz, {o} outputs, {i} inputs.</p>\n",
         t = escape(title),
@@ -222,4 +247,42 @@ pub fn write(dir: &Path, title: &str, report: &Report, verdicts: &[Verdict]) -> 
     }
     html.push_str("</body></html>\n");
     std::fs::write(dir.join("index.html"), html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::Limit;
+    use crate::run::Latency;
+
+    #[test]
+    fn the_report_has_its_figures_verdicts_and_plots() {
+        let dir = std::env::temp_dir().join(format!("outboard-report-test-{}", std::process::id()));
+        let report = Report {
+            rate: 48_000,
+            outputs: 2,
+            inputs: 2,
+            latency: Some(Latency { runs: vec![123], frames: 123, ms: 2.56, spread_frames: 0, input: 0 }),
+            spectrum: Some((1..20_000).map(|k| (k as f64, if k == 1000 { -3.0 } else { -120.0 })).collect()),
+            ..Report::default()
+        };
+        let verdicts = vec![crate::limits::Verdict {
+            name: "latency.frames".into(),
+            value: Some(123.0),
+            limit: Limit { min: None, max: Some(100.0) },
+            pass: false,
+        }];
+        write(&dir, "a <test> card", &report, &verdicts).unwrap();
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(html.contains("a &lt;test&gt; card"), "the title is escaped");
+        assert!(html.contains("<td>latency.frames</td><td>123.00</td>"));
+        assert!(html.contains("FAIL (&le; 100)") && html.contains("Limits: 0 of 1 hold."));
+        assert!(html.contains("<img src=\"spectrum.svg\""));
+        let svg = std::fs::read_to_string(dir.join("spectrum.svg")).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("polyline"), "a drawn line");
+        // The spectrum is thinned, and its peak kept.
+        let kept = peaks(report.spectrum.as_ref().unwrap(), 800);
+        assert!(kept.len() <= 801 && kept.iter().any(|p| p.1 == -3.0));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
