@@ -75,15 +75,22 @@ fn hda_format(bits: Option<u16>) -> Result<Vec<SampleFormat>, String> {
     }
 }
 
-/// Open one direction of a device; `Ok(None)` when it has none.
-fn open_one(
+/// A boxed stream.
+type Stream = Box<dyn PcmStream>;
+
+/// Open the directions asked for (`play`, `rec`) of one device, from one
+/// handle (a VFIO or usbfs device has one owner); also its name.
+fn open_device(
     dev: &MeasureDevice,
-    direction: Direction,
+    play: bool,
+    rec: bool,
     a: &MeasureArgs,
     keep: &mut Vec<Box<dyn std::any::Any>>,
-) -> Result<(Box<dyn PcmStream>, String), String> {
+) -> Result<(Option<Stream>, Option<Stream>, String), String> {
     let channels = a.channels.unwrap_or(2);
     let (period, periods) = (a.period as usize, a.periods as usize);
+    let wanted = |d: Direction| (d == Direction::Playback && play) || (d == Direction::Capture && rec);
+    let directions = [Direction::Playback, Direction::Capture];
     match dev {
         MeasureDevice::Loopback(imp) => {
             let card = Loopback::new(imp.clone(), a.rate, channels);
@@ -93,26 +100,44 @@ fn open_one(
                 Some(b) => return Err(format!("--bits {b}: the emulated loopback takes 16 or 32 bits")),
             };
             let cfg = PcmConfig { format, rate: a.rate, channels, period_frames: period, periods };
-            let s = card.open(direction, cfg).map_err(|e| e.to_string())?;
+            let mut out = directions.iter().map(|&d| -> Result<Option<Stream>, String> {
+                if !wanted(d) {
+                    return Ok(None);
+                }
+                Ok(Some(Box::new(card.open(d, cfg).map_err(|e| e.to_string())?)))
+            });
+            let (p, r) = (out.next().transpose()?.flatten(), out.next().transpose()?.flatten());
             let name = card.name();
             keep.push(Box::new(card));
-            Ok((Box::new(s), name))
+            Ok((p, r, name))
         }
         MeasureDevice::Device(spec) if spec.is_usb() => {
             let usb = std::sync::Arc::new(open_usb(spec)?);
-            apply_usb_volume(&usb, direction, a.volume)?;
-            let format = match a.bits {
+            let mut format = match a.bits {
                 None => None,
                 Some(16) => Some(SampleFormat::S16Le),
                 Some(24) => Some(SampleFormat::S24_3Le),
                 Some(32) => Some(SampleFormat::S32Le),
                 Some(b) => return Err(format!("--bits {b}: give 16, 24 or 32")),
             };
-            let req = StreamRequest { rate: a.rate, channels: Some(channels), format, period_frames: period, periods };
-            let s = usb.open_stream(direction, req, Some(USB_PLAN)).map_err(|e| e.to_string())?;
+            let mut streams = Vec::new();
+            for d in directions {
+                if !wanted(d) {
+                    streams.push(None);
+                    continue;
+                }
+                apply_usb_volume(&usb, d, a.volume)?;
+                let req =
+                    StreamRequest { rate: a.rate, channels: Some(channels), format, period_frames: period, periods };
+                let s = usb.open_stream(d, req, Some(USB_PLAN)).map_err(|e| e.to_string())?;
+                // Capture in the format playback took (the deepest offered, unless --bits).
+                format = Some(s.config().format);
+                streams.push(Some(Box::new(s) as Stream));
+            }
             let name = usb.name().to_string();
             keep.push(Box::new(usb));
-            Ok((Box::new(s), name))
+            let mut it = streams.into_iter();
+            Ok((it.next().flatten(), it.next().flatten(), name))
         }
         MeasureDevice::Device(spec) => {
             if a.volume.is_some() {
@@ -123,24 +148,31 @@ fn open_one(
             let mut last = String::new();
             for format in hda_format(a.bits)? {
                 let cfg = PcmConfig { format, rate: a.rate, channels, period_frames: period, periods };
-                match dev.open_pcm(direction, cfg) {
-                    Ok(s) => {
+                let open = |d: Direction| -> Result<Option<Stream>, outboard_hda::Error> {
+                    if !wanted(d) {
+                        return Ok(None);
+                    }
+                    Ok(Some(Box::new(dev.open_pcm(d, cfg)?)))
+                };
+                match open(Direction::Playback).and_then(|p| Ok((p, open(Direction::Capture)?))) {
+                    Ok((p, r)) => {
                         let name = dev.name().to_string();
                         keep.push(Box::new((dev, hda.emulator)));
-                        return Ok((Box::new(s), name));
+                        return Ok((p, r, name));
                     }
                     Err(e) => last = e.to_string(),
                 }
             }
-            Err(last)
+            Err(format!("{spec}: {last}"))
         }
     }
 }
 
 /// Open the streams: both on DEVICE, or playback on DEVICE and capture on
-/// `--to`. One device is opened once (a VFIO or usbfs device has one owner).
+/// `--to`.
 fn open(a: &MeasureArgs) -> Result<Opened, String> {
     let mut keep = Vec::new();
+    let missing = |what: &str, dev: &MeasureDevice| format!("{dev} has no {what} stream");
     match (&a.device, &a.to) {
         (MeasureDevice::Loopback(_), Some(MeasureDevice::Device(_)))
         | (MeasureDevice::Device(_), Some(MeasureDevice::Loopback(_))) => Err(format!(
@@ -149,79 +181,31 @@ fn open(a: &MeasureArgs) -> Result<Opened, String> {
             a.to.as_ref().map(|t| t.to_string()).unwrap_or_default()
         )),
         // Two emulated loopbacks are one cable: the receiving card's impairments apply.
-        (MeasureDevice::Loopback(_), Some(to @ MeasureDevice::Loopback(_)))
-        | (to @ MeasureDevice::Loopback(_), None) => {
-            let MeasureDevice::Loopback(imp) = to else { unreachable!() };
-            let card = Loopback::new(imp.clone(), a.rate, a.channels.unwrap_or(2));
-            let format = if a.bits == Some(16) { SampleFormat::S16Le } else { SampleFormat::S32Le };
-            let cfg = PcmConfig {
-                format,
-                rate: a.rate,
-                channels: a.channels.unwrap_or(2),
-                period_frames: a.period as usize,
-                periods: a.periods as usize,
-            };
-            let play = card.open(Direction::Playback, cfg).map_err(|e| e.to_string())?;
-            let rec = card.open(Direction::Capture, cfg).map_err(|e| e.to_string())?;
-            let name = card.name();
-            keep.push(Box::new(card) as Box<dyn std::any::Any>);
-            Ok(Opened { play: Box::new(play), rec: Box::new(rec), _keep: keep, name })
-        }
+        (MeasureDevice::Loopback(_), Some(to @ MeasureDevice::Loopback(_))) => one(to, a, keep),
         (dev, Some(to)) if dev != to => {
-            let (play, pname) = open_one(dev, Direction::Playback, a, &mut keep)?;
-            let (rec, rname) = open_one(to, Direction::Capture, a, &mut keep)?;
-            Ok(Opened { play, rec, _keep: keep, name: format!("{pname} -> {rname}") })
+            let (play, _, pname) = open_device(dev, true, false, a, &mut keep)?;
+            let (_, rec, rname) = open_device(to, false, true, a, &mut keep)?;
+            Ok(Opened {
+                play: play.ok_or_else(|| missing("playback", dev))?,
+                rec: rec.ok_or_else(|| missing("capture", to))?,
+                _keep: keep,
+                name: format!("{pname} -> {rname}"),
+            })
         }
-        (MeasureDevice::Device(spec), _) if spec.is_usb() => {
-            let (play, name) = open_one(&a.device, Direction::Playback, a, &mut keep)?;
-            // The same usbfs device: its capture stream from the handle already open.
-            let usb = keep
-                .iter()
-                .find_map(|k| k.downcast_ref::<std::sync::Arc<outboard_uac::UacDevice>>())
-                .cloned()
-                .ok_or("the USB device was not kept")?;
-            apply_usb_volume(&usb, Direction::Capture, a.volume)?;
-            let format = play.config().format;
-            let req = StreamRequest {
-                rate: a.rate,
-                channels: a.channels.or(Some(2)),
-                format: Some(format),
-                period_frames: a.period as usize,
-                periods: a.periods as usize,
-            };
-            let rec = usb.open_stream(Direction::Capture, req, Some(USB_PLAN)).map_err(|e| e.to_string())?;
-            Ok(Opened { play, rec: Box::new(rec), _keep: keep, name })
-        }
-        (MeasureDevice::Device(spec), _) => {
-            if a.volume.is_some() {
-                return Err("--volume applies to USB devices".into());
-            }
-            let hda = open_hda(spec, &a.hda.settings())?;
-            let dev = std::sync::Arc::new(hda.dev);
-            let mut last = String::new();
-            for format in hda_format(a.bits)? {
-                let cfg = PcmConfig {
-                    format,
-                    rate: a.rate,
-                    channels: a.channels.unwrap_or(2),
-                    period_frames: a.period as usize,
-                    periods: a.periods as usize,
-                };
-                let opened = dev
-                    .open_pcm(Direction::Playback, cfg)
-                    .and_then(|p| Ok((p, dev.open_pcm(Direction::Capture, cfg)?)));
-                match opened {
-                    Ok((play, rec)) => {
-                        let name = dev.name().to_string();
-                        keep.push(Box::new((dev, hda.emulator)));
-                        return Ok(Opened { play: Box::new(play), rec: Box::new(rec), _keep: keep, name });
-                    }
-                    Err(e) => last = e.to_string(),
-                }
-            }
-            Err(format!("{}: {last}", spec))
-        }
+        (dev, _) => one(dev, a, keep),
     }
+}
+
+/// Both streams of one device.
+fn one(dev: &MeasureDevice, a: &MeasureArgs, mut keep: Vec<Box<dyn std::any::Any>>) -> Result<Opened, String> {
+    let (play, rec, name) = open_device(dev, true, true, a, &mut keep)?;
+    let missing = |what: &str| format!("{dev} has no {what} stream");
+    Ok(Opened {
+        play: play.ok_or_else(|| missing("playback"))?,
+        rec: rec.ok_or_else(|| missing("capture"))?,
+        _keep: keep,
+        name,
+    })
 }
 
 fn options(a: &MeasureArgs) -> Result<Options, String> {

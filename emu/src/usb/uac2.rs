@@ -619,6 +619,18 @@ impl Uac2Device {
 }
 
 impl Loop {
+    fn new(delay: u64, wire: bool) -> Loop {
+        Loop {
+            delay,
+            wire,
+            history: std::collections::VecDeque::new(),
+            end: 0,
+            out_next: None,
+            in_next: None,
+            silence_owed: 0,
+        }
+    }
+
     /// Device time of a packet's first frame: its stream's next frame time
     /// if the packet follows the last one, else the bus time of its tick.
     fn place(next: &mut Option<(u64, u64)>, tick: u64, interval: u64, per_second: u64, rate: u32, frames: u64) -> u64 {
@@ -829,15 +841,7 @@ impl Uac2Control {
         if prefill_frames.is_some() && p != c {
             return Err(format!("loopback needs the same frame on both sides: playback {p} bytes, capture {c}"));
         }
-        lock(&self.state).loopback = prefill_frames.map(|f| Loop {
-            delay: f as u64,
-            wire,
-            history: std::collections::VecDeque::new(),
-            end: 0,
-            out_next: None,
-            in_next: None,
-            silence_owed: 0,
-        });
+        lock(&self.state).loopback = prefill_frames.map(|f| Loop::new(f as u64, wire));
         Ok(())
     }
 
@@ -908,22 +912,10 @@ mod tests {
         assert_eq!(dev.config().capture.channels(), 27);
     }
 
-    fn new_loop(delay: u64, wire: bool) -> Loop {
-        Loop {
-            delay,
-            wire,
-            history: std::collections::VecDeque::new(),
-            end: 0,
-            out_next: None,
-            in_next: None,
-            silence_owed: 0,
-        }
-    }
-
     #[test]
     fn a_loop_with_bus_time_delays_by_device_time_whenever_each_side_started() {
         // 2-byte frames, 6 a microframe (48 kHz at high speed).
-        let mut lp = new_loop(100, true);
+        let mut lp = Loop::new(100, true);
         let frame = |t: u64| ((t % 60_000) as u16).to_le_bytes();
         // Playback runs from tick 1000; capture starts later, at tick 1030.
         for tick in 1000..1200u64 {
@@ -949,7 +941,7 @@ mod tests {
 
     #[test]
     fn a_loop_without_bus_time_is_a_queue_after_its_delay() {
-        let mut lp = new_loop(2, false);
+        let mut lp = Loop::new(2, false);
         lp.silence_owed = 2; // as a capture start leaves it
         lp.play(&[1, 2, 3, 4], 2, None, 8000, 48_000);
         let mut got = vec![9u8; 10];
