@@ -110,7 +110,10 @@ pub trait PcmStream: Send {
     fn direction(&self) -> Direction;
     fn config(&self) -> PcmConfig;
     fn state(&self) -> PcmState;
-    /// Start the hardware walking the ring.
+    /// Start the hardware walking the ring. After a [`PcmStream::stop`] it
+    /// walks on from where it stopped (an HDA stream's DMA pauses, a USB
+    /// stream's pump keeps its count): read [`PcmStream::position`] before
+    /// starting to know where the first frame goes.
     fn start(&mut self) -> Result<()>;
     /// Stop it, leaving the device quiet.
     fn stop(&mut self) -> Result<()>;
