@@ -94,6 +94,18 @@ pub fn arrival(corr: &[f64]) -> Option<Arrival> {
     Some(Arrival { frames, peak, clarity_db })
 }
 
+/// The input where `played` came back strongest (of those where it came
+/// through clearly: 20 dB above the correlation's noise), and its arrival,
+/// looking from index `from` of each recording.
+pub fn strongest(played: &[f64], recorded: &[Vec<f64>], from: usize) -> Option<(usize, Arrival)> {
+    recorded
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| arrival(&correlate(played, &x[from.min(x.len())..])).map(|a| (i, a)))
+        .filter(|(_, a)| a.clarity_db > 20.0)
+        .max_by(|a, b| a.1.peak.abs().total_cmp(&b.1.peak.abs()))
+}
+
 /// Where one output lands.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ChannelPath {
@@ -108,23 +120,18 @@ pub struct ChannelPath {
     pub crosstalk_db: Vec<f64>,
 }
 
-/// Map one output from its MLS recordings (one per input) and its tone
-/// recordings (the steady stretch, one per input).
+/// Map one output from its MLS recordings (one per input, looked at from
+/// index `from`) and its tone recordings (the steady stretch, one per input).
 pub fn map_output(
     output: usize,
     mls_played: &[f64],
     mls_recorded: &[Vec<f64>],
+    from: usize,
     tone: &[Vec<f64>],
     rate: u32,
     tone_freq: f64,
 ) -> ChannelPath {
-    let arrivals: Vec<Option<Arrival>> = mls_recorded.iter().map(|r| arrival(&correlate(mls_played, r))).collect();
-    let best = arrivals
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| a.map(|a| (i, a)))
-        .filter(|(_, a)| a.clarity_db > 20.0)
-        .max_by(|a, b| a.1.peak.abs().total_cmp(&b.1.peak.abs()));
+    let best = strongest(mls_played, mls_recorded, from);
     let levels: Vec<f64> = tone.iter().map(|x| fit_tones(x, rate, &[tone_freq]).0[0]).collect();
     let crosstalk_db = match best {
         Some((i, _)) => levels.iter().map(|l| 20.0 * (l / levels[i].max(1e-300)).log10()).collect(),
@@ -202,13 +209,13 @@ mod tests {
         let rec = vec![delay(&s, k), delay(&s, -1.0)];
         let tone = sine(1000.0, 0.5, rate, 24_000);
         let tones = vec![tone.iter().map(|v| v * k).collect(), tone.iter().map(|v| -v).collect()];
-        let p = map_output(0, &s, &rec, &tones, rate, 1000.0);
+        let p = map_output(0, &s, &rec, 0, &tones, rate, 1000.0);
         assert_eq!(p.input, Some(1));
         assert!(p.inverted);
         assert_eq!(p.latency_frames, Some(30));
         assert!((p.crosstalk_db[0] + 90.0).abs() < 0.01 && p.crosstalk_db[1] == 0.0, "{:?}", p.crosstalk_db);
         // Nothing came through: no input.
         let silent = vec![vec![0.0; s.len() + 3000]; 2];
-        assert_eq!(map_output(0, &s, &silent, &[vec![0.0; 100], vec![0.0; 100]], rate, 1000.0).input, None);
+        assert_eq!(map_output(0, &s, &silent, 0, &[vec![0.0; 100], vec![0.0; 100]], rate, 1000.0).input, None);
     }
 }

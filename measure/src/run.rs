@@ -1,13 +1,13 @@
 //! The measurement run: which signals are played, in which order, and the
 //! report made of their recordings.
 //!
-//! Every run starts with a latency measurement. Each other signal is
-//! preceded by 100 ms of silence and a marker (an 85 ms MLS burst, then
-//! 50 ms of silence), and followed by enough to hold the round trip: the
-//! marker's arrival says where that run's signal is in the recording, so a
-//! device whose streams start a different distance apart each time (USB
-//! devices do) is measured as well as one whose latency never moves. Figures are the
-//! worst over the channels (the highest distortion and noise, the lowest
+//! Each signal other than the latency test's MLS is preceded by 100 ms of
+//! silence and a marker (an 85 ms MLS burst, then 50 ms of silence), and
+//! followed by enough to hold the round trip: the marker's arrival says
+//! where that run's signal is in the recording, so a device whose streams
+//! start a different distance apart each time (USB devices do) is measured
+//! as well as one whose latency never moves. Figures are the worst over the
+//! channels (the highest distortion and noise, the lowest
 //! dynamic range...), and every channel's own numbers are in the report.
 
 use std::fmt;
@@ -18,7 +18,7 @@ use outboard_hal::pcm::PcmStream;
 use crate::distortion::{analyse_tone, band_top, noise, Noise, ToneAnalysis};
 use crate::fft::{fade, sine};
 use crate::glitch::{drift_ppm, find_glitches, tone_frequency, Glitch};
-use crate::latency::{arrival, correlate, map_output, mls, ChannelPath};
+use crate::latency::{map_output, mls, strongest, ChannelPath};
 use crate::response::{measure as measure_response, Response, Sweep};
 use crate::session::{play_and_record, Recording, SessionError};
 
@@ -243,12 +243,7 @@ impl Runner<'_> {
         marked.extend_from_slice(signal);
         let (rec, start) = self.play(&marked, on)?;
         let from = start.max(0) as usize;
-        let found = rec
-            .inputs
-            .iter()
-            .filter_map(|x| arrival(&correlate(&marker, &x[from.min(x.len())..])))
-            .filter(|a| a.clarity_db > 20.0)
-            .max_by(|a, b| a.peak.abs().total_cmp(&b.peak.abs()))
+        let (_, found) = strongest(&marker, &rec.inputs, from)
             .ok_or_else(|| MeasureError::Bad(format!("{what}: the marker before the signal did not come back")))?;
         Ok((rec, from + found.frames + marker.len() + gap))
     }
@@ -301,32 +296,23 @@ pub fn run(
         r.follow = Some(1000.0 / found);
     }
 
-    // Latency: the MLS runs.
+    // Latency: the MLS runs (only this test needs them: the others find
+    // their signal by its marker).
     let probe = mls(16, 0.5);
-    let mut runs = Vec::new();
-    let mut input = 0;
-    let repeats = if opts.tests.contains(&Test::Latency) { opts.repeats.max(1) } else { 1 };
-    for i in 0..repeats {
-        (r.progress)(&format!("latency {}/{repeats}", i + 1));
-        let (rec, start) = r.play(&probe, &[0])?;
-        let best = rec
-            .inputs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, x)| {
-                let from = start.max(0) as usize;
-                arrival(&correlate(&probe, &x[from.min(x.len())..])).map(|a| (i, a))
-            })
-            .filter(|(_, a)| a.clarity_db > 20.0)
-            .max_by(|a, b| a.1.peak.abs().total_cmp(&b.1.peak.abs()))
-            .ok_or(MeasureError::NoSignal)?;
-        input = best.0;
-        runs.push((best.1.frames as isize - start.min(0)) as usize);
-    }
-    let mut sorted = runs.clone();
-    sorted.sort_unstable();
-    let latency = sorted[sorted.len() / 2];
     if opts.tests.contains(&Test::Latency) {
+        let repeats = opts.repeats.max(1);
+        let mut runs = Vec::new();
+        let mut input = 0;
+        for i in 0..repeats {
+            (r.progress)(&format!("latency {}/{repeats}", i + 1));
+            let (rec, start) = r.play(&probe, &[0])?;
+            let best = strongest(&probe, &rec.inputs, start.max(0) as usize).ok_or(MeasureError::NoSignal)?;
+            input = best.0;
+            runs.push((best.1.frames as isize - start.min(0)) as usize);
+        }
+        let mut sorted = runs.clone();
+        sorted.sort_unstable();
+        let latency = sorted[sorted.len() / 2];
         report.latency = Some(Latency {
             frames: latency,
             ms: latency as f64 * 1000.0 / f64::from(rate),
@@ -342,10 +328,9 @@ pub fn run(
         for o in 0..outputs {
             (r.progress)(&format!("channels: output {}/{outputs}", o + 1));
             let (m, ms) = r.play(&probe, &[o])?;
-            let mls_rec: Vec<Vec<f64>> = m.inputs.iter().map(|x| x[ms.max(0) as usize..].to_vec()).collect();
             let (t, at) = r.play_marked("channels", &tone, &[o])?;
             let tones: Vec<Vec<f64>> = t.inputs.iter().map(|x| stretch(x, at, rate, 0.1, 0.9).to_vec()).collect();
-            paths.push(map_output(o, &probe, &mls_rec, &tones, rate, 1000.0));
+            paths.push(map_output(o, &probe, &m.inputs, ms.max(0) as usize, &tones, rate, 1000.0));
         }
         report.channels = Some(paths);
     }
