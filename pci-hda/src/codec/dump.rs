@@ -34,6 +34,7 @@ pub fn parse_dumps_with_warnings(text: &str) -> (Vec<Codec>, Vec<String>) {
         p.line(line);
     }
     p.end_codec();
+    p.attach_pin_configs();
     (p.codecs, p.warnings)
 }
 
@@ -163,6 +164,11 @@ struct Parser {
     pcm: PcmTarget,
     cont: Continues,
     line_no: usize,
+    /// Reading an alsa-info `/sys/class/sound/hwC<card>D<address>/
+    /// {driver,user}_pin_configs:` list: (card, address).
+    sysfs: Option<(u32, u8)>,
+    /// What those lists said: (card, address, pin, configuration).
+    pin_configs: Vec<(u32, u8, u8, u32)>,
 }
 
 impl Parser {
@@ -193,14 +199,55 @@ impl Parser {
         } else if line.starts_with("!!") || line.starts_with("--endcollapse--") || line.starts_with("--startcollapse--")
         {
             self.end_codec();
-        } else if self.cur.is_none() || line.is_empty() {
-            // Outside a codec: not ours.
+        } else if self.cur.is_none() {
+            self.sysfs_line(line);
+        } else if line.is_empty() {
+            // Nothing.
         } else if line.starts_with("0x") || line.starts_with('[') {
             self.continuation(line);
         } else {
             self.end_list();
             if !self.codec_line(line) && !self.node_line(line) && key_of(line, IGNORED).is_none() {
                 self.warn("unknown line", line);
+            }
+        }
+    }
+
+    /// Outside codecs: the pin configurations Linux's driver and user set,
+    /// from an alsa-info report's sysfs section.
+    fn sysfs_line(&mut self, line: &str) {
+        if let Some(rest) = line.strip_prefix("/sys/class/sound/hwC") {
+            self.sysfs = None;
+            let Some((id, file)) = rest.split_once('/') else { return };
+            if !matches!(file, "driver_pin_configs:" | "user_pin_configs:") {
+                return;
+            }
+            let Some((card, address)) = id.split_once('D') else { return };
+            if let (Ok(card), Ok(address)) = (card.parse(), address.parse()) {
+                self.sysfs = Some((card, address));
+            }
+            return;
+        }
+        let Some((card, address)) = self.sysfs else { return };
+        let mut words = line.split_whitespace();
+        match (words.next().and_then(hex8), words.next().and_then(hex), words.next()) {
+            (Some(pin), Some(config), None) => self.pin_configs.push((card, address, pin, config)),
+            _ => self.sysfs = None,
+        }
+    }
+
+    /// Give each codec the pin configurations listed for it: the n-th card
+    /// with lists for an address goes with the n-th codec at that address.
+    fn attach_pin_configs(&mut self) {
+        let mut cards: Vec<(u8, u32)> = Vec::new();
+        for &(card, address, pin, config) in &self.pin_configs {
+            if !cards.contains(&(address, card)) {
+                cards.push((address, card));
+            }
+            let nth = cards.iter().filter(|(a, c)| *a == address && *c < card).count();
+            if let Some(codec) = self.codecs.iter_mut().filter(|c| c.address == address).nth(nth) {
+                codec.linux_pin_configs.retain(|(p, _)| *p != pin);
+                codec.linux_pin_configs.push((pin, config));
             }
         }
     }
@@ -512,6 +559,24 @@ mod tests {
         assert_eq!((hp.eapd, hp.pin_config, hp.selected), (Some(2), Some(0x0221_401f), Some(0)));
         assert!(node(c, 0x1f).connections.is_empty(), "a volume knob has no connection-list bit");
         assert!(c.node(0x99).is_none(), "text after the codec section is not read");
+    }
+
+    #[test]
+    fn reads_the_pin_configs_linux_used_from_the_sysfs_section() {
+        let text = "Codec: A\nAddress: 0\nVendor Id: 0x14f15069\nCodec: B\nAddress: 3\nVendor Id: 0x80862804\n\
+            Codec: C\nAddress: 0\nVendor Id: 0x10ec0662\n\
+            !!Sysfs Files\n!!-----------\n\n\
+            /sys/class/sound/hwC0D0/init_pin_configs:\n0x19 0x042140f0\n\n\
+            /sys/class/sound/hwC0D0/driver_pin_configs:\n0x19 0x042110ff\n0x1c 0x212140ff\n\n\
+            /sys/class/sound/hwC0D0/user_pin_configs:\n0x1c 0x411111f0\n\n\
+            /sys/class/sound/hwC0D3/driver_pin_configs:\n\n\
+            /sys/class/sound/hwC1D0/driver_pin_configs:\n0x14 0x99130110\nnot a pin line\n0x15 0x0\n";
+        let c = parse_dumps(text);
+        // The user's setting wins over the driver's; init (BIOS) lists are
+        // not Linux's own; card 1's list goes with the second codec at 0.
+        assert_eq!(c[0].linux_pin_configs, vec![(0x19, 0x0421_10ff), (0x1c, 0x4111_11f0)]);
+        assert!(c[1].linux_pin_configs.is_empty());
+        assert_eq!(c[2].linux_pin_configs, vec![(0x14, 0x9913_0110)], "a list ends at a line that is not a pin");
     }
 
     #[test]

@@ -10,11 +10,14 @@
 
 pub mod controls;
 pub mod dump;
+pub mod generic;
+pub mod hints;
 pub mod jacks;
 pub mod live;
 pub mod paths;
 pub mod pin;
 pub mod setup;
+pub mod vs_linux;
 
 pub use live::read_codec;
 
@@ -189,6 +192,11 @@ pub struct Codec {
     pub default_amp_out: AmpCaps,
     /// The function group's widgets, in node order.
     pub nodes: Vec<Node>,
+    /// Pin configurations Linux used over the BIOS's (its driver's fixups,
+    /// then the user's), as an alsa-info report's sysfs section lists them
+    /// (`driver_pin_configs`, `user_pin_configs`): (pin, configuration).
+    /// Only dumps carry them; `hda-codec --vs-linux` plans with them.
+    pub linux_pin_configs: Vec<(u8, u32)>,
 }
 
 impl Codec {

@@ -1,21 +1,21 @@
 //! Choosing what plays where: output paths from DACs to the line-out,
 //! headphone and speaker pins, and input paths from mic and line-in pins to
-//! ADCs, from the pin configuration alone (the approach of Linux's generic
-//! parser, sound/pci/hda/hda_generic.c, without per-board tables).
+//! ADCs, from the pin configuration alone.
 //!
-//! - Pins are classified by their Configuration Default; pins marked as not
-//!   connected are ignored; line outs are ordered by association and sequence.
-//!   With no line out, the speakers (else the headphones) are the primary
-//!   outputs, as in Linux.
+//! - The analog outputs are assigned as Linux's generic parser assigns them
+//!   ([`super::generic`]): the same pins, the same DACs, the same routes.
+//! - A mono line out Linux leaves alone, and the digital outputs (S/PDIF,
+//!   HDMI, DisplayPort), take a free converter, else share one.
 //! - A path is found depth-first from the pin through mixers and selectors to
 //!   a converter, trying a direct connection first at every widget, at most
 //!   [`MAX_DEPTH`] widgets deep (Linux's `__parse_nid_path`).
-//! - DACs are assigned first to pins that can reach only one free DAC, then in
-//!   order (line outs, headphones, speakers) to the first free DAC each can
-//!   reach; a pin with no free DAC shares the first one it reaches.
 //! - Inputs take the first ADC that reaches them; ADCs are shared (a capture
 //!   source selector picks the input).
+//! - [`linux_route`] reads back the route Linux left in a dump, for
+//!   comparison ([`super::vs_linux`]).
 
+use super::generic;
+use super::hints::Hints;
 use super::pin::{Connectivity, Device, PinConfig};
 use super::{Codec, Node, WidgetKind};
 
@@ -80,6 +80,10 @@ pub struct Plan {
     pub inputs: Vec<InputPath>,
     /// Connected pins no converter reaches, with the pin's device.
     pub unrouted: Vec<(u8, Device)>,
+    /// Input jacks Linux would retask as surround outputs (its "channel
+    /// mode"), with the DAC each would take: (pin, DAC). Outboard does not
+    /// switch them yet; the DACs are kept free for them as Linux keeps them.
+    pub multi_io: Vec<(u8, u8)>,
 }
 
 impl Plan {
@@ -91,102 +95,6 @@ impl Plan {
     pub fn primary_output(&self) -> Option<&OutputPath> {
         self.outputs.iter().find(|o| o.role != OutputRole::Digital)
     }
-}
-
-struct Pin<'a> {
-    node: &'a Node,
-    config: PinConfig,
-}
-
-/// Connected pins sorted by role, association and sequence.
-struct Pins<'a> {
-    outputs: Vec<(OutputRole, Pin<'a>)>,
-    inputs: Vec<(InputRole, Pin<'a>)>,
-}
-
-/// Linux's `reorder_outputs`: with 3 or 4 outputs in a group, the 2nd and
-/// 3rd swap (the BIOS sequence puts surround before center/LFE).
-fn reorder(group: &mut [Pin<'_>]) {
-    if matches!(group.len(), 3 | 4) {
-        group.swap(1, 2);
-    }
-}
-
-/// Connected pins, by what the BIOS says they are, ordered as Linux's
-/// `snd_hda_parse_pin_defcfg` orders them: line outs of the first association
-/// (association 0 and mono line outs are not line outs), headphones and
-/// speakers, each by association and sequence. The primary outputs come
-/// first: line outs; without them the speakers, unless there are no more
-/// speakers than headphones, in which case the headphones
-/// (`snd_hda_gen_parse_auto_config`).
-fn classify(codec: &Codec) -> Pins<'_> {
-    let (mut lines, mut hps, mut spks, mut digital) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut mono = Vec::new();
-    let mut ins = Vec::new();
-    let mut line_assoc = None;
-    for node in codec.nodes_of(WidgetKind::Pin) {
-        let Some(raw) = node.pin_config else { continue };
-        let config = PinConfig(raw);
-        if !config.is_connected() {
-            continue;
-        }
-        let caps = node.pin_caps.unwrap_or(0);
-        let pin = Pin { node, config };
-        match config.device() {
-            Device::SpdifOut | Device::DigitalOtherOut => digital.push(pin),
-            d if node.is_digital() && d.is_output() => digital.push(pin),
-            Device::LineOut if caps & super::pin::caps::OUTPUT != 0 || caps == 0 => {
-                let assoc = config.association();
-                if !node.has(super::wcaps::STEREO) {
-                    if mono.is_empty() {
-                        mono.push(pin);
-                    }
-                    continue;
-                }
-                if assoc == 0 {
-                    continue;
-                }
-                if *line_assoc.get_or_insert(assoc) != assoc {
-                    continue;
-                }
-                lines.push(pin);
-            }
-            Device::HpOut => hps.push(pin),
-            Device::Speaker => spks.push(pin),
-            Device::MicIn => ins.push((InputRole::Mic, pin)),
-            Device::LineIn => ins.push((InputRole::LineIn, pin)),
-            Device::Aux => ins.push((InputRole::Aux, pin)),
-            Device::Cd => ins.push((InputRole::Cd, pin)),
-            Device::SpdifIn | Device::DigitalOtherIn => ins.push((InputRole::Digital, pin)),
-            _ => {} // modem, telephony, other: not audio paths
-        }
-    }
-    let key = |p: &Pin<'_>| (p.config.association(), p.config.sequence(), p.node.nid);
-    for group in [&mut lines, &mut hps, &mut spks, &mut digital] {
-        group.sort_by_key(key);
-    }
-    for group in [&mut lines, &mut hps, &mut spks] {
-        reorder(group);
-    }
-    ins.sort_by(|a, b| a.0.cmp(&b.0).then(key(&a.1).cmp(&key(&b.1))));
-    fn tag(role: OutputRole, v: Vec<Pin<'_>>) -> impl Iterator<Item = (OutputRole, Pin<'_>)> {
-        v.into_iter().map(move |p| (role, p))
-    }
-    let mut outs: Vec<(OutputRole, Pin<'_>)> = Vec::new();
-    if !lines.is_empty() {
-        outs.extend(tag(OutputRole::LineOut, lines));
-        outs.extend(tag(OutputRole::Headphone, hps));
-        outs.extend(tag(OutputRole::Speaker, spks));
-    } else if spks.len() > hps.len() {
-        outs.extend(tag(OutputRole::Speaker, spks));
-        outs.extend(tag(OutputRole::Headphone, hps));
-    } else {
-        outs.extend(tag(OutputRole::Headphone, hps));
-        outs.extend(tag(OutputRole::Speaker, spks));
-    }
-    outs.extend(tag(OutputRole::Mono, mono));
-    outs.extend(tag(OutputRole::Digital, digital));
-    Pins { outputs: outs, inputs: ins }
 }
 
 /// Find a path from converter `conv` to `target` (searching `target`'s inputs
@@ -242,99 +150,132 @@ pub fn is_valid_path(codec: &Codec, nodes: &[u8]) -> bool {
     nodes.len() >= 2 && nodes.windows(2).all(|w| codec.node(w[1]).is_some_and(|n| n.connections.contains(&w[0])))
 }
 
-/// Plan the outputs and inputs of `codec`.
+/// Plan the outputs and inputs of `codec` with Linux's defaults for it.
 pub fn plan(codec: &Codec) -> Plan {
-    let Pins { outputs: outs, inputs: ins } = classify(codec);
-    let mut plan = Plan::default();
-    let dacs: Vec<&Node> = codec.nodes_of(WidgetKind::AudioOutput).collect();
-    let reachable = |pin: &Pin<'_>, digital: bool| -> Vec<(u8, Vec<u8>)> {
-        dacs.iter()
-            .filter(|d| d.is_digital() == digital)
-            .filter_map(|d| find_path(codec, d.nid, pin.node.nid).map(|p| (d.nid, p)))
-            .collect()
+    plan_with(codec, &Hints::for_codec(codec))
+}
+
+/// Plan the outputs and inputs of `codec`: the analog outputs as Linux's
+/// generic parser assigns them ([`generic`]), then the mono out and the
+/// digital outputs on what is left, and the inputs.
+pub fn plan_with(codec: &Codec, hints: &Hints) -> Plan {
+    let (assigned, multi_io, cfg) = generic::assign(codec, hints);
+    let mut plan = Plan { multi_io, ..Plan::default() };
+    let output = |pin: u8, role: OutputRole, nodes: Vec<u8>| {
+        let node = codec.node(pin);
+        let config = PinConfig(node.and_then(|n| n.pin_config).unwrap_or(0));
+        OutputPath {
+            pin,
+            role,
+            fixed: config.connectivity() == Connectivity::Fixed,
+            presence_detect: node.and_then(|n| n.pin_caps).unwrap_or(0) & super::pin::caps::PRESENCE_DETECT != 0
+                && !config.no_presence_detect(),
+            dac: nodes[0],
+            nodes,
+            shared: false,
+        }
     };
-    let options: Vec<Vec<(u8, Vec<u8>)>> =
-        outs.iter().map(|(role, pin)| reachable(pin, *role == OutputRole::Digital)).collect();
-    let mut chosen: Vec<Option<(u8, Vec<u8>, bool)>> = vec![None; outs.len()];
-    let mut used: Vec<u8> = Vec::new();
-    // Pass 1: pins with exactly one reachable DAC that is still free.
-    for (i, opts) in options.iter().enumerate() {
-        if let [(dac, path)] = opts.as_slice() {
-            if !used.contains(dac) {
-                used.push(*dac);
-                chosen[i] = Some((*dac, path.clone(), false));
-            }
+    let device = |pin: u8| PinConfig(codec.node(pin).and_then(|n| n.pin_config).unwrap_or(0)).device();
+    for a in assigned {
+        match a.nodes {
+            Some(nodes) if !nodes.is_empty() => plan.outputs.push(output(a.pin, a.role, nodes)),
+            _ => plan.unrouted.push((a.pin, device(a.pin))),
         }
     }
-    // The primary group: the leading pins that share the first pin's role.
-    let primary_role = outs.first().map(|(r, _)| *r);
-    let primaries = outs.iter().take_while(|(r, _)| Some(*r) == primary_role).count();
-    // Pass 2: in order, the first free DAC. A pin left without one shares a
-    // primary output's DAC (the one at its own position in its group, else
-    // the first), as Linux's try_assign_dacs does; else the first it reaches.
-    for (i, opts) in options.iter().enumerate() {
-        if chosen[i].is_some() {
-            continue;
+    // A mono line out outside the line outs (Linux leaves it alone): a free
+    // DAC if there is one, else the first it reaches.
+    let dacs: Vec<&Node> = codec.nodes_of(WidgetKind::AudioOutput).collect();
+    let extra = |pin: u8, role: OutputRole, digital: bool, plan: &mut Plan| {
+        let reach: Vec<(u8, Vec<u8>)> = dacs
+            .iter()
+            .filter(|d| d.is_digital() == digital)
+            .filter_map(|d| find_path(codec, d.nid, pin).map(|p| (d.nid, p)))
+            .collect();
+        let free = reach.iter().find(|(d, _)| !plan.outputs.iter().any(|o| o.dac == *d));
+        match free.or(reach.first()) {
+            Some((_, nodes)) => plan.outputs.push(output(pin, role, nodes.clone())),
+            None => plan.unrouted.push((pin, device(pin))),
         }
-        if let Some((dac, path)) = opts.iter().find(|(d, _)| !used.contains(d)) {
-            used.push(*dac);
-            chosen[i] = Some((*dac, path.clone(), false));
-            continue;
-        }
-        let role = outs[i].0;
-        let pos_in_group = outs[..i].iter().filter(|(r, _)| *r == role).count();
-        let primary_dac = |k: usize| if k < primaries.min(i) { chosen[k].as_ref().map(|c| c.0) } else { None };
-        let share = [primary_dac(pos_in_group), primary_dac(0)]
-            .into_iter()
-            .flatten()
-            .find_map(|d| opts.iter().find(|(o, _)| *o == d))
-            .or(opts.first());
-        if let Some((dac, path)) = share {
-            chosen[i] = Some((*dac, path.clone(), true));
-        }
+    };
+    if let Some(mono) = cfg.mono_out.filter(|m| !cfg.line_outs.contains(m)) {
+        extra(mono, OutputRole::Mono, false, &mut plan);
     }
-    for ((role, pin), c) in outs.iter().zip(chosen) {
-        match c {
-            Some((dac, nodes, shared)) => plan.outputs.push(OutputPath {
-                pin: pin.node.nid,
-                role: *role,
-                fixed: pin.config.connectivity() == Connectivity::Fixed,
-                presence_detect: pin.node.pin_caps.unwrap_or(0) & super::pin::caps::PRESENCE_DETECT != 0
-                    && !pin.config.no_presence_detect(),
-                dac,
-                nodes,
-                shared,
-            }),
-            None => plan.unrouted.push((pin.node.nid, pin.config.device())),
-        }
+    for pin in digital_outputs(codec) {
+        extra(pin, OutputRole::Digital, true, &mut plan);
     }
-    // Mark DACs that ended up feeding several pins.
     let counts: Vec<u8> = plan.outputs.iter().map(|o| o.dac).collect();
     for o in &mut plan.outputs {
-        if counts.iter().filter(|&&d| d == o.dac).count() > 1 {
-            o.shared = true;
-        }
+        o.shared = counts.iter().filter(|&&d| d == o.dac).count() > 1;
     }
+    plan.inputs = Vec::new();
+    let (inputs, unrouted) = plan_inputs(codec);
+    plan.inputs = inputs;
+    plan.unrouted.extend(unrouted);
+    plan
+}
 
+/// Connected digital output pins (S/PDIF, HDMI, DisplayPort), by
+/// association and sequence.
+fn digital_outputs(codec: &Codec) -> Vec<u8> {
+    let mut pins: Vec<&Node> = codec
+        .nodes_of(WidgetKind::Pin)
+        .filter(|n| {
+            let Some(config) = n.pin_config.map(PinConfig) else { return false };
+            config.is_connected()
+                && (matches!(config.device(), Device::SpdifOut | Device::DigitalOtherOut)
+                    || (n.is_digital() && config.device().is_output()))
+        })
+        .collect();
+    pins.sort_by_key(|n| {
+        let c = PinConfig(n.pin_config.unwrap_or(0));
+        (c.association(), c.sequence(), n.nid)
+    });
+    pins.into_iter().map(|n| n.nid).collect()
+}
+
+/// The input paths: each connected input pin to the first ADC that reaches
+/// it (ADCs are shared; a capture source selector picks the input), and the
+/// input pins none reaches.
+fn plan_inputs(codec: &Codec) -> (Vec<InputPath>, Vec<(u8, Device)>) {
+    let mut ins: Vec<(InputRole, &Node, PinConfig)> = codec
+        .nodes_of(WidgetKind::Pin)
+        .filter_map(|node| {
+            let config = PinConfig(node.pin_config?);
+            if !config.is_connected() {
+                return None;
+            }
+            let role = match config.device() {
+                Device::MicIn => InputRole::Mic,
+                Device::LineIn => InputRole::LineIn,
+                Device::Aux => InputRole::Aux,
+                Device::Cd => InputRole::Cd,
+                Device::SpdifIn | Device::DigitalOtherIn => InputRole::Digital,
+                _ => return None,
+            };
+            Some((role, node, config))
+        })
+        .collect();
+    ins.sort_by_key(|(role, n, c)| (*role, c.association(), c.sequence(), n.nid));
     let adcs: Vec<&Node> = codec.nodes_of(WidgetKind::AudioInput).collect();
-    for (role, pin) in &ins {
-        let digital = *role == InputRole::Digital;
-        let found = adcs.iter().filter(|a| a.is_digital() == digital).find_map(|a| {
-            // Search from the ADC back to the pin; the path runs pin -> ADC.
-            find_path(codec, pin.node.nid, a.nid).map(|p| (a.nid, p))
-        });
+    let (mut inputs, mut unrouted) = (Vec::new(), Vec::new());
+    for (role, pin, config) in ins {
+        let digital = role == InputRole::Digital;
+        let found = adcs
+            .iter()
+            .filter(|a| a.is_digital() == digital)
+            .find_map(|a| find_path(codec, pin.nid, a.nid).map(|p| (a.nid, p)));
         match found {
-            Some((adc, nodes)) => plan.inputs.push(InputPath {
-                pin: pin.node.nid,
-                role: *role,
-                fixed: pin.config.connectivity() == Connectivity::Fixed,
+            Some((adc, nodes)) => inputs.push(InputPath {
+                pin: pin.nid,
+                role,
+                fixed: config.connectivity() == Connectivity::Fixed,
                 adc,
                 nodes,
             }),
-            None => plan.unrouted.push((pin.node.nid, pin.config.device())),
+            None => unrouted.push((pin.nid, config.device())),
         }
     }
-    plan
+    (inputs, unrouted)
 }
 
 /// The route Linux left a pin on, read from a dump's state: the selected
@@ -471,11 +412,18 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn more_speakers_than_headphones_keep_the_speakers_primary() {
+    fn two_speakers_and_a_headphone_on_two_dacs_share_as_linux_does() {
+        // Two speakers, one headphone, two DACs. Linux starts with the
+        // speakers primary (more speakers than headphones), but that leaves
+        // the headphone sharing the front's DAC (badness 0x102); with the
+        // headphone primary only the second speaker shares (0x10), so
+        // Linux keeps that.
         let mut c = alc269();
         c.nodes.push(pin(0x1b, 0x9917_0111, &[0x0c, 0x0d], Some(0)));
         let p = plan(&c);
-        assert_eq!(p.primary_output().unwrap().role, OutputRole::Speaker);
+        assert_eq!(p.primary_output().unwrap().role, OutputRole::Headphone);
+        let dacs: Vec<(u8, u8, bool)> = p.outputs.iter().map(|o| (o.pin, o.dac, o.shared)).collect();
+        assert_eq!(dacs, vec![(0x15, 0x02, false), (0x14, 0x03, true), (0x1b, 0x03, true)]);
     }
 
     #[test]
