@@ -51,7 +51,7 @@ pub enum Command {
     Record(RecordArgs),
     /// Analyse a codec dump (/proc/asound/card*/codec#*, or an alsa-info report) offline
     #[command(
-        after_help = "Examples:\n  outboard hda-codec /proc/asound/card0/codec#0\n  outboard hda-codec alsa-info.txt --json"
+        after_help = "Examples:\n  outboard hda-codec /proc/asound/card0/codec#0\n  outboard hda-codec alsa-info.txt --json\n  outboard hda-codec alsa-info.txt --vs-linux"
     )]
     HdaCodec(HdaCodecArgs),
     /// The daemon: a mixer on each device and its OSS nodes (/dev/dsp, /dev/audio, /dev/mixer, /dev/sndstat) through CUSE
@@ -134,6 +134,7 @@ impl HdaArgs {
             bind: self.bind,
             pin_config: self.pin_config.clone(),
             position: self.position.unwrap_or_default(),
+            hints: Default::default(),
         }
     }
 }
@@ -226,6 +227,10 @@ pub struct HdaCodecArgs {
     /// Pin configuration overrides (lines `NID 0xCONFIG`)
     #[arg(long, value_name = "FILE")]
     pub pin_config: Option<PathBuf>,
+    /// Compare the output paths with the state Linux left in the dump, pin
+    /// by pin (exit status 1 when they differ)
+    #[arg(long)]
+    pub vs_linux: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@
 //! device = "0000:00:1b.0"   # a PCI address, "emulated", "usb", "usb:46f4:0002", "usb:1-1"
 //! bind = true               # bind it to vfio-pci first
 //! pin_config = "/etc/outboard/pins"
+//! hints = { indep_hp = true, auto_mute = false }  # HDA codec hints (docs/hda.md)
 //! number = 0                # its numbered nodes: /dev/dsp0, /dev/audio0, /dev/mixer0
 //!
 //! [devices.headset]
@@ -36,6 +37,8 @@ use std::path::{Path, PathBuf};
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+
+use outboard_hda::codec::hints::HintSettings;
 
 use crate::devices::{DeviceSpec, HdaSettings, Position, StreamShape, Volume};
 
@@ -91,6 +94,7 @@ macro_rules! with_common {
             hw_volume: Option<VolumeText>,
             oss: Option<bool>,
             alsa: Option<bool>,
+            hints: Option<HintSettings>,
         }
 
         impl $name {
@@ -105,6 +109,7 @@ macro_rules! with_common {
                     period: self.period,
                     periods: self.periods,
                     hw_volume: self.hw_volume.clone(),
+                    hints: self.hints.clone(),
                 }
             }
         }
@@ -123,6 +128,7 @@ struct Common {
     period: Option<u32>,
     periods: Option<u32>,
     hw_volume: Option<VolumeText>,
+    hints: Option<HintSettings>,
 }
 
 /// `hw_volume`: "max", a number of dB, or the number as a string.
@@ -303,6 +309,7 @@ fn device_settings(
         bind: cli.bind || table.bind.or(global.bind).unwrap_or(false),
         pin_config: cli.pin_config.clone().or(table.pin_config.clone()).or(global.pin_config.clone()),
         position: cli.position.or(table.position).or(global.position).unwrap_or_default(),
+        hints: table.hints.clone().or(global.hints.clone()).unwrap_or_default(),
     };
     Ok(DeviceSettings {
         label,
@@ -483,6 +490,10 @@ impl fmt::Display for ServeSettings {
                 writeln!(f, "pin_config = {}", toml_str(&p.display().to_string()))?;
             }
             writeln!(f, "position = \"{}\"", if d.hda.position == Position::Posbuf { "posbuf" } else { "lpib" })?;
+            let hints = d.hda.hints.lines();
+            if !hints.is_empty() {
+                writeln!(f, "hints = {{ {} }}", hints.join(", "))?;
+            }
             if let Some(v) = d.hw_volume {
                 writeln!(f, "hw_volume = \"{v}\"")?;
             }
@@ -541,6 +552,27 @@ mod tests {
         assert!(shown.contains("group = \"a\\u007Fb\""), "{shown}");
         assert!(shown.contains("[devices.\"a b\\tc\"]"), "{shown}");
         assert_eq!(check_text(&shown).unwrap(), shown);
+    }
+
+    #[test]
+    fn codec_hints_are_read_per_device_checked_and_shown() {
+        let text = "hints = { auto_mute = false }\n[devices.a]\ndevice = \"emulated\"\n\
+            hints = { indep_hp = true, mixer_nid = 0x0b }\n[devices.b]\ndevice = \"0000:00:1b.0\"\n";
+        let s = settings(text, &[]).unwrap();
+        let a = &s.devices[0].hda.hints;
+        assert_eq!(
+            (a.indep_hp, a.mixer_nid, a.auto_mute),
+            (Some(true), Some(0x0b), None),
+            "the table's replace the global's"
+        );
+        assert_eq!(s.devices[1].hda.hints.auto_mute, Some(false));
+        let shown = check_text(text).unwrap();
+        assert!(shown.contains("hints = { mixer_nid = 0x0b, indep_hp = true }"), "{shown}");
+        assert_eq!(check_text(&shown).unwrap(), shown);
+        let e = settings("[devices.a]\ndevice = \"emulated\"\nhints = { indep_hp = 1 }\n", &[]).unwrap_err();
+        assert!(e.contains("indep_hp") || e.contains("bool"), "{e}");
+        let e = settings("hints = { auto_mutes = true }\n", &[]).unwrap_err();
+        assert!(e.contains("auto_mutes"), "{e}");
     }
 
     #[test]

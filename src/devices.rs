@@ -131,6 +131,8 @@ pub struct HdaSettings {
     pub bind: bool,
     pub pin_config: Option<PathBuf>,
     pub position: Position,
+    /// Codec hints (the config file's `hints`).
+    pub hints: outboard_hda::codec::hints::HintSettings,
 }
 
 impl HdaSettings {
@@ -140,6 +142,7 @@ impl HdaSettings {
         if let Some(file) = &self.pin_config {
             options.pin_overrides = read_pin_overrides(file)?;
         }
+        options.hints = self.hints.clone();
         options.position = match self.position {
             Position::Lpib => PositionSource::Lpib,
             Position::Posbuf => PositionSource::PositionBuffer,

@@ -4,9 +4,11 @@
 use std::path::Path;
 
 use outboard_hal::pcm::{Direction, PcmConfig, SampleFormat};
-use outboard_hda::codec::dump;
+use outboard_hda::codec::hints::Hints;
 use outboard_hda::codec::paths::plan;
 use outboard_hda::codec::pin::apply_overrides;
+use outboard_hda::codec::vs_linux::{self, compare_dump, Comparison};
+use outboard_hda::codec::{dump, Codec};
 use outboard_hda::report::{describe, CodecReport};
 use outboard_signal::wav::Wav;
 
@@ -31,6 +33,9 @@ pub fn hda_codec(args: HdaCodecArgs) -> Result<(), String> {
             "{file}: no codec found (expected /proc/asound/card*/codec#* text or an alsa-info report)"
         ));
     }
+    if args.vs_linux {
+        return vs_linux(&file, &codecs, args.json);
+    }
     if args.json {
         let all: Vec<CodecReport> = codecs.iter().map(|c| CodecReport::new(c, &plan(c))).collect();
         println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?);
@@ -40,6 +45,30 @@ pub fn hda_codec(args: HdaCodecArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `outboard hda-codec FILE --vs-linux [--json]`: Outboard's output paths
+/// against the ones Linux left in the dump; an error (exit status 1) when
+/// any analog output pin or DAC differs.
+fn vs_linux(file: &str, codecs: &[Codec], json: bool) -> Result<(), String> {
+    let all: Vec<Comparison> = codecs.iter().map(|c| compare_dump(c, &Hints::for_codec(c))).collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?);
+    } else {
+        for c in &all {
+            print!("{}", vs_linux::describe(c));
+        }
+    }
+    let differ: Vec<String> = all
+        .iter()
+        .filter(|c| !c.agrees())
+        .map(|c| format!("codec {} ({})", c.address, c.name.as_deref().unwrap_or("unnamed")))
+        .collect();
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{file}: outputs differ from Linux's on {}", differ.join(", ")))
+    }
 }
 
 /// `outboard info DEVICE [--bind] [--json]` on an HDA controller.

@@ -127,3 +127,37 @@ fn help_completions_man_and_config_check_work_as_a_user_runs_them() {
     assert!(!ok && stderr.contains("[devices.lab] `period = 3` is out of range (16-65536)"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn hda_codec_vs_linux_compares_pin_by_pin_and_fails_on_a_difference() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/hw-fixtures/hda-codecs");
+    if !dir.is_dir() {
+        eprintln!("!!!! SKIPPED: {} is not there !!!!", dir.display());
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "under CI the codec dumps must be there");
+        return;
+    }
+    // Taken under Linux 3.5's generic parser: every pin on Linux's DAC.
+    let z420 = dir.join("canonical__alc262--hp-z420-workstation-ccert-201206-11246");
+    let (ok, stdout, stderr) = outboard(&["hda-codec", z420.to_str().unwrap(), "--vs-linux"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Realtek ALC262 vendor 0x10ec0262: agrees with Linux"), "{stdout}");
+    assert!(stdout.contains("pin 0x15 LineOut  LineOut    same"), "{stdout}");
+    // A ThinkPad whose driver applied pin fix-ups (listed in the report):
+    // planned with them, it agrees too, and says which it used.
+    let thinkpad = dir.join("canonical__cx20585-lenovo-3626r3u-ccert-201102-7305");
+    let (ok, stdout, stderr) = outboard(&["hda-codec", thinkpad.to_str().unwrap(), "--vs-linux"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Linux's pin fixups from the dump: 0x19 0x042110ff, 0x1a 0x21a190f0, 0x1c 0x212140ff"));
+    // Taken under the old per-model ALC269 driver, which gave the speaker
+    // the first DAC: a difference, named pin by pin, and exit status 1.
+    let eeepc = dir.join("alc269-asus-eeepc-1000");
+    let (ok, stdout, stderr) = outboard(&["hda-codec", eeepc.to_str().unwrap(), "--vs-linux"]);
+    assert!(!ok && stderr.contains("outputs differ from Linux's on codec 0 (Realtek ALC269)"), "{stderr}");
+    assert!(stdout.contains("pin 0x14 Speaker  Speaker    OTHER DAC"), "{stdout}");
+    let (_, stdout, _) = outboard(&["hda-codec", eeepc.to_str().unwrap(), "--vs-linux", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let pin = &v[0]["pins"][0];
+    assert_eq!((pin["pin"].as_u64(), pin["verdict"].as_str()), (Some(0x14), Some("other_dac")), "{stdout}");
+    assert_eq!(pin["outboard"], serde_json::json!([0x03, 0x0d, 0x14]));
+    assert_eq!(pin["linux"], serde_json::json!([0x02, 0x0c, 0x14]));
+}

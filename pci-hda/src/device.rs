@@ -11,7 +11,7 @@ use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream, SampleFormat}
 
 use crate::codec::controls::{self, AmpControl};
 use crate::codec::jacks::{self, Jack};
-use crate::codec::paths::{plan, InputPath, OutputRole, Plan};
+use crate::codec::paths::{InputPath, OutputRole, Plan};
 use crate::codec::{read_codec, setup, Codec};
 use crate::controller::Controller;
 use crate::regs::sd;
@@ -42,6 +42,8 @@ pub struct HdaOptions {
     /// Pin configuration overrides for boards whose BIOS lies.
     pub pin_overrides: Vec<crate::codec::pin::PinOverride>,
     pub position: PositionSource,
+    /// Codec hints laid over each codec's defaults.
+    pub hints: crate::codec::hints::HintSettings,
 }
 
 /// A brought-up HDA controller and its codecs.
@@ -138,6 +140,7 @@ impl HdaDevice {
         ctrl.init_command_rings()?;
         let mut codecs = Vec::new();
         let mask = ctrl.codec_mask();
+        let mut automute_on = true;
         for address in (0..15u8).filter(|a| mask & (1 << a) != 0) {
             let mut codec = match read_codec(&mut ctrl, address) {
                 Ok(c) => c,
@@ -149,7 +152,9 @@ impl HdaDevice {
             if crate::codec::pin::apply_overrides(&mut codec, &options.pin_overrides) > 0 {
                 log::info!("{name}: codec {address}: pin configuration overridden");
             }
-            let plan = plan(&codec);
+            let hints = options.hints.apply(crate::codec::hints::Hints::for_codec(&codec));
+            automute_on &= hints.auto_mute;
+            let plan = crate::codec::paths::plan_with(&codec, &hints);
             setup::power_up(&mut ctrl, &codec)?;
             for o in &plan.outputs {
                 setup::enable_output(&mut ctrl, &codec, o)?;
@@ -158,7 +163,7 @@ impl HdaDevice {
                 setup::enable_input(&mut ctrl, &codec, i)?;
             }
             setup::enable_jack_events(&mut ctrl, &codec, &plan)?;
-            setup::update_automute(&mut ctrl, &codec, &plan, true)?;
+            setup::update_automute(&mut ctrl, &codec, &plan, hints.auto_mute)?;
             codecs.push(CodecPlan { codec, plan });
         }
         if codecs.is_empty() {
@@ -181,7 +186,7 @@ impl HdaDevice {
             name,
             position: options.position,
             levels: Mutex::new(None),
-            automute: std::sync::atomic::AtomicBool::new(true),
+            automute: std::sync::atomic::AtomicBool::new(automute_on),
         };
         dev.read_levels()?;
         Ok(dev)

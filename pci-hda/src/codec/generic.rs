@@ -310,6 +310,8 @@ struct Gen<'a> {
     path_of: [Vec<Option<usize>>; 3],
     /// Input jacks that would become surround outputs: (pin, DAC, path).
     multi_io: Vec<(u8, u8, usize)>,
+    /// Answers of [`Gen::reachable`] so far.
+    reach: std::cell::RefCell<std::collections::HashMap<(u8, u8), bool>>,
 }
 
 impl<'a> Gen<'a> {
@@ -324,6 +326,7 @@ impl<'a> Gen<'a> {
             dacs: Default::default(),
             path_of: Default::default(),
             multi_io: Vec::new(),
+            reach: Default::default(),
         }
     }
 
@@ -363,8 +366,19 @@ impl<'a> Gen<'a> {
         })
     }
 
+    /// Whether `from` feeds `to` (memoised: a codec or a dump whose
+    /// mixers all connect to each other makes each search long, and the
+    /// variants ask the same questions again and again).
     fn reachable(&self, from: u8, to: u8) -> bool {
-        from != 0 && to != 0 && self.feeds(to, from, 1, &mut SEARCH_STEPS.clone())
+        if from == 0 || to == 0 {
+            return false;
+        }
+        if let Some(&known) = self.reach.borrow().get(&(from, to)) {
+            return known;
+        }
+        let r = self.feeds(to, from, 1, &mut SEARCH_STEPS.clone());
+        self.reach.borrow_mut().insert((from, to), r);
+        r
     }
 
     /// Linux's `__parse_nid_path`: depth first from `to` back to `from`,
@@ -920,6 +934,28 @@ mod tests {
         let hints = Hints { mixer_nid: None, ..Hints::for_codec(&c) };
         let p = crate::codec::paths::plan_with(&c, &hints);
         assert!(p.outputs.iter().any(|o| o.pin == 0x1a && o.nodes == [0x02, 0x0b, 0x1a]), "without the hint: {p:?}");
+    }
+
+    #[test]
+    fn a_graph_of_mixers_all_feeding_each_other_is_planned() {
+        // 16 DACs, 40 mixers that each take every DAC's mixer and every other
+        // mixer, 14 output pins on every mixer: every search is bounded.
+        let mixers: Vec<u8> = (0x20..0x48).collect();
+        let mut nodes: Vec<Node> = (0x02..0x12).map(|d| widget(d, 0x0000_0011, &[])).collect();
+        for &m in &mixers {
+            let conns: Vec<u8> = mixers.iter().copied().filter(|&o| o != m).take(15).collect();
+            nodes.push(widget(m, 0x0020_010f, &conns));
+        }
+        for (i, p) in (0x50..0x5e).enumerate() {
+            let config = 0x0101_4010 | (i as u32 & 0xf);
+            nodes.push(pin(p, config, &mixers[..15], Some(0)));
+        }
+        let c = Codec { vendor_id: 0x10ec_0269, nodes, ..Codec::default() };
+        let t = std::time::Instant::now();
+        let p = plan(&c);
+        eprintln!("planned in {:?}", t.elapsed());
+        assert!(p.outputs.is_empty(), "no mixer reaches a DAC");
+        assert_eq!(p.unrouted.len(), MAX_OUTS, "Linux takes five line outs of one association");
     }
 
     #[test]

@@ -18,10 +18,9 @@ pub struct Hints {
     /// The headphone should get a DAC of its own, playable independently
     /// (Linux's `indep_hp`, default off).
     pub indep_hp: bool,
-    /// Plugging a headphone mutes the speakers (Linux's `auto_mute`).
+    /// Plugging a headphone mutes the speakers (Linux's `auto_mute`), from
+    /// the start ("Auto-Mute Mode" can change it while serving).
     pub auto_mute: bool,
-    /// Plugging a mic switches capture to it (Linux's `auto_mic`).
-    pub auto_mic: bool,
     /// DACs the codec's driver pairs with pins, (pin, DAC) (Linux's
     /// `preferred_dacs`).
     pub preferred_dacs: Vec<(u8, u8)>,
@@ -35,7 +34,6 @@ impl Default for Hints {
             multi_io: true,
             indep_hp: false,
             auto_mute: true,
-            auto_mic: true,
             preferred_dacs: Vec::new(),
         }
     }
@@ -96,5 +94,72 @@ impl Hints {
             Vec::new()
         };
         Hints { mixer_nid: default_mixer_nid(codec), preferred_dacs, ..Hints::default() }
+    }
+}
+
+/// Hints a user sets (the config file's `hints` table; Linux's `hints`
+/// sysfs file / patch `[hint]` section): each one given replaces the
+/// codec's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintSettings {
+    /// The loopback mixer's node; 0 for none.
+    pub mixer_nid: Option<u8>,
+    pub primary_hp: Option<bool>,
+    pub multi_io: Option<bool>,
+    pub indep_hp: Option<bool>,
+    pub auto_mute: Option<bool>,
+}
+
+impl HintSettings {
+    /// `hints` with these settings laid over.
+    pub fn apply(&self, mut hints: Hints) -> Hints {
+        if let Some(nid) = self.mixer_nid {
+            hints.mixer_nid = Some(nid).filter(|&n| n != 0);
+        }
+        let set = |v: Option<bool>, field: &mut bool| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(self.primary_hp, &mut hints.primary_hp);
+        set(self.multi_io, &mut hints.multi_io);
+        set(self.indep_hp, &mut hints.indep_hp);
+        set(self.auto_mute, &mut hints.auto_mute);
+        hints
+    }
+    /// The settings given, as config-file lines (`key = value`).
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(n) = self.mixer_nid {
+            out.push(format!("mixer_nid = {n:#04x}"));
+        }
+        for (key, v) in [
+            ("primary_hp", self.primary_hp),
+            ("multi_io", self.multi_io),
+            ("indep_hp", self.indep_hp),
+            ("auto_mute", self.auto_mute),
+        ] {
+            if let Some(v) = v {
+                out.push(format!("{key} = {v}"));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_replace_only_what_they_give() {
+        let defaults = Hints { mixer_nid: Some(0x0b), ..Hints::default() };
+        let none = HintSettings::default();
+        assert_eq!(none.apply(defaults.clone()), defaults);
+        let s = HintSettings { mixer_nid: Some(0), indep_hp: Some(true), auto_mute: Some(false), ..none };
+        let h = s.apply(defaults);
+        assert_eq!((h.mixer_nid, h.indep_hp, h.auto_mute, h.primary_hp), (None, true, false, true));
+        assert_eq!(s.lines(), vec!["mixer_nid = 0x00", "indep_hp = true", "auto_mute = false"]);
     }
 }
