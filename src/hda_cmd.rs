@@ -75,15 +75,40 @@ fn vs_linux(file: &str, codecs: &[Codec], json: bool) -> Result<(), String> {
 pub fn info(args: InfoArgs) -> Result<(), String> {
     let hda = open_hda(&args.device, &args.hda.settings())?;
     let dev = &hda.dev;
+    let jacks = dev.jacks();
+    let present = dev.jacks_present().map_err(|e| e.to_string())?;
     if args.json {
+        #[derive(serde::Serialize)]
+        struct Jack {
+            label: String,
+            index: u32,
+            pin: u8,
+            /// Always present: the pin cannot sense.
+            phantom: bool,
+            present: bool,
+        }
         #[derive(serde::Serialize)]
         struct Controller {
             controller: String,
             codecs: Vec<CodecReport>,
+            jacks: Vec<Jack>,
+            auto_mute: Option<bool>,
         }
         let report = Controller {
             controller: dev.name().to_string(),
             codecs: dev.codecs().iter().map(|cp| CodecReport::new(&cp.codec, &cp.plan)).collect(),
+            jacks: jacks
+                .iter()
+                .zip(&present)
+                .map(|(j, p)| Jack {
+                    label: j.label.clone(),
+                    index: j.index,
+                    pin: j.pin,
+                    phantom: j.phantom,
+                    present: *p,
+                })
+                .collect(),
+            auto_mute: dev.can_automute().then(|| dev.automute_enabled()),
         };
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
         return Ok(());
@@ -91,6 +116,21 @@ pub fn info(args: InfoArgs) -> Result<(), String> {
     println!("HDA controller {}", dev.name());
     for cp in dev.codecs() {
         print!("{}", describe(&cp.codec, &cp.plan));
+    }
+    if !jacks.is_empty() {
+        println!("jacks:");
+        for (j, p) in jacks.iter().zip(&present) {
+            let state = match (j.phantom, p) {
+                (true, _) => "always on (cannot sense)",
+                (false, true) => "plugged",
+                (false, false) => "unplugged",
+            };
+            let index = if j.index > 0 { format!(",{}", j.index) } else { String::new() };
+            println!("  {}{index} Jack (pin {:#04x}): {state}", j.label, j.pin);
+        }
+    }
+    if dev.can_automute() {
+        println!("auto-mute: {}", if dev.automute_enabled() { "on" } else { "off" });
     }
     Ok(())
 }

@@ -161,3 +161,19 @@ fn hda_codec_vs_linux_compares_pin_by_pin_and_fails_on_a_difference() {
     assert_eq!(pin["outboard"], serde_json::json!([0x03, 0x0d, 0x14]));
     assert_eq!(pin["linux"], serde_json::json!([0x02, 0x0c, 0x14]));
 }
+
+#[test]
+fn info_shows_the_paths_and_the_jacks_of_the_emulated_controller() {
+    let (ok, stdout, stderr) = outboard(&["info", "emulated"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("LineOut pin 0x03: 0x02 -> 0x03"), "{stdout}");
+    // QEMU's hda-duplex pins cannot sense: phantom jacks, always on.
+    assert!(stdout.contains("jacks:\n"), "{stdout}");
+    assert!(stdout.contains("Line Out Phantom Jack (pin 0x03): always on (cannot sense)"), "{stdout}");
+    let (ok, stdout, stderr) = outboard(&["info", "emulated", "--json"]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let jack = v["jacks"].as_array().unwrap().iter().find(|j| j["pin"] == 3).unwrap();
+    assert_eq!((jack["phantom"].as_bool(), jack["present"].as_bool()), (Some(true), Some(true)));
+    assert!(v["codecs"][0]["displays"].as_array().unwrap().is_empty(), "no HDMI pin on hda-duplex");
+}

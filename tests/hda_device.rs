@@ -142,3 +142,86 @@ fn a_pin_override_adds_an_output_the_bios_hid() {
     let line = dev.codecs()[0].plan.output(OutputRole::LineOut).expect("the overridden pin is a line out");
     assert_eq!(line.pin, 0x1a);
 }
+
+/// An ELD as a display gives it: version 2, `name`, the speaker allocation
+/// bits, and one LPCM descriptor of `channels` at 32-48 kHz, 16/20/24 bits.
+fn eld(name: &str, speakers: u8, channels: u8) -> Vec<u8> {
+    let mut b = vec![0u8; 20];
+    b[0] = 2 << 3;
+    b[4] = name.len() as u8;
+    b[5] = 1 << 4;
+    b[6] = 5;
+    b[7] = speakers;
+    b.extend_from_slice(name.as_bytes());
+    b.extend_from_slice(&[(1 << 3) | (channels - 1), 0x07, 0x07]);
+    b.resize(48, 0);
+    b
+}
+
+#[test]
+fn hdmi_pins_play_only_with_a_display_and_get_its_infoframe() {
+    use outboard_emu::hda::emulated_hda_from_codecs;
+    use outboard_hda::codec::paths::Sink;
+    // The four NVIDIA HDMI/DP codecs of an HP z420 (one converter 0x04 and
+    // one pin 0x05 each), alone on a controller as on the graphics card.
+    let Some(text) = dump("canonical__alc262--hp-z420-workstation-ccert-201206-11246") else { return };
+    let nvidia: Vec<_> =
+        outboard_hda::codec::dump::parse_dumps(&text).into_iter().filter(|c| c.vendor_id == 0x10de_0014).collect();
+    assert_eq!(nvidia.len(), 4);
+    let hw = emulated_hda_from_codecs(nvidia).unwrap();
+    let model = |a: u8, f: &mut dyn FnMut(&mut ModelCodec)| {
+        hw.emu.with_codec_at(a, |c| f(c.as_any().downcast_mut::<ModelCodec>().unwrap())).unwrap()
+    };
+    let state = |a: u8, nid: u8| {
+        hw.emu.with_codec_at(a, |c| c.as_any().downcast_mut::<ModelCodec>().unwrap().state(nid)).unwrap()
+    };
+    // A 5.1 television on codec 0; a display with a broken ELD (a monitor
+    // name longer than the ELD) on codec 1; one that has not given its ELD
+    // yet on codec 2; nothing on codec 3.
+    model(0, &mut |m| m.set_display(0x05, Some(Some(eld("LG TV", 0b1111, 6)))));
+    let mut broken = eld("Broken", 1, 2);
+    broken[4] = 0x10;
+    broken.truncate(30);
+    model(1, &mut |m| m.set_display(0x05, Some(Some(broken.clone()))));
+    model(2, &mut |m| m.set_display(0x05, Some(None)));
+    hw.emu.start_clock();
+    let dev = HdaDevice::open(hw.pci.clone()).unwrap();
+    let plans: Vec<_> = dev.codecs().iter().map(|c| &c.plan).collect();
+    assert_eq!(plans[0].outputs.len(), 1, "the television's pin is an output");
+    assert!(matches!(&plans[0].displays[0].sink, Sink::Eld(e) if e.monitor_name == "LG TV"));
+    assert!(plans[1].outputs.is_empty() && plans[2].outputs.is_empty() && plans[3].outputs.is_empty());
+    match &plans[1].displays[0].sink {
+        Sink::Malformed(why) => assert!(why.contains("monitor name of 16 bytes runs past the ELD's 30"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((&plans[2].displays[0].sink, &plans[3].displays[0].sink), (&Sink::None, &Sink::None));
+    let report = outboard_hda::report::describe(&dev.codecs()[0].codec, plans[0]);
+    assert!(report.contains("display pin 0x05: Hdmi \"LG TV\"") && report.contains("FL/FR LFE FC RL/RR"), "{report}");
+    assert!(report.contains("LPCM 6 ch, rates [32000, 44100, 48000], bits 16/20/24"), "{report}");
+
+    // 5.1 plays on the television: channel count, slots and the InfoFrame
+    // with the 5.1 allocation (CA 0x0b) reach its pin before the samples.
+    let six = PcmConfig { channels: 6, ..cfg() };
+    let mut pcm = dev.open_pcm(Direction::Playback, six).unwrap();
+    let (st_cvt, st_pin) = (state(0, 0x04), state(0, 0x05));
+    assert_eq!(st_cvt.chan_count, 5);
+    assert_eq!(st_pin.dip_xmit, 0xc0, "InfoFrame sent");
+    assert_eq!(&st_pin.dip[..8], &[0x84, 0x01, 0x0a, st_pin.dip[3], 5, 0, 0, 0x0b]);
+    assert_eq!(st_pin.dip.iter().fold(0u8, |s, b| s.wrapping_add(*b)), 0, "checksummed");
+    assert_eq!(st_pin.chan_slots, [0, 1, 5, 4, 2, 3, 0xf, 0xf], "FL FR LFE FC RL RR, as CEA-861 orders 5.1");
+    let bytes = six.buffer_frames() * six.frame_bytes();
+    let data = signal::to_le_bytes(&signal::test_signal(bytes / 2 / 6, 6, 4));
+    pcm.write_frames(0, &data).unwrap();
+    pcm.start().unwrap();
+    for _ in 0..six.periods {
+        pcm.wait_period(Duration::from_secs(2)).unwrap();
+    }
+    pcm.stop().unwrap();
+    let heard = hw.emu.played();
+    assert!(heard.len() >= data.len() && heard[..data.len()] == data[..], "the converter got the samples");
+    drop(pcm);
+    // What the display does not take is refused, naming what it does.
+    let err = dev.open_pcm(Direction::Playback, PcmConfig { channels: 8, ..cfg() }).err().unwrap().to_string();
+    assert!(err.contains("the display \"LG TV\" on pin 0x05 does not take 8 channels"), "{err}");
+    assert!(err.contains("LPCM 6 ch"), "{err}");
+}

@@ -11,7 +11,7 @@ use outboard_hal::pcm::{Direction, PcmConfig, PcmState, PcmStream, SampleFormat}
 
 use crate::codec::controls::{self, AmpControl};
 use crate::codec::jacks::{self, Jack};
-use crate::codec::paths::{InputPath, OutputRole, Plan};
+use crate::codec::paths::{Display, InputPath, OutputRole, Plan, Sink};
 use crate::codec::{read_codec, setup, Codec};
 use crate::controller::Controller;
 use crate::regs::sd;
@@ -154,7 +154,29 @@ impl HdaDevice {
             }
             let hints = options.hints.apply(crate::codec::hints::Hints::for_codec(&codec));
             automute_on &= hints.auto_mute;
-            let plan = crate::codec::paths::plan_with(&codec, &hints);
+            let mut plan = crate::codec::paths::plan_with(&codec, &hints);
+            // HDMI/DisplayPort pins are outputs only with a display on them.
+            for o in plan.outputs.iter().filter(|o| setup::is_display_pin(&codec, o.pin)) {
+                let sink = setup::read_display(&mut ctrl, &codec, o.pin)?;
+                match &sink {
+                    Sink::None => log::info!("{name}: codec {address}: no display on pin {:#04x}", o.pin),
+                    Sink::Eld(e) => log::info!(
+                        "{name}: codec {address}: pin {:#04x}: {:?} display \"{}\", speakers {}, LPCM up to {} channels",
+                        o.pin,
+                        e.connection,
+                        e.monitor_name,
+                        e.speakers().join(" "),
+                        e.max_lpcm_channels()
+                    ),
+                    Sink::Malformed(why) => {
+                        log::warn!("{name}: codec {address}: pin {:#04x}: display ignored, its ELD is malformed: {why}", o.pin)
+                    }
+                }
+                plan.displays.push(Display { pin: o.pin, sink });
+            }
+            let shown: Vec<u8> =
+                plan.displays.iter().filter(|d| !matches!(d.sink, Sink::Eld(_))).map(|d| d.pin).collect();
+            plan.outputs.retain(|o| !shown.contains(&o.pin));
             setup::power_up(&mut ctrl, &codec)?;
             for o in &plan.outputs {
                 setup::enable_output(&mut ctrl, &codec, o)?;
@@ -308,22 +330,49 @@ impl HdaDevice {
         };
         let mut ctrl = lock(&self.ctrl);
         let (cp, converters): (&CodecPlan, Vec<u8>) = match direction {
-            Direction::Playback => {
-                let cp = self
-                    .codecs
-                    .iter()
-                    .find(|c| c.plan.primary_output().is_some())
-                    .ok_or_else(|| Error::Invalid(format!("{}: no output path on any codec", self.name)))?;
-                let mut dacs: Vec<u8> = cp
-                    .plan
-                    .outputs
-                    .iter()
-                    .filter(|o| o.role != crate::codec::paths::OutputRole::Digital)
-                    .map(|o| o.dac)
-                    .collect();
-                dacs.dedup();
-                (cp, dacs)
-            }
+            Direction::Playback => match self.codecs.iter().find(|c| c.plan.primary_output().is_some()) {
+                Some(cp) => {
+                    let mut dacs: Vec<u8> = cp
+                        .plan
+                        .outputs
+                        .iter()
+                        .filter(|o| o.role != crate::codec::paths::OutputRole::Digital)
+                        .map(|o| o.dac)
+                        .collect();
+                    dacs.dedup();
+                    (cp, dacs)
+                }
+                // No analog output (an HDMI controller): the first display.
+                None => {
+                    let (cp, out, eld) = self
+                        .codecs
+                        .iter()
+                        .find_map(|c| c.plan.outputs.iter().find_map(|o| c.plan.display_eld(o.pin).map(|e| (c, o, e))))
+                        .ok_or_else(|| {
+                            Error::Invalid(format!(
+                                "{}: no output path on any codec, and no display connected",
+                                self.name
+                            ))
+                        })?;
+                    let bits_ok = [16u8, 20, 24, 32].contains(&(bits as u8));
+                    if config.channels > u16::from(eld.max_lpcm_channels())
+                        || !eld.takes_lpcm(config.channels as u8, config.rate, bits as u8)
+                        || !bits_ok
+                    {
+                        return Err(Error::Invalid(format!(
+                            "{}: the display \"{}\" on pin {:#04x} does not take {} channels of LPCM at {} Hz, {bits} bits ({})",
+                            self.name,
+                            eld.monitor_name,
+                            out.pin,
+                            config.channels,
+                            config.rate,
+                            lpcm_caps(eld)
+                        )));
+                    }
+                    setup::setup_display_stream(&mut ctrl, &cp.codec, out.dac, out.pin, eld, config.channels as u8)?;
+                    (cp, vec![out.dac])
+                }
+            },
             Direction::Capture => {
                 let cp = self
                     .codecs
@@ -383,6 +432,24 @@ impl HdaDevice {
             state: PcmState::Prepared,
             xruns: 0,
         })
+    }
+}
+
+/// What a display takes, for messages: "LPCM 8 ch, 32000-192000 Hz, 16/20/24 bits".
+fn lpcm_caps(eld: &crate::codec::eld::Eld) -> String {
+    let lpcm: Vec<String> = eld
+        .sads
+        .iter()
+        .filter(|s| s.coding == 1)
+        .map(|s| {
+            let bits: Vec<String> = s.bits.iter().map(u8::to_string).collect();
+            format!("LPCM {} ch at {:?} Hz, {} bits", s.channels, s.rates, bits.join("/"))
+        })
+        .collect();
+    if lpcm.is_empty() {
+        "it lists no LPCM".into()
+    } else {
+        format!("it takes {}", lpcm.join("; "))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::codec::paths::Plan;
+use crate::codec::paths::{Plan, Sink};
 use crate::codec::pin::PinConfig;
 use crate::codec::{Codec, WidgetKind};
 
@@ -83,6 +83,35 @@ pub fn describe(codec: &Codec, plan: &Plan) -> String {
     for (pin, dev) in &plan.unrouted {
         out += &format!("  unrouted: pin {pin:#04x} ({dev:?}): no converter reaches it\n");
     }
+    for d in &plan.displays {
+        out += &match &d.sink {
+            Sink::None => format!("  display pin {:#04x}: nothing connected\n", d.pin),
+            Sink::Malformed(why) => format!("  display pin {:#04x}: ELD malformed, ignored: {why}\n", d.pin),
+            Sink::Eld(e) => {
+                let mut s = format!(
+                    "  display pin {:#04x}: {:?} \"{}\" (manufacturer {:#06x}, product {:#06x}), speakers {}, A/V delay {} ms\n",
+                    d.pin,
+                    e.connection,
+                    e.monitor_name,
+                    e.manufacturer,
+                    e.product,
+                    e.speakers().join(" "),
+                    e.audio_sync_delay_ms
+                );
+                for sad in &e.sads {
+                    let bits: Vec<String> = sad.bits.iter().map(|b| b.to_string()).collect();
+                    s += &format!(
+                        "    {} {} ch, rates {:?}{}\n",
+                        sad.coding_name(),
+                        sad.channels,
+                        sad.rates,
+                        if bits.is_empty() { String::new() } else { format!(", bits {}", bits.join("/")) }
+                    );
+                }
+                s
+            }
+        };
+    }
     out
 }
 
@@ -98,6 +127,24 @@ pub struct CodecReport {
     pub inputs: Vec<InputReport>,
     /// Connected pins no converter reaches.
     pub unrouted: Vec<u8>,
+    /// HDMI/DisplayPort pins and their displays (read when a device opens).
+    pub displays: Vec<DisplayReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DisplayReport {
+    pub pin: u8,
+    /// "none", "eld" or "malformed".
+    pub sink: &'static str,
+    pub error: Option<String>,
+    pub monitor_name: Option<String>,
+    /// "Hdmi" or "DisplayPort".
+    pub connection: Option<String>,
+    pub speakers: Vec<&'static str>,
+    pub audio_sync_delay_ms: Option<u16>,
+    pub lpcm_channels: Option<u8>,
+    /// Every coding the display takes: (name, channels, rates, bits).
+    pub codings: Vec<(String, u8, Vec<u32>, Vec<u8>)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -167,6 +214,41 @@ impl CodecReport {
                 .map(|i| InputReport { role: format!("{:?}", i.role), pin: i.pin, adc: i.adc, path: i.nodes.clone() })
                 .collect(),
             unrouted: plan.unrouted.iter().map(|(p, _)| *p).collect(),
+            displays: plan
+                .displays
+                .iter()
+                .map(|d| {
+                    let mut r = DisplayReport {
+                        pin: d.pin,
+                        sink: "none",
+                        error: None,
+                        monitor_name: None,
+                        connection: None,
+                        speakers: Vec::new(),
+                        audio_sync_delay_ms: None,
+                        lpcm_channels: None,
+                        codings: Vec::new(),
+                    };
+                    match &d.sink {
+                        Sink::None => {}
+                        Sink::Malformed(why) => (r.sink, r.error) = ("malformed", Some(why.clone())),
+                        Sink::Eld(e) => {
+                            r.sink = "eld";
+                            r.monitor_name = Some(e.monitor_name.clone());
+                            r.connection = Some(format!("{:?}", e.connection));
+                            r.speakers = e.speakers();
+                            r.audio_sync_delay_ms = Some(e.audio_sync_delay_ms);
+                            r.lpcm_channels = Some(e.max_lpcm_channels());
+                            r.codings = e
+                                .sads
+                                .iter()
+                                .map(|s| (s.coding_name().to_string(), s.channels, s.rates.clone(), s.bits.clone()))
+                                .collect();
+                        }
+                    }
+                    r
+                })
+                .collect(),
         }
     }
 }

@@ -58,6 +58,29 @@ pub const GET_AMP_GAIN_MUTE: u8 = 0xb;
 /// Get the selected connection-list entry (answer: the index).
 pub const GET_CONNECT_SEL: u16 = 0xf01;
 
+/// HDMI/DisplayPort verbs (HDA spec §7.3.3.35-.41, Linux's AC_VERB_*HDMI*).
+pub mod hdmi {
+    /// Pin sense bit: a display's ELD is valid (bit 31 is presence).
+    pub const SENSE_ELD_VALID: u32 = 1 << 30;
+    /// Size of a DIP buffer (payload: buffer index; 0x08 is the ELD's).
+    pub const GET_DIP_SIZE: u16 = 0xf2e;
+    /// Payload for [`GET_DIP_SIZE`]: the ELD buffer.
+    pub const DIP_SIZE_ELD: u8 = 0x08;
+    /// One ELD byte (payload: its index; answer bit 31: valid, bits 7:0 data).
+    pub const GET_ELD_DATA: u16 = 0xf2f;
+    /// Converter channel count (payload: channels - 1).
+    pub const SET_CVT_CHAN_COUNT: u16 = 0x72d;
+    /// DIP packet and byte index (payload: packet << 5 | byte).
+    pub const SET_DIP_INDEX: u16 = 0x730;
+    /// One DIP byte, at the index, which then moves on.
+    pub const SET_DIP_DATA: u16 = 0x731;
+    /// DIP transmission (payload: 0 off, 0xc0 as often as possible).
+    pub const SET_DIP_XMIT: u16 = 0x732;
+    pub const DIP_XMIT_BEST: u8 = 0xc0;
+    /// Converter channel to slot (payload: channel << 4 | slot).
+    pub const SET_CHAN_SLOT: u16 = 0x734;
+}
+
 /// Payload bits of [`GET_AMP_GAIN_MUTE`] (spec §7.3.3.7).
 pub mod amp_get {
     /// Set: the output amp; clear: an input amp.

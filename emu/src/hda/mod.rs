@@ -57,7 +57,12 @@ pub fn emulated_hda_irqs(kinds: &[IrqKind]) -> EmulatedHda {
 /// (`/proc/asound/card*/codec#*` text or an alsa-info report), at their own
 /// link addresses. `None` if the text holds no codec.
 pub fn emulated_hda_from_dump(text: &str) -> Option<EmulatedHda> {
-    let codecs = outboard_hda::codec::dump::parse_dumps(text);
+    emulated_hda_from_codecs(outboard_hda::codec::dump::parse_dumps(text))
+}
+
+/// Build an emulated ICH9 HDA with these codec models (e.g. some of a dump's:
+/// an HDMI controller's codecs alone). `None` if there is none.
+pub fn emulated_hda_from_codecs(codecs: Vec<outboard_hda::codec::Codec>) -> Option<EmulatedHda> {
     if codecs.is_empty() {
         return None;
     }

@@ -25,6 +25,16 @@ pub struct NodeState {
     pub amp_out: [u8; 2],
     /// Input amps by index.
     pub amp_in: BTreeMap<u8, [u8; 2]>,
+    /// HDMI/DP pins: the DIP packet 0 (the audio InfoFrame) as written.
+    pub dip: Vec<u8>,
+    /// HDMI/DP pins: the byte index the next DIP write goes to.
+    pub dip_at: u8,
+    /// HDMI/DP pins: DIP transmission (0 off, 0xc0 best effort).
+    pub dip_xmit: u8,
+    /// HDMI/DP pins: the converter channel in each slot (0xf none).
+    pub chan_slots: [u8; 8],
+    /// HDMI converters: channels - 1.
+    pub chan_count: u8,
 }
 
 /// A codec emulated from its model.
@@ -35,6 +45,8 @@ pub struct ModelCodec {
     played: Vec<u8>,
     line_in: VecDeque<u8>,
     plugged: BTreeSet<u8>,
+    /// HDMI/DP pins with a display: its ELD (`None`: present, ELD not valid).
+    displays: BTreeMap<u8, Option<Vec<u8>>>,
 }
 
 impl ModelCodec {
@@ -46,7 +58,15 @@ impl ModelCodec {
             let amp = if n.amp_out.is_some_and(|a| a.can_mute()) { 0x80 } else { 0 };
             state.insert(n.nid, NodeState { amp_out: [amp, amp], ..NodeState::default() });
         }
-        ModelCodec { codec, afg, state, played: Vec::new(), line_in: VecDeque::new(), plugged: BTreeSet::new() }
+        ModelCodec {
+            codec,
+            afg,
+            state,
+            played: Vec::new(),
+            line_in: VecDeque::new(),
+            plugged: BTreeSet::new(),
+            displays: BTreeMap::new(),
+        }
     }
 
     /// The model this codec was built from.
@@ -70,6 +90,19 @@ impl ModelCodec {
             self.plugged.insert(pin);
         } else {
             self.plugged.remove(&pin);
+        }
+    }
+
+    /// Connect a display to an HDMI/DisplayPort pin with this ELD (`None`:
+    /// a display that has not given a valid ELD), or take it away.
+    pub fn set_display(&mut self, pin: u8, display: Option<Option<Vec<u8>>>) {
+        match display {
+            Some(eld) => {
+                self.displays.insert(pin, eld);
+            }
+            None => {
+                self.displays.remove(&pin);
+            }
         }
     }
 
@@ -139,6 +172,7 @@ impl CodecModel for ModelCodec {
         let subsystem = self.codec.subsystem_id;
         let config = self.codec.node(nid).and_then(|n| n.pin_config).unwrap_or(0);
         let plugged = self.plugged.contains(&nid);
+        let display = self.displays.get(&nid).cloned();
         let st = self.state.entry(nid).or_default();
         match (verb12, verb4) {
             (0xf00, _) => return self.parameter(nid, data),
@@ -156,7 +190,38 @@ impl CodecModel for ModelCodec {
             (0x707, _) => st.pin_ctl = data,
             (0xf08, _) => return u32::from(st.unsol),
             (0x708, _) => st.unsol = data,
-            (0xf09, _) => return if plugged { 1 << 31 } else { 0 },
+            (0xf09, _) => {
+                return match display {
+                    Some(Some(_)) => (1 << 31) | (1 << 30),
+                    Some(None) => 1 << 31,
+                    None if plugged => 1 << 31,
+                    None => 0,
+                }
+            }
+            (0xf2e, _) => return display.flatten().filter(|_| data == 8).map_or(0, |e| e.len() as u32),
+            (0xf2f, _) => {
+                return display
+                    .flatten()
+                    .and_then(|e| e.get(usize::from(data)).copied())
+                    .map_or(0, |b| (1 << 31) | u32::from(b))
+            }
+            (0x72d, _) => st.chan_count = data,
+            (0xf2d, _) => return u32::from(st.chan_count),
+            (0x730, _) => {
+                // Packet 0 only (the audio InfoFrame); the byte index wraps in the packet.
+                st.dip_at = data & 0x1f;
+            }
+            (0x731, _) => {
+                let at = usize::from(st.dip_at);
+                if st.dip.len() <= at {
+                    st.dip.resize(at + 1, 0);
+                }
+                st.dip[at] = data;
+                st.dip_at = (st.dip_at + 1) & 0x1f;
+            }
+            (0x732, _) => st.dip_xmit = data,
+            (0xf32, _) => return u32::from(st.dip_xmit),
+            (0x734, _) => st.chan_slots[usize::from(data & 7)] = data >> 4,
             (0xf0c, _) => return u32::from(st.eapd),
             (0x70c, _) => st.eapd = data,
             (0xf1c, _) => return config,

@@ -10,6 +10,7 @@
 
 pub mod controls;
 pub mod dump;
+pub mod eld;
 pub mod generic;
 pub mod hints;
 pub mod jacks;

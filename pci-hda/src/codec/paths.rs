@@ -84,6 +84,37 @@ pub struct Plan {
     /// mode"), with the DAC each would take: (pin, DAC). Outboard does not
     /// switch them yet; the DACs are kept free for them as Linux keeps them.
     pub multi_io: Vec<(u8, u8)>,
+    /// What is on each HDMI/DisplayPort pin, as read when the device was
+    /// opened (empty for a plan made from a dump). A pin with no display,
+    /// or one whose ELD is malformed, is not among the outputs.
+    pub displays: Vec<Display>,
+}
+
+/// An HDMI or DisplayPort pin and what is connected to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Display {
+    pub pin: u8,
+    pub sink: Sink,
+}
+
+/// What an HDMI/DisplayPort pin reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sink {
+    /// Nothing connected, or a display that has not given its ELD.
+    None,
+    Eld(super::eld::Eld),
+    /// A display whose ELD is refused, and why.
+    Malformed(String),
+}
+
+impl Plan {
+    /// The ELD of the display on `pin`, if there is a valid one.
+    pub fn display_eld(&self, pin: u8) -> Option<&super::eld::Eld> {
+        self.displays.iter().find(|d| d.pin == pin).and_then(|d| match &d.sink {
+            Sink::Eld(e) => Some(e),
+            _ => None,
+        })
+    }
 }
 
 impl Plan {

@@ -1,13 +1,14 @@
 //! Programming a codec for the chosen paths: power, connection selects,
 //! amplifiers in dB, pin controls, EAPD, and jack detection with
-//! speaker auto-mute (as Linux's generic parser does).
+//! speaker auto-mute (as Linux's generic parser does), and HDMI/DisplayPort
+//! displays: their ELD, channel allocation and audio InfoFrame.
 
-use super::paths::{InputPath, OutputPath, OutputRole, Plan};
+use super::paths::{InputPath, OutputPath, OutputRole, Plan, Sink};
 use super::pin::{caps as pincaps, ctl};
 use super::{wcaps, Codec, WidgetKind};
 use crate::controller::Controller;
 use crate::verb::{
-    amp, Verb, GET_PIN_SENSE, SET_AMP_GAIN_MUTE, SET_CONNECT_SEL, SET_EAPD_BTL, SET_PIN_WIDGET_CONTROL,
+    amp, hdmi, Verb, GET_PIN_SENSE, SET_AMP_GAIN_MUTE, SET_CONNECT_SEL, SET_EAPD_BTL, SET_PIN_WIDGET_CONTROL,
     SET_POWER_STATE, SET_UNSOLICITED_ENABLE,
 };
 use crate::Result;
@@ -154,4 +155,75 @@ pub fn set_output_volume(
     let caps = codec.node(nid).and_then(|n| n.amp_out).unwrap_or_default();
     set_amp(ctrl, codec, nid, true, 0, db, mute)?;
     Ok(Some(caps.db(caps.step_for_db(db))))
+}
+
+/// Whether `pin` is an HDMI or DisplayPort pin.
+pub fn is_display_pin(codec: &Codec, pin: u8) -> bool {
+    codec.node(pin).and_then(|n| n.pin_caps).is_some_and(|c| c & (pincaps::HDMI | pincaps::DP) != 0)
+}
+
+/// What is on an HDMI/DisplayPort pin: nothing unless the pin senses a
+/// display *and* its ELD is valid (Linux's `hdmi_eld_valid`); then the ELD,
+/// read byte by byte (Linux's `snd_hdmi_get_eld`) and parsed, or why it was
+/// refused. A codec that gives an ELD size of 0 is read for 128 bytes, as
+/// Linux does for boards that do so.
+pub fn read_display(ctrl: &mut Controller, codec: &Codec, pin: u8) -> Result<Sink> {
+    use super::eld::{Eld, EldError, FIXED_BYTES, MAX_SIZE};
+    let sense = ctrl.send(Verb::new(codec.address, pin, GET_PIN_SENSE, 0))?;
+    if sense & (1 << 31) == 0 || sense & hdmi::SENSE_ELD_VALID == 0 {
+        return Ok(Sink::None);
+    }
+    let mut size = ctrl.send(Verb::new(codec.address, pin, hdmi::GET_DIP_SIZE, hdmi::DIP_SIZE_ELD))? as usize & 0xffff;
+    if size == 0 {
+        size = 128;
+    }
+    if size < FIXED_BYTES {
+        return Ok(Sink::Malformed(EldError::TooShort(size).to_string()));
+    }
+    if size > MAX_SIZE {
+        return Ok(Sink::Malformed(EldError::TooLong(size).to_string()));
+    }
+    let mut buf = Vec::with_capacity(size);
+    for i in 0..size {
+        // MAX_SIZE is 256: every index fits the 8-bit payload.
+        let v = ctrl.send(Verb::new(codec.address, pin, hdmi::GET_ELD_DATA, i as u8))?;
+        if v & (1 << 31) == 0 {
+            return Ok(Sink::Malformed(EldError::InvalidByte(i).to_string()));
+        }
+        buf.push(v as u8);
+    }
+    Ok(match Eld::parse(&buf) {
+        Ok(e) => Sink::Eld(e),
+        Err(e) => Sink::Malformed(e.to_string()),
+    })
+}
+
+/// Before a stream plays on an HDMI/DisplayPort pin (Linux's
+/// `hdmi_setup_audio_infoframe`): the converter's channel count, each
+/// channel's slot and the audio InfoFrame with the channel allocation that
+/// fits the display's speakers; the InfoFrame is sent as often as possible.
+pub fn setup_display_stream(
+    ctrl: &mut Controller,
+    codec: &Codec,
+    converter: u8,
+    pin: u8,
+    eld: &super::eld::Eld,
+    channels: u8,
+) -> Result<u8> {
+    use super::eld::{audio_infoframe, channel_allocation, slot_map};
+    let a = codec.address;
+    let ca = channel_allocation(eld.speaker_mask(), channels);
+    ctrl.send(Verb::new(a, converter, hdmi::SET_CVT_CHAN_COUNT, channels.saturating_sub(1)))?;
+    for slot in slot_map(ca, channels) {
+        ctrl.send(Verb::new(a, pin, hdmi::SET_CHAN_SLOT, slot))?;
+    }
+    ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_INDEX, 0))?;
+    ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_XMIT, 0))?;
+    ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_INDEX, 0))?;
+    for byte in audio_infoframe(eld.connection, channels, ca) {
+        ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_DATA, byte))?;
+    }
+    ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_INDEX, 0))?;
+    ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_XMIT, hdmi::DIP_XMIT_BEST))?;
+    Ok(ca)
 }
