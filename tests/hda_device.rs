@@ -225,3 +225,32 @@ fn hdmi_pins_play_only_with_a_display_and_get_its_infoframe() {
     assert!(err.contains("the display \"LG TV\" on pin 0x05 does not take 8 channels"), "{err}");
     assert!(err.contains("LPCM 6 ch"), "{err}");
 }
+
+#[test]
+fn plugging_a_mic_records_from_it_and_pulling_it_goes_back_to_the_internal_mic() {
+    let Some(text) = dump(ALC269_EEEPC) else { return };
+    let hw = emulated_hda_from_dump(&text).unwrap();
+    let dev = HdaDevice::open(hw.pci.clone()).unwrap();
+    // The Eee PC: an internal mic and a rear mic jack that can sense.
+    assert_eq!(dev.codecs()[0].plan.auto_mic, vec![0x12, 0x18]);
+    assert_eq!(dev.selected_capture_source().unwrap(), Some(0x12), "nothing plugged: the internal mic");
+    let plug = |on: bool| {
+        hw.emu.with_codec(|c| c.as_any().downcast_mut::<ModelCodec>().unwrap().set_plugged(0x18, on));
+        hw.emu.send_unsolicited(0, 0x18 << 26);
+    };
+    plug(true);
+    dev.poll_jacks().unwrap();
+    assert_eq!(dev.selected_capture_source().unwrap(), Some(0x18), "a mic plugged in records");
+    plug(false);
+    dev.poll_jacks().unwrap();
+    assert_eq!(dev.selected_capture_source().unwrap(), Some(0x12), "and pulled, the internal mic again");
+    drop(dev);
+    // The hint turns it off: plugging changes nothing.
+    let hints = outboard_hda::codec::hints::HintSettings { auto_mic: Some(false), ..Default::default() };
+    let dev = HdaDevice::open_with(hw.pci.clone(), &HdaOptions { hints, ..HdaOptions::default() }).unwrap();
+    assert!(dev.codecs()[0].plan.auto_mic.is_empty());
+    let before = dev.selected_capture_source().unwrap();
+    plug(true);
+    dev.poll_jacks().unwrap();
+    assert_eq!(dev.selected_capture_source().unwrap(), before);
+}

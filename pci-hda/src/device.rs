@@ -186,6 +186,7 @@ impl HdaDevice {
             }
             setup::enable_jack_events(&mut ctrl, &codec, &plan)?;
             setup::update_automute(&mut ctrl, &codec, &plan, hints.auto_mute)?;
+            automic_codec(&mut ctrl, &codec, &plan)?;
             codecs.push(CodecPlan { codec, plan });
         }
         if codecs.is_empty() {
@@ -233,6 +234,7 @@ impl HdaDevice {
     pub fn poll_jacks(&self) -> Result<bool> {
         let mut ctrl = lock(&self.ctrl);
         self.take_jack_events(&mut ctrl)?;
+        self.automic(&mut ctrl)?;
         self.automute(&mut ctrl)
     }
 
@@ -245,8 +247,18 @@ impl HdaDevice {
         if !self.take_jack_events(&mut ctrl)? {
             return Ok(false);
         }
+        self.automic(&mut ctrl)?;
         self.automute(&mut ctrl)?;
         Ok(true)
+    }
+
+    /// Auto-mic: record from the last of a codec's auto-mic pins that has
+    /// something plugged in, else from the first (the internal mic).
+    fn automic(&self, ctrl: &mut Controller) -> Result<()> {
+        for cp in &self.codecs {
+            automic_codec(ctrl, &cp.codec, &cp.plan)?;
+        }
+        Ok(())
     }
 
     fn take_jack_events(&self, ctrl: &mut Controller) -> Result<bool> {
@@ -432,6 +444,22 @@ impl HdaDevice {
             state: PcmState::Prepared,
             xruns: 0,
         })
+    }
+}
+
+/// [`HdaDevice::automic`] for one codec.
+fn automic_codec(ctrl: &mut Controller, codec: &Codec, plan: &Plan) -> Result<()> {
+    let Some(&first) = plan.auto_mic.first() else { return Ok(()) };
+    let mut pick = first;
+    for &pin in plan.auto_mic.iter().skip(1).rev() {
+        if setup::jack_present(ctrl, codec, pin)? {
+            pick = pin;
+            break;
+        }
+    }
+    match plan.inputs.iter().find(|i| i.pin == pick) {
+        Some(path) => crate::codec::controls::select_input(ctrl, codec, plan, path),
+        None => Ok(()),
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Hints {
     /// Plugging a headphone mutes the speakers (Linux's `auto_mute`), from
     /// the start ("Auto-Mute Mode" can change it while serving).
     pub auto_mute: bool,
+    /// Plugging a mic records from it (Linux's `auto_mic`).
+    pub auto_mic: bool,
     /// DACs the codec's driver pairs with pins, (pin, DAC) (Linux's
     /// `preferred_dacs`).
     pub preferred_dacs: Vec<(u8, u8)>,
@@ -34,6 +36,7 @@ impl Default for Hints {
             multi_io: true,
             indep_hp: false,
             auto_mute: true,
+            auto_mic: true,
             preferred_dacs: Vec::new(),
         }
     }
@@ -109,6 +112,7 @@ pub struct HintSettings {
     pub multi_io: Option<bool>,
     pub indep_hp: Option<bool>,
     pub auto_mute: Option<bool>,
+    pub auto_mic: Option<bool>,
 }
 
 impl HintSettings {
@@ -126,6 +130,7 @@ impl HintSettings {
         set(self.multi_io, &mut hints.multi_io);
         set(self.indep_hp, &mut hints.indep_hp);
         set(self.auto_mute, &mut hints.auto_mute);
+        set(self.auto_mic, &mut hints.auto_mic);
         hints
     }
     /// The settings given, as config-file lines (`key = value`).
@@ -139,6 +144,7 @@ impl HintSettings {
             ("multi_io", self.multi_io),
             ("indep_hp", self.indep_hp),
             ("auto_mute", self.auto_mute),
+            ("auto_mic", self.auto_mic),
         ] {
             if let Some(v) = v {
                 out.push(format!("{key} = {v}"));

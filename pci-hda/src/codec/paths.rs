@@ -9,8 +9,8 @@
 //! - A path is found depth-first from the pin through mixers and selectors to
 //!   a converter, trying a direct connection first at every widget, at most
 //!   [`MAX_DEPTH`] widgets deep (Linux's `__parse_nid_path`).
-//! - Inputs take the first ADC that reaches them; ADCs are shared (a capture
-//!   source selector picks the input).
+//! - Inputs go through the ADC that reaches the most of them (a capture
+//!   source selector picks the input), else the first that reaches them.
 //! - [`linux_route`] reads back the route Linux left in a dump, for
 //!   comparison ([`super::vs_linux`]).
 
@@ -84,6 +84,11 @@ pub struct Plan {
     /// mode"), with the DAC each would take: (pin, DAC). Outboard does not
     /// switch them yet; the DACs are kept free for them as Linux keeps them.
     pub multi_io: Vec<(u8, u8)>,
+    /// Linux's auto-mic: the input pins capture switches between by jack,
+    /// internal first, then dock, plain, rear, front; the last plugged one
+    /// of those that can sense is recorded, else the first. Empty when the
+    /// inputs do not allow it (see [`auto_mic_pins`]) or the hint is off.
+    pub auto_mic: Vec<u8>,
     /// What is on each HDMI/DisplayPort pin, as read when the device was
     /// opened (empty for a plan made from a dump). A pin with no display,
     /// or one whose ELD is malformed, is not among the outputs.
@@ -238,11 +243,61 @@ pub fn plan_with(codec: &Codec, hints: &Hints) -> Plan {
     for o in &mut plan.outputs {
         o.shared = counts.iter().filter(|&&d| d == o.dac).count() > 1;
     }
-    plan.inputs = Vec::new();
     let (inputs, unrouted) = plan_inputs(codec);
     plan.inputs = inputs;
     plan.unrouted.extend(unrouted);
+    if hints.auto_mic {
+        plan.auto_mic = auto_mic_pins(codec, &cfg.inputs, &plan.inputs);
+    }
     plan
+}
+
+/// Linux's `snd_hda_get_input_pin_attr`: 0 unused, 1 internal, 2 dock,
+/// 3 plain, 4 rear, 5 front.
+fn input_attr(config: PinConfig) -> u8 {
+    let loc = config.location();
+    match config.connectivity() {
+        Connectivity::None => 0,
+        Connectivity::Fixed | Connectivity::Both => 1,
+        Connectivity::Jack => match (loc & 0x30, loc) {
+            (0x10, _) => 1,
+            (0x20, _) => 2,
+            (_, 0x01) => 4,
+            (_, 0x02) => 5,
+            _ => 3,
+        },
+    }
+}
+
+/// Linux's `check_auto_mic_availability`: two or three inputs, each of a
+/// different kind of place, the internal one a mic and the others mic jacks
+/// that can sense, all routed to the same ADC. Returns them internal first.
+pub fn auto_mic_pins(codec: &Codec, inputs: &[(InputRole, u8)], paths: &[InputPath]) -> Vec<u8> {
+    let mut entries: Vec<(u8, u8)> = Vec::new();
+    for &(role, pin) in inputs {
+        let Some(config) = codec.node(pin).and_then(|n| n.pin_config).map(PinConfig) else { return Vec::new() };
+        let attr = input_attr(config);
+        if entries.iter().any(|e| e.1 == attr) || attr == 0 || role != InputRole::Mic {
+            return Vec::new();
+        }
+        if attr != 1 && !super::jacks::detectable(codec, pin) {
+            return Vec::new();
+        }
+        if entries.len() >= 3 {
+            return Vec::new();
+        }
+        entries.push((pin, attr));
+    }
+    if entries.len() < 2 {
+        return Vec::new();
+    }
+    entries.sort_by_key(|e| e.1);
+    let adcs: Vec<Option<u8>> =
+        entries.iter().map(|(pin, _)| paths.iter().find(|p| p.pin == *pin).map(|p| p.adc)).collect();
+    if adcs.iter().any(Option::is_none) || adcs.windows(2).any(|w| w[0] != w[1]) {
+        return Vec::new();
+    }
+    entries.into_iter().map(|e| e.0).collect()
 }
 
 /// Connected digital output pins (S/PDIF, HDMI, DisplayPort), by
@@ -264,9 +319,10 @@ fn digital_outputs(codec: &Codec) -> Vec<u8> {
     pins.into_iter().map(|n| n.nid).collect()
 }
 
-/// The input paths: each connected input pin to the first ADC that reaches
-/// it (ADCs are shared; a capture source selector picks the input), and the
-/// input pins none reaches.
+/// The input paths: each connected analog input pin through the ADC that
+/// reaches the most of them (a capture source selector picks the input),
+/// else the first ADC that reaches it; digital inputs to the first digital
+/// ADC; and the input pins none reaches.
 fn plan_inputs(codec: &Codec) -> (Vec<InputPath>, Vec<(u8, Device)>) {
     let mut ins: Vec<(InputRole, &Node, PinConfig)> = codec
         .nodes_of(WidgetKind::Pin)
@@ -288,13 +344,27 @@ fn plan_inputs(codec: &Codec) -> (Vec<InputPath>, Vec<(u8, Device)>) {
         .collect();
     ins.sort_by_key(|(role, n, c)| (*role, c.association(), c.sequence(), n.nid));
     let adcs: Vec<&Node> = codec.nodes_of(WidgetKind::AudioInput).collect();
+    // One ADC records every analog input it can reach (Linux's input mux on
+    // one ADC): the one that reaches the most, the first of equals.
+    let mut main: Option<(u8, usize)> = None;
+    for a in adcs.iter().filter(|a| !a.is_digital()) {
+        let n = ins
+            .iter()
+            .filter(|(role, pin, _)| *role != InputRole::Digital && find_path(codec, pin.nid, a.nid).is_some())
+            .count();
+        if main.is_none_or(|(_, best)| n > best) {
+            main = Some((a.nid, n));
+        }
+    }
     let (mut inputs, mut unrouted) = (Vec::new(), Vec::new());
     for (role, pin, config) in ins {
         let digital = role == InputRole::Digital;
-        let found = adcs
-            .iter()
-            .filter(|a| a.is_digital() == digital)
-            .find_map(|a| find_path(codec, pin.nid, a.nid).map(|p| (a.nid, p)));
+        let via_main = main.filter(|_| !digital).and_then(|(adc, _)| find_path(codec, pin.nid, adc).map(|p| (adc, p)));
+        let found = via_main.or_else(|| {
+            adcs.iter()
+                .filter(|a| a.is_digital() == digital)
+                .find_map(|a| find_path(codec, pin.nid, a.nid).map(|p| (a.nid, p)))
+        });
         match found {
             Some((adc, nodes)) => inputs.push(InputPath {
                 pin: pin.nid,
@@ -388,7 +458,7 @@ pub(crate) mod tests {
         Node {
             nid,
             wcaps: 0x0040_018d,
-            pin_caps: Some(0x0001_001c),
+            pin_caps: Some(0x0001_003c),
             pin_config: Some(config),
             connections: conns.to_vec(),
             selected,
@@ -455,6 +525,25 @@ pub(crate) mod tests {
         assert_eq!(p.primary_output().unwrap().role, OutputRole::Headphone);
         let dacs: Vec<(u8, u8, bool)> = p.outputs.iter().map(|o| (o.pin, o.dac, o.shared)).collect();
         assert_eq!(dacs, vec![(0x15, 0x02, false), (0x14, 0x03, true), (0x1b, 0x03, true)]);
+    }
+
+    #[test]
+    fn an_internal_mic_and_a_mic_jack_make_auto_mic_and_a_line_in_stops_it() {
+        let c = alc269();
+        assert_eq!(plan(&c).auto_mic, vec![0x12, 0x18], "internal first, then the rear jack");
+        let off = Hints { auto_mic: false, ..Hints::for_codec(&c) };
+        assert!(plan_with(&c, &off).auto_mic.is_empty(), "the hint turns it off");
+        let mut line = c.clone();
+        line.nodes.push(pin(0x1a, 0x0181_3020, &[], None));
+        for n in &mut line.nodes {
+            if n.nid == 0x23 {
+                n.connections.push(0x1a);
+            }
+        }
+        assert!(plan(&line).auto_mic.is_empty(), "Linux switches only between mics");
+        let mut two_jacks = c;
+        two_jacks.nodes.push(pin(0x19, 0x01a1_9831, &[], None));
+        assert!(plan(&two_jacks).auto_mic.is_empty(), "two rear mic jacks: which one?");
     }
 
     #[test]
