@@ -254,3 +254,36 @@ fn plugging_a_mic_records_from_it_and_pulling_it_goes_back_to_the_internal_mic()
     dev.poll_jacks().unwrap();
     assert_eq!(dev.selected_capture_source().unwrap(), before);
 }
+
+#[test]
+fn intel_display_pins_are_enabled_then_routed_and_play() {
+    use outboard_emu::hda::emulated_hda_from_codecs;
+    use outboard_hda::codec::paths::{OutputRole, Sink};
+    // The Haswell display codec of an HP Z1 G2: its pins show no connection
+    // until the driver sets Intel's "enable all pins and converters" bit.
+    let Some(text) = dump("canonical__92hd89e3--hp-z1-g2-touch-workstation-ccert-201406-15258") else { return };
+    let hsw: Vec<_> =
+        outboard_hda::codec::dump::parse_dumps(&text).into_iter().filter(|c| c.vendor_id == 0x8086_2807).collect();
+    assert_eq!(hsw.len(), 1);
+    assert_eq!(hsw[0].node(0x06).unwrap().connections, vec![0x02, 0x03, 0x04], "the list Linux used, from the dump");
+    let hw = emulated_hda_from_codecs(hsw).unwrap();
+    let intel = |f: &mut dyn FnMut(&mut ModelCodec) -> bool| {
+        hw.emu.with_codec(|c| f(c.as_any().downcast_mut::<ModelCodec>().unwrap()))
+    };
+    intel(&mut |m| {
+        m.set_display(0x06, Some(Some(eld("HP Z24n", 1, 2))));
+        m.intel_all_pins_enabled()
+    });
+    hw.emu.start_clock();
+    let dev = HdaDevice::open(hw.pci.clone()).unwrap();
+    assert!(intel(&mut |m| m.intel_all_pins_enabled()), "the driver enabled the pins");
+    let plan = &dev.codecs()[0].plan;
+    let outs: Vec<(u8, u8, OutputRole)> = plan.outputs.iter().map(|o| (o.pin, o.dac, o.role)).collect();
+    assert_eq!(outs, vec![(0x06, 0x03, OutputRole::Digital)], "the pin with a display, on its own converter");
+    assert_eq!(
+        plan.displays.iter().map(|d| (d.pin, matches!(d.sink, Sink::Eld(_)))).collect::<Vec<_>>(),
+        [(0x05, false), (0x06, true)]
+    );
+    let (sent, heard) = play_one_ring(&dev, &hw.emu);
+    assert!(heard.len() >= sent.len() && heard[..sent.len()] == sent[..], "the display's converter got the samples");
+}

@@ -47,6 +47,9 @@ pub struct ModelCodec {
     plugged: BTreeSet<u8>,
     /// HDMI/DP pins with a display: its ELD (`None`: present, ELD not valid).
     displays: BTreeMap<u8, Option<Vec<u8>>>,
+    /// Intel display codecs: whether the driver has enabled every pin (until
+    /// then, pins show no connections).
+    intel_all_pins: bool,
 }
 
 impl ModelCodec {
@@ -66,6 +69,7 @@ impl ModelCodec {
             line_in: VecDeque::new(),
             plugged: BTreeSet::new(),
             displays: BTreeMap::new(),
+            intel_all_pins: false,
         }
     }
 
@@ -104,6 +108,11 @@ impl ModelCodec {
                 self.displays.remove(&pin);
             }
         }
+    }
+
+    /// Whether the driver enabled every pin of an Intel display codec.
+    pub fn intel_all_pins_enabled(&self) -> bool {
+        self.intel_all_pins
     }
 
     /// Queue bytes for the ADCs to capture.
@@ -148,9 +157,17 @@ impl ModelCodec {
             0x0c => n.pin_caps.unwrap_or(0),
             0x0d => n.amp_in.map(|a| a.0).unwrap_or(0),
             0x12 => n.amp_out.map(|a| a.0).unwrap_or(0),
+            0x0e if self.pins_hidden(n) => 0,
             0x0e => n.connections.len().min(0x7f) as u32,
             _ => 0,
         }
+    }
+
+    /// An Intel display codec's pin before the driver enabled them all.
+    fn pins_hidden(&self, n: &outboard_hda::codec::Node) -> bool {
+        outboard_hda::codec::intel_hides_display_pins(self.codec.vendor_id)
+            && !self.intel_all_pins
+            && n.kind() == WidgetKind::Pin
     }
 
     fn converter(&self, kind: WidgetKind) -> Option<(u8, u16)> {
@@ -168,7 +185,20 @@ impl CodecModel for ModelCodec {
         let verb4 = ((payload >> 16) & 0xf) as u8;
         let data = (payload & 0xff) as u8;
         let data16 = (payload & 0xffff) as u16;
-        let conns = self.codec.node(nid).map(|n| n.connections.clone()).unwrap_or_default();
+        let hidden = self.codec.node(nid).is_some_and(|n| self.pins_hidden(n));
+        let conns = self.codec.node(nid).filter(|_| !hidden).map(|n| n.connections.clone()).unwrap_or_default();
+        if nid == outboard_hda::codec::INTEL_VENDOR_NID
+            && outboard_hda::codec::intel_hides_display_pins(self.codec.vendor_id)
+        {
+            match (payload >> 8) & 0xfff {
+                0xf81 => return u32::from(self.intel_all_pins),
+                0x781 => {
+                    self.intel_all_pins = payload & 1 != 0;
+                    return 0;
+                }
+                _ => {}
+            }
+        }
         let subsystem = self.codec.subsystem_id;
         let config = self.codec.node(nid).and_then(|n| n.pin_config).unwrap_or(0);
         let plugged = self.plugged.contains(&nid);

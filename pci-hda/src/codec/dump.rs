@@ -137,6 +137,8 @@ struct NodeDraft {
     pcm: Option<PcmCaps>,
     /// Index of the `*` in the connection list.
     star: Option<usize>,
+    /// The `In-driver Connection:` list.
+    in_driver: Vec<u8>,
 }
 
 /// A codec being read.
@@ -402,7 +404,14 @@ impl Parser {
                     self.warn("connection entries skipped (malformed or beyond the stated count)", line);
                 }
             }
-            Continues::InDriver => {}
+            Continues::InDriver => {
+                let Some(d) = self.node_mut() else { return };
+                for nid in line.split_whitespace().filter_map(|t| hex8(t.trim_end_matches('*'))) {
+                    if d.in_driver.len() < 0x7f {
+                        d.in_driver.push(nid);
+                    }
+                }
+            }
             Continues::AmpInVals => match amp_vals(line) {
                 Some(v) => self.with_node(|d| d.node.amp_in_vals.extend(v)),
                 None => self.warn("malformed amp values", line),
@@ -456,6 +465,13 @@ impl Parser {
             }
             if kind != WidgetKind::Pin {
                 (n.pin_caps, n.pin_config, n.pin_ctl, n.eapd) = (None, None, None, None);
+            }
+            // Intel's display codecs from Haswell on hide their pins'
+            // connections until the driver enables them
+            // ([`super::intel_hides_display_pins`]); the dump shows the
+            // hardware's list empty and the one Linux used after enabling.
+            if super::intel_hides_display_pins(codec.vendor_id) && n.connections.is_empty() && kind == WidgetKind::Pin {
+                n.connections = d.in_driver;
             }
             // Volume knobs list the widgets they control; live reads lists
             // only with the connection-list bit.

@@ -67,6 +67,13 @@ pub fn read_codec_with(address: u8, mut cmd: impl FnMut(u8, u16, u8) -> Result<u
         revision_id: cmd(0, GET_PARAMETER, param::REVISION_ID)?,
         ..Codec::default()
     };
+    // Intel's display codecs hide pins and connections until told not to.
+    if super::intel_hides_display_pins(codec.vendor_id) {
+        let v = cmd(super::INTEL_VENDOR_NID, super::INTEL_GET_VENDOR_VERB, 0)?;
+        if v != u32::MAX && v & super::INTEL_EN_ALL_PIN_CVTS == 0 {
+            cmd(super::INTEL_VENDOR_NID, super::INTEL_SET_VENDOR_VERB, (v | super::INTEL_EN_ALL_PIN_CVTS) as u8)?;
+        }
+    }
     for fg in subnodes(address, 0, cmd(0, GET_PARAMETER, param::SUBORDINATE_NODE_COUNT)?)? {
         if cmd(fg, GET_PARAMETER, param::FUNCTION_GROUP_TYPE)? & 0xff != 1 {
             continue; // modem or vendor function group

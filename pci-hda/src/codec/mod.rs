@@ -22,6 +22,22 @@ pub mod vs_linux;
 
 pub use live::read_codec;
 
+/// The vendor widget of Intel's display codecs (Linux's `INTEL_VENDOR_NID`).
+pub const INTEL_VENDOR_NID: u8 = 0x08;
+/// Intel's vendor verbs on it: get and set; bit 0 enables every display pin
+/// and converter (`INTEL_EN_ALL_PIN_CVTS`).
+pub const INTEL_GET_VENDOR_VERB: u16 = 0xf81;
+pub const INTEL_SET_VENDOR_VERB: u16 = 0x781;
+pub const INTEL_EN_ALL_PIN_CVTS: u32 = 0x01;
+
+/// Intel display codecs that show their second and third pins and
+/// converters (and every pin's connection list) only once the driver sets
+/// [`INTEL_EN_ALL_PIN_CVTS`] (Linux's `intel_haswell_enable_all_pins`):
+/// Haswell, Broadwell, Skylake, Broxton, Kaby Lake.
+pub fn intel_hides_display_pins(vendor_id: u32) -> bool {
+    matches!(vendor_id, 0x8086_2807..=0x8086_280b)
+}
+
 /// Widget types (Audio Widget Capabilities bits 23:20).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WidgetKind {
