@@ -224,6 +224,17 @@ fn hdmi_pins_play_only_with_a_display_and_get_its_infoframe() {
     let err = dev.open_pcm(Direction::Playback, PcmConfig { channels: 8, ..cfg() }).err().unwrap().to_string();
     assert!(err.contains("the display \"LG TV\" on pin 0x05 does not take 8 channels"), "{err}");
     assert!(err.contains("LPCM 6 ch"), "{err}");
+
+    // Displays come and go: each stream plays on the first one there now.
+    model(0, &mut |m| m.set_display(0x05, None));
+    let err = dev.open_pcm(Direction::Playback, cfg()).err().unwrap().to_string();
+    assert!(err.contains("no display connected"), "{err}");
+    model(3, &mut |m| m.set_display(0x05, Some(Some(eld("Projector", 1, 2)))));
+    let mut pcm = dev.open_pcm(Direction::Playback, cfg()).unwrap();
+    assert_eq!(state(3, 0x05).pin_ctl & 0x40, 0x40, "the pin plugged since is enabled");
+    assert_eq!(state(3, 0x04).stream, 1, "its converter carries the stream");
+    assert_eq!(state(3, 0x05).dip[7], 0, "stereo: allocation 0");
+    pcm.stop().unwrap();
 }
 
 #[test]

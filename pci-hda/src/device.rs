@@ -172,7 +172,7 @@ impl HdaDevice {
                         log::warn!("{name}: codec {address}: pin {:#04x}: display ignored, its ELD is malformed: {why}", o.pin)
                     }
                 }
-                plan.displays.push(Display { pin: o.pin, sink });
+                plan.displays.push(Display { pin: o.pin, path: o.clone(), sink });
             }
             let shown: Vec<u8> =
                 plan.displays.iter().filter(|d| !matches!(d.sink, Sink::Eld(_))).map(|d| d.pin).collect();
@@ -354,18 +354,22 @@ impl HdaDevice {
                     dacs.dedup();
                     (cp, dacs)
                 }
-                // No analog output (an HDMI controller): the first display.
+                // No analog output (an HDMI controller): the first display
+                // connected now (read again: displays come and go).
                 None => {
-                    let (cp, out, eld) = self
-                        .codecs
-                        .iter()
-                        .find_map(|c| c.plan.outputs.iter().find_map(|o| c.plan.display_eld(o.pin).map(|e| (c, o, e))))
-                        .ok_or_else(|| {
-                            Error::Invalid(format!(
-                                "{}: no output path on any codec, and no display connected",
-                                self.name
-                            ))
-                        })?;
+                    let mut found = None;
+                    'codecs: for c in &self.codecs {
+                        for d in &c.plan.displays {
+                            if let Sink::Eld(e) = setup::read_display(&mut ctrl, &c.codec, d.pin)? {
+                                found = Some((c, d, e));
+                                break 'codecs;
+                            }
+                        }
+                    }
+                    let (cp, display, eld) = found.ok_or_else(|| {
+                        Error::Invalid(format!("{}: no output path on any codec, and no display connected", self.name))
+                    })?;
+                    let out = &display.path;
                     let bits_ok = [16u8, 20, 24, 32].contains(&(bits as u8));
                     if config.channels > u16::from(eld.max_lpcm_channels())
                         || !eld.takes_lpcm(config.channels as u8, config.rate, bits as u8)
@@ -378,10 +382,13 @@ impl HdaDevice {
                             out.pin,
                             config.channels,
                             config.rate,
-                            lpcm_caps(eld)
+                            lpcm_caps(&eld)
                         )));
                     }
-                    setup::setup_display_stream(&mut ctrl, &cp.codec, out.dac, out.pin, eld, config.channels as u8)?;
+                    if !cp.plan.outputs.iter().any(|o| o.pin == out.pin) {
+                        setup::enable_output(&mut ctrl, &cp.codec, out)?;
+                    }
+                    setup::setup_display_stream(&mut ctrl, &cp.codec, out.dac, out.pin, &eld, config.channels as u8)?;
                     (cp, vec![out.dac])
                 }
             },

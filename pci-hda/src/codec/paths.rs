@@ -99,6 +99,9 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Display {
     pub pin: u8,
+    /// The pin's route from its converter (enabled when a display is there).
+    pub path: OutputPath,
+    /// What was there when the device was opened.
     pub sink: Sink,
 }
 
