@@ -233,8 +233,9 @@ impl HdaDevice {
     /// speakers. Returns whether headphones are plugged in on any codec.
     pub fn poll_jacks(&self) -> Result<bool> {
         let mut ctrl = lock(&self.ctrl);
-        self.take_jack_events(&mut ctrl)?;
-        self.automic(&mut ctrl)?;
+        if self.take_jack_events(&mut ctrl)? {
+            self.automic(&mut ctrl)?;
+        }
         self.automute(&mut ctrl)
     }
 

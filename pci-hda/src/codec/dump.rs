@@ -171,6 +171,8 @@ struct Parser {
     sysfs: Option<(u32, u8)>,
     /// What those lists said: (card, address, pin, configuration).
     pin_configs: Vec<(u32, u8, u8, u32)>,
+    /// Every (address, card) with a sysfs pin list, empty or not, in order.
+    sysfs_codecs: Vec<(u8, u32)>,
 }
 
 impl Parser {
@@ -221,11 +223,12 @@ impl Parser {
         if let Some(rest) = line.strip_prefix("/sys/class/sound/hwC") {
             self.sysfs = None;
             let Some((id, file)) = rest.split_once('/') else { return };
-            if !matches!(file, "driver_pin_configs:" | "user_pin_configs:") {
-                return;
-            }
             let Some((card, address)) = id.split_once('D') else { return };
-            if let (Ok(card), Ok(address)) = (card.parse(), address.parse()) {
+            let (Ok(card), Ok(address)) = (card.parse::<u32>(), address.parse::<u8>()) else { return };
+            if file.ends_with("_pin_configs:") && !self.sysfs_codecs.contains(&(address, card)) {
+                self.sysfs_codecs.push((address, card));
+            }
+            if matches!(file, "driver_pin_configs:" | "user_pin_configs:") {
                 self.sysfs = Some((card, address));
             }
             return;
@@ -239,14 +242,11 @@ impl Parser {
     }
 
     /// Give each codec the pin configurations listed for it: the n-th card
-    /// with lists for an address goes with the n-th codec at that address.
+    /// with sysfs lists (empty ones too) for an address goes with the n-th
+    /// codec at that address.
     fn attach_pin_configs(&mut self) {
-        let mut cards: Vec<(u8, u32)> = Vec::new();
         for &(card, address, pin, config) in &self.pin_configs {
-            if !cards.contains(&(address, card)) {
-                cards.push((address, card));
-            }
-            let nth = cards.iter().filter(|(a, c)| *a == address && *c < card).count();
+            let nth = self.sysfs_codecs.iter().filter(|(a, c)| *a == address && *c < card).count();
             if let Some(codec) = self.codecs.iter_mut().filter(|c| c.address == address).nth(nth) {
                 codec.linux_pin_configs.retain(|(p, _)| *p != pin);
                 codec.linux_pin_configs.push((pin, config));
@@ -593,6 +593,15 @@ mod tests {
         assert_eq!(c[0].linux_pin_configs, vec![(0x19, 0x0421_10ff), (0x1c, 0x4111_11f0)]);
         assert!(c[1].linux_pin_configs.is_empty());
         assert_eq!(c[2].linux_pin_configs, vec![(0x14, 0x9913_0110)], "a list ends at a line that is not a pin");
+        // Card 0's codec at 0 has only empty lists: card 1's fix-ups still go
+        // to the second codec at 0 (an HDMI card before the analog one).
+        let text = "Codec: HDMI\nAddress: 0\nCodec: Analog\nAddress: 0\n!!Sysfs Files\n\
+            /sys/class/sound/hwC0D0/init_pin_configs:\n0x05 0x18560010\n\n\
+            /sys/class/sound/hwC0D0/driver_pin_configs:\n\n\
+            /sys/class/sound/hwC1D0/driver_pin_configs:\n0x0e 0x400000f0\n";
+        let c = parse_dumps(text);
+        assert!(c[0].linux_pin_configs.is_empty());
+        assert_eq!(c[1].linux_pin_configs, vec![(0x0e, 0x4000_00f0)]);
     }
 
     #[test]

@@ -57,6 +57,8 @@ const ELD_SPEAKERS: [(u32, &str); 11] = [
 pub enum Connection {
     Hdmi,
     DisplayPort,
+    /// A reserved connection type (2 or 3): no InfoFrame is sent.
+    Reserved,
 }
 
 /// One Short Audio Descriptor: a coding the sink takes.
@@ -198,7 +200,11 @@ impl Eld {
         Ok(Eld {
             version,
             monitor_name,
-            connection: if (buf[5] >> 2) & 3 == 1 { Connection::DisplayPort } else { Connection::Hdmi },
+            connection: match (buf[5] >> 2) & 3 {
+                0 => Connection::Hdmi,
+                1 => Connection::DisplayPort,
+                _ => Connection::Reserved,
+            },
             manufacturer: u16::from_le_bytes([buf[16], buf[17]]),
             product: u16::from_le_bytes([buf[18], buf[19]]),
             port_id: u64::from_le_bytes([buf[8], buf[9], buf[10], buf[11], buf[12], buf[13], buf[14], buf[15]]),
@@ -306,19 +312,18 @@ fn allocation(ca: u8) -> Option<&'static Allocation> {
 }
 
 /// Linux's `hdmi_channel_allocation`: the first allocation with exactly
-/// `channels` speakers, all of which the sink has; 0 (stereo) for two
-/// channels or fewer, or when none fits.
+/// `channels` speakers, all of which the sink has; when none fits, the
+/// first with that many speakers; 0 (stereo) for two channels or fewer.
 pub fn channel_allocation(speaker_mask: u32, channels: u8) -> u8 {
     if channels <= 2 {
         return 0;
     }
-    ALLOCATIONS
-        .iter()
-        .find(|a| {
-            let mask = a.slots.iter().fold(0, |m, s| m | s);
-            a.slots.iter().filter(|s| **s != 0).count() == usize::from(channels) && speaker_mask & mask == mask
-        })
-        .map_or(0, |a| a.ca)
+    let count = |a: &Allocation| a.slots.iter().filter(|s| **s != 0).count() == usize::from(channels);
+    let fits = |a: &&Allocation| {
+        let mask = a.slots.iter().fold(0, |m, s| m | s);
+        count(a) && speaker_mask & mask == mask
+    };
+    ALLOCATIONS.iter().find(fits).or_else(|| ALLOCATIONS.iter().find(|a| count(a))).map_or(0, |a| a.ca)
 }
 
 /// ALSA's default order of `channels` channels, as CEA speakers (7.1's
@@ -337,8 +342,11 @@ fn alsa_order(channels: u8) -> &'static [u32] {
 
 /// The eight SET_HDMI_CHAN_SLOT values for `channels` ALSA channels under
 /// allocation `ca`: `channel << 4 | slot`, channel 0xf for an empty slot.
-/// Each channel goes to the slot of its speaker; one whose speaker the
-/// allocation lacks takes the first free slot.
+/// Each channel goes to the slot of its speaker (ALSA's default channel
+/// order matched to CEA-861's slots; for stereo, 2.1, 5.1, 7.1 and the
+/// other common layouts this is Linux's table, for the rarer ones Linux
+/// fills slots in order instead); one whose speaker the allocation lacks
+/// takes the first free slot.
 pub fn slot_map(ca: u8, channels: u8) -> [u8; 8] {
     let slots = allocation(ca).map_or([FL, FR, 0, 0, 0, 0, 0, 0], |a| a.slots);
     let order = alsa_order(channels);
@@ -366,7 +374,8 @@ pub fn slot_map(ca: u8, channels: u8) -> [u8; 8] {
 
 /// The audio InfoFrame for `channels` of LPCM under allocation `ca`, as
 /// the codec's DIP buffer takes it: HDMI's (type 0x84, version 1, length
-/// 10, checksummed) or DisplayPort's SDP header and payload.
+/// 10, checksummed) or DisplayPort's SDP header and payload; none for a
+/// reserved connection type.
 pub fn audio_infoframe(connection: Connection, channels: u8, ca: u8) -> Vec<u8> {
     let cc = channels.clamp(1, 8) - 1;
     match connection {
@@ -377,6 +386,7 @@ pub fn audio_infoframe(connection: Connection, channels: u8, ca: u8) -> Vec<u8> 
             f
         }
         Connection::DisplayPort => vec![0x84, 0x1b, 0x11 << 2, cc, 0, 0, ca, 0],
+        Connection::Reserved => Vec::new(),
     }
 }
 
@@ -450,7 +460,8 @@ pub(crate) mod tests {
         assert_eq!(channel_allocation(mask, 6), 0x0b, "5.1");
         assert_eq!(channel_allocation(mask, 4), 0x08, "surround40");
         assert_eq!(channel_allocation(mask, 3), 0x01, "2.1");
-        assert_eq!(channel_allocation(mask, 8), 0x00, "no 7.1 on a 5.1 sink");
+        assert_eq!(channel_allocation(mask, 8), 0x13, "no 7.1 speakers: the first 8-speaker allocation, as Linux");
+        assert_eq!(channel_allocation(spk::FL | spk::FR, 6), 0x0b, "nor 5.1 on a stereo sink");
         // No speaker allocation: every speaker assumed.
         assert_eq!(channel_allocation(Eld { speaker_bits: 0, ..e }.speaker_mask(), 8), 0x13);
     }
@@ -470,5 +481,9 @@ pub(crate) mod tests {
         assert_eq!((f[0], f[1], f[2], f[4], f[7]), (0x84, 0x01, 0x0a, 5, 0x0b));
         assert_eq!(f.iter().fold(0u8, |s, b| s.wrapping_add(*b)), 0, "checksummed");
         assert_eq!(audio_infoframe(Connection::DisplayPort, 2, 0), vec![0x84, 0x1b, 0x44, 1, 0, 0, 0, 0]);
+        assert!(audio_infoframe(Connection::Reserved, 2, 0).is_empty());
+        let mut b = eld_bytes();
+        b[5] |= 3 << 2;
+        assert_eq!(Eld::parse(&b).unwrap().connection, Connection::Reserved);
     }
 }

@@ -617,49 +617,52 @@ impl<'a> Gen<'a> {
         found
     }
 
-    /// Input jacks at the reference pin's location that can drive output
-    /// (line ins first, then mics).
-    fn multiio_candidates(&self, reference: u8) -> Vec<u8> {
+    /// Input jacks at the reference pin's location that can drive output:
+    /// the line ins, then the mics.
+    fn multiio_candidates(&self, reference: u8) -> [Vec<u8>; 2] {
         let location = self.codec.node(reference).and_then(|n| n.pin_config).map_or(0, |c| PinConfig(c).location());
-        let mut out = Vec::new();
-        for role in [InputRole::LineIn, InputRole::Mic] {
-            for &(r, pin) in &self.cfg.inputs {
-                let Some(node) = self.codec.node(pin) else { continue };
-                let config = PinConfig(node.pin_config.unwrap_or(0));
-                if r == role
-                    && config.connectivity() == Connectivity::Jack
-                    && (location == 0 || config.location() == location)
-                    && node.pin_caps.unwrap_or(0) & caps::OUTPUT != 0
-                {
-                    out.push(pin);
-                }
-            }
-        }
-        out
+        [InputRole::LineIn, InputRole::Mic].map(|role| {
+            self.cfg
+                .inputs
+                .iter()
+                .filter(|&&(r, pin)| {
+                    let Some(node) = self.codec.node(pin) else { return false };
+                    let config = PinConfig(node.pin_config.unwrap_or(0));
+                    r == role
+                        && config.connectivity() == Connectivity::Jack
+                        && (location == 0 || config.location() == location)
+                        && node.pin_caps.unwrap_or(0) & caps::OUTPUT != 0
+                })
+                .map(|&(_, pin)| pin)
+                .collect()
+        })
     }
 
     /// Linux's `fill_multi_ios`.
     fn fill_multi_ios(&mut self, reference: u8, hardwired: bool) -> i32 {
         let old = self.multi_io.len();
         let mut badness = 0;
-        let candidates = self.multiio_candidates(reference);
-        if old < 2 && candidates.len() >= 2 {
-            for pin in candidates {
-                if self.multi_io.iter().any(|m| m.0 == pin) {
-                    continue;
-                }
-                let dac = if hardwired { self.dac_if_single(pin) } else { self.look_for_dac(pin, false) };
-                let Some(dac) = dac else {
-                    badness += 1;
-                    continue;
-                };
-                let Some(p) = self.add_path(dac, pin, self.avoid()) else {
-                    badness += 1;
-                    continue;
-                };
-                self.multi_io.push((pin, dac, p));
-                if self.multi_io.len() >= 2 {
-                    break;
+        let groups = self.multiio_candidates(reference);
+        if old < 2 && groups.iter().map(Vec::len).sum::<usize>() >= 2 {
+            // As Linux: "enough" ends a type's loop, not the whole search.
+            for group in groups {
+                for pin in group {
+                    if self.multi_io.iter().any(|m| m.0 == pin) {
+                        continue;
+                    }
+                    let dac = if hardwired { self.dac_if_single(pin) } else { self.look_for_dac(pin, false) };
+                    let Some(dac) = dac else {
+                        badness += 1;
+                        continue;
+                    };
+                    let Some(p) = self.add_path(dac, pin, self.avoid()) else {
+                        badness += 1;
+                        continue;
+                    };
+                    self.multi_io.push((pin, dac, p));
+                    if self.multi_io.len() >= 2 {
+                        break;
+                    }
                 }
             }
         }
@@ -745,7 +748,7 @@ impl<'a> Gen<'a> {
         let mut give_multi_io_badness = false;
         if self.hints.multi_io && self.cfg.line_out_type == LineOutType::Speaker {
             if let Some(&hp) = self.cfg.hp_outs.first() {
-                give_multi_io_badness = self.multiio_candidates(hp).len() >= 2;
+                give_multi_io_badness = self.multiio_candidates(hp).iter().map(Vec::len).sum::<usize>() >= 2;
             }
         }
         if self.multi_io.len() != 2 && (!self.multi_io.is_empty() || give_multi_io_badness) {

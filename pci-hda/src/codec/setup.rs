@@ -219,8 +219,12 @@ pub fn setup_display_stream(
     }
     ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_INDEX, 0))?;
     ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_XMIT, 0))?;
+    let frame = audio_infoframe(eld.connection, channels, ca);
+    if frame.is_empty() {
+        return Ok(ca);
+    }
     ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_INDEX, 0))?;
-    for byte in audio_infoframe(eld.connection, channels, ca) {
+    for byte in frame {
         ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_DATA, byte))?;
     }
     ctrl.send(Verb::new(a, pin, hdmi::SET_DIP_INDEX, 0))?;

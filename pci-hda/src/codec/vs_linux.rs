@@ -303,8 +303,8 @@ mod tests {
         let v: Vec<_> = cmp.pins.iter().map(|p| (p.pin, p.verdict)).collect();
         assert_eq!(v, vec![(0x14, Verdict::OnlyOutboard), (0x15, Verdict::OnlyOutboard)]);
         assert!(!cmp.pins_agree());
-        // A pin Linux drives that Outboard does not route: 0x16, marked not
-        // connected, with output enabled.
+        // A pin Linux drives that Outboard does not route: 0x16, a line out
+        // whose only connection (0x0e) the codec does not have.
         for n in &mut c.nodes {
             if n.nid == 0x16 {
                 n.pin_ctl = Some(0x40);
